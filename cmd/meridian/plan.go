@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/planner"
+	"github.com/meridianhq/meridian/planner/report"
+)
+
+func newPlanCmd(a *app) *cobra.Command {
+	var (
+		rf     repoFlags
+		format string
+		out    string
+	)
+	cmd := &cobra.Command{
+		Use:   "plan --repo PATH|URL [--ref REF] [--format table|json|markdown] [--out FILE]",
+		Short: "Check policy and place every workload on the cheapest compliant target",
+		Long: `plan reads the config repo, evaluates the built-in and org policies,
+prices every target, and places every workload on the cheapest compliant
+target within capacity, explaining each choice.
+
+Exit status: 0 when the plan has no blocking finding; 2 when a deny finding
+or an unplaceable workload exists; 1 on errors such as an invalid repo.
+With --format json, stdout holds exactly one JSON document, also on exit 2
+and on errors ({"error": ...}).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			render, err := renderer(format)
+			if err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			plan, err := a.plan(cmd, &rf)
+			if err != nil {
+				if format == "json" {
+					writeJSONError(a.stdout, err)
+				}
+				if msg, ok := configErrorList(err); ok {
+					return &exitErr{code: exitError, err: fmt.Errorf("%s", msg)}
+				}
+				return &exitErr{code: exitError, err: err}
+			}
+			var buf bytes.Buffer
+			if err := render(&buf, plan); err != nil {
+				return fmt.Errorf("render plan: %w", err)
+			}
+			w := a.stdout
+			if out != "" {
+				if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+					return fmt.Errorf("write --out: %w", err)
+				}
+				// The file holds the document; stdout still gets the
+				// human view unless JSON was asked for.
+				w = io.Discard
+			}
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return err
+			}
+			if plan.Blocking() {
+				return &exitErr{code: exitBlocked}
+			}
+			return nil
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or markdown")
+	cmd.Flags().StringVar(&out, "out", "", "write the plan to FILE instead of stdout")
+	return cmd
+}
+
+func renderer(format string) (func(io.Writer, *meridian.Plan) error, error) {
+	switch format {
+	case "table":
+		return report.Table, nil
+	case "json":
+		return report.JSON, nil
+	case "markdown", "md":
+		return report.Markdown, nil
+	}
+	return nil, fmt.Errorf("--format must be table, json or markdown, got %q", format)
+}
+
+// plan loads the repo and runs the planner.
+func (a *app) plan(cmd *cobra.Command, rf *repoFlags) (*meridian.Plan, error) {
+	ctx := cmd.Context()
+	l, err := rf.load(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planner.New(planner.WithLogger(a.logger))
+	if err != nil {
+		return nil, err
+	}
+	return p.Plan(ctx, planner.Input{
+		Config: l.cfg,
+		FS:     l.snap.FS,
+		Repo:   l.snap.Source,
+		Commit: l.snap.Commit,
+		Dirty:  l.snap.Dirty,
+	})
+}
+
+// writeJSONError keeps the promise that --format json always prints one
+// JSON document, listing config errors individually.
+func writeJSONError(w io.Writer, err error) {
+	type cfgErr struct {
+		File    string `json:"file"`
+		Line    int    `json:"line,omitempty"`
+		Field   string `json:"field,omitempty"`
+		Message string `json:"message"`
+	}
+	doc := struct {
+		Error        string   `json:"error"`
+		Code         string   `json:"code"`
+		ConfigErrors []cfgErr `json:"config_errors,omitempty"`
+	}{Error: err.Error(), Code: meridian.ErrorCode(err)}
+	var ces meridian.ConfigErrors
+	if errors.As(err, &ces) {
+		doc.Code = meridian.EINVALID
+		for _, e := range ces {
+			doc.ConfigErrors = append(doc.ConfigErrors, cfgErr(e))
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(doc)
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/gitops"
+	"github.com/meridianhq/meridian/gitops/config"
+)
+
+// repoFlags are how every command names the config repo.
+type repoFlags struct {
+	repo     string
+	ref      string
+	cacheDir string
+}
+
+func (f *repoFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.repo, "repo", "", "config repo: a directory, or a Git URL (file://, https://, ssh://, git@host:path)")
+	cmd.Flags().StringVar(&f.ref, "ref", "", "branch, tag or commit to read from a Git URL (default: the remote's default branch)")
+	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", "", "where Git clones are cached (default: ~/.cache/meridian/repos)")
+	_ = cmd.MarkFlagRequired("repo")
+}
+
+// loaded is a config repo read and parsed.
+type loaded struct {
+	snap *gitops.Snapshot
+	cfg  *meridian.Config
+}
+
+// load reads and parses the repo. Config errors come back as
+// meridian.ConfigErrors so callers can list them all.
+func (f *repoFlags) load(ctx context.Context, a *app) (*loaded, error) {
+	snap, err := gitops.Load(ctx, f.repo, f.ref, gitops.Options{CacheDir: f.cacheDir, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(snap.FS)
+	if err != nil {
+		return nil, err
+	}
+	return &loaded{snap: snap, cfg: cfg}, nil
+}
+
+// configErrorList renders config errors one per line for stderr.
+func configErrorList(err error) (string, bool) {
+	var ces meridian.ConfigErrors
+	if !errors.As(err, &ces) {
+		return "", false
+	}
+	return fmt.Sprintf("%d config error(s):\n%s", len(ces), ces.Error()), true
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// app holds what every command shares: its streams and logger.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	logLevel       string
+	logFormat      string
+	logger         *slog.Logger
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "meridian",
+		Short: "Place every workload on the cheapest target that passes policy",
+		Long: `Meridian reads a GitOps config repo of targets, workloads and policies,
+checks it against OPA policies, forecasts load, and places each workload on
+the cheapest compliant target within capacity, explaining every choice.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
+				return &exitErr{code: exitError, err: fmt.Errorf("--log-level: %w", err)}
+			}
+			opts := &slog.HandlerOptions{Level: lvl}
+			switch strings.ToLower(a.logFormat) {
+			case "text":
+				a.logger = slog.New(slog.NewTextHandler(a.stderr, opts))
+			case "json":
+				a.logger = slog.New(slog.NewJSONHandler(a.stderr, opts))
+			default:
+				return &exitErr{code: exitError, err: fmt.Errorf("--log-format must be text or json, got %q", a.logFormat)}
+			}
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error (logs go to stderr)")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	root.AddCommand(
+		newPlanCmd(a),
+		newValidateCmd(a),
+		newVersionCmd(a),
+	)
+	return root
+}

@@ -1,0 +1,132 @@
+package meridian
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// APIVersion is the only apiVersion a config file may declare.
+const APIVersion = "meridian/v1"
+
+// Kinds of config documents.
+const (
+	KindSettings = "Settings"
+	KindTarget   = "Target"
+	KindWorkload = "Workload"
+)
+
+// Origin records where an entity was declared, so that findings and config
+// errors can point a user at file:line of the exact field.
+type Origin struct {
+	// File is the path relative to the config root, with forward slashes.
+	File string `json:"file,omitempty"`
+	// Line is the line of the document start (the first key).
+	Line int `json:"line,omitempty"`
+	// Lines maps a dotted field path (e.g. "requires.encryption",
+	// "tags.owner") to the line it was declared on.
+	Lines map[string]int `json:"-"`
+}
+
+// LineOf returns the line of the dotted field path, falling back to the
+// nearest declared ancestor and then to the document start. A field that was
+// never written (e.g. a missing required tag) thereby points at the block
+// that should hold it.
+func (o Origin) LineOf(field string) int {
+	for f := field; f != ""; {
+		if l, ok := o.Lines[f]; ok {
+			return l
+		}
+		i := strings.LastIndexByte(f, '.')
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return o.Line
+}
+
+// Config is a whole config repo, parsed and defaulted.
+type Config struct {
+	Settings  Settings
+	Targets   []Target
+	Workloads []Workload
+	// Policies maps a .rego file path (relative to the config root) to its
+	// source. Files ending in _test.rego are tests.
+	Policies map[string]string
+}
+
+// Target returns the target with the given name.
+func (c *Config) Target(name string) (*Target, bool) {
+	for i := range c.Targets {
+		if c.Targets[i].Name == name {
+			return &c.Targets[i], true
+		}
+	}
+	return nil, false
+}
+
+// PolicyFiles returns the policy paths in sorted order, for deterministic
+// compilation.
+func (c *Config) PolicyFiles() []string {
+	out := make([]string, 0, len(c.Policies))
+	for p := range c.Policies {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Settings is meridian.yaml.
+type Settings struct {
+	RequiredTags []string           `json:"required_tags"`
+	TagFormats   map[string]string  `json:"tag_formats,omitempty"`
+	Forecast     ForecastSettings   `json:"forecast"`
+	Placement    PlacementSettings  `json:"placement"`
+	Currency     string             `json:"currency"`
+	Prometheus   PrometheusSettings `json:"prometheus,omitempty"`
+	Origin       Origin             `json:"-"`
+}
+
+// ForecastSettings controls forecast-driven sizing.
+type ForecastSettings struct {
+	Horizon  time.Duration `json:"horizon"`
+	Quantile float64       `json:"quantile"`
+	Headroom float64       `json:"headroom"`
+}
+
+// PlacementSettings tunes the scheduler.
+type PlacementSettings struct {
+	// MigrationAmortizeMonths spreads a move's one-off egress cost.
+	MigrationAmortizeMonths float64 `json:"migration_amortize_months"`
+	// MinSavingPercent (in percent, 5 = 5%) and MinSavingUSD form the
+	// hysteresis threshold: a move
+	// must save more than the larger of the two.
+	MinSavingPercent float64 `json:"min_saving_percent"`
+	MinSavingUSD     float64 `json:"min_saving_usd"`
+	// GapTolerance is the relative optimality gap (0.005 = 0.5%) at which the
+	// solver stops.
+	GapTolerance float64       `json:"gap_tolerance"`
+	TimeLimit    time.Duration `json:"time_limit"`
+}
+
+// PrometheusSettings points at a Prometheus HTTP API for load history.
+type PrometheusSettings struct {
+	URL string `json:"url,omitempty"`
+}
+
+// DefaultSettings returns the settings a repo gets for everything it omits.
+func DefaultSettings() Settings {
+	return Settings{
+		RequiredTags: []string{"owner", "cost-center", "env"},
+		Forecast:     ForecastSettings{Horizon: 4 * time.Hour, Quantile: 0.95, Headroom: 0.2},
+		Placement: PlacementSettings{
+			MigrationAmortizeMonths: 6,
+			MinSavingPercent:        5,
+			MinSavingUSD:            10,
+			GapTolerance:            0.005,
+			TimeLimit:               2 * time.Second,
+		},
+		Currency: "USD",
+	}
+}

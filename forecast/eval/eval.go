@@ -1,0 +1,237 @@
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meridianhq/meridian/forecast"
+)
+
+// Options tune an evaluation. Zero values mean the protocol's settings.
+type Options struct {
+	// Cold makes every origin fit from scratch instead of starting the
+	// optimiser from the previous origin's parameters. It changes timing
+	// (and, slightly, the fitted parameters), never which data is used.
+	Cold bool
+	// Progress, when set, is called after each series.
+	Progress func(SeriesResult)
+}
+
+// Protocol constants, from shared/data/forecast/README.md.
+const (
+	horizon  = 4 * time.Hour
+	season   = 24 * time.Hour
+	origins  = 10
+	coverage = 0.8
+	// z80 is the standard normal 90 % quantile, for the baselines' normal
+	// 80 % intervals.
+	z80 = 1.2815515655446004
+)
+
+// Report is the outcome of an evaluation over a folder of series.
+type Report struct {
+	// Series and Mean are Meridian's automatic method.
+	Series []SeriesResult `json:"series"`
+	Mean   Scores         `json:"mean"`
+	// Baselines holds the protocol's naive and seasonal-naive rows, which
+	// must reproduce REFERENCE.md.
+	Baselines map[string]Baseline `json:"baselines"`
+}
+
+// Baseline is one reference method's results.
+type Baseline struct {
+	Series []SeriesResult `json:"series"`
+	Mean   Scores         `json:"mean"`
+}
+
+// Baseline names, as they appear in Report.Baselines.
+const (
+	Naive         = "naive"
+	SeasonalNaive = "seasonal_naive"
+)
+
+// Scores are accuracy and calibration averaged over origins (or series).
+type Scores struct {
+	MASE       float64 `json:"mase"`
+	SMAPE      float64 `json:"smape"`
+	Coverage80 float64 `json:"coverage80"`
+}
+
+// SeriesResult is one series' scores, each the mean over its origins.
+type SeriesResult struct {
+	Name string `json:"name"`
+	Scores
+	// FitSeconds is the mean wall time per origin of fit, selection and
+	// forecast.
+	FitSeconds float64 `json:"fit_seconds"`
+	// N is the length of the regular grid, Step its spacing in seconds.
+	N    int     `json:"n"`
+	Step float64 `json:"step_seconds"`
+	// Origins are the forecast origins (grid indices).
+	Origins []int `json:"origins"`
+	// Models counts the heaviest component of the combination at each
+	// origin.
+	Models map[string]int `json:"models,omitempty"`
+}
+
+// Run evaluates every *.csv file directly in fsys, in name order.
+func Run(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("eval: list data: %w", err)
+	}
+	rep := &Report{Baselines: map[string]Baseline{}}
+	var nv, sn Baseline
+	for _, e := range entries {
+		if e.IsDir() || !strings.EqualFold(path.Ext(e.Name()), ".csv") {
+			continue
+		}
+		s, err := readSeries(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		name := strings.TrimSuffix(e.Name(), path.Ext(e.Name()))
+		auto, base, err := EvaluateSeries(ctx, name, s, opts)
+		if err != nil {
+			return nil, fmt.Errorf("eval %s: %w", e.Name(), err)
+		}
+		rep.Series = append(rep.Series, auto)
+		nv.Series = append(nv.Series, base[Naive])
+		sn.Series = append(sn.Series, base[SeasonalNaive])
+		if opts.Progress != nil {
+			opts.Progress(auto)
+		}
+	}
+	if len(rep.Series) == 0 {
+		return nil, errors.New("eval: no *.csv files in the data folder")
+	}
+	rep.Mean = meanScores(rep.Series)
+	nv.Mean, sn.Mean = meanScores(nv.Series), meanScores(sn.Series)
+	rep.Baselines[Naive], rep.Baselines[SeasonalNaive] = nv, sn
+	return rep, nil
+}
+
+func readSeries(fsys fs.FS, name string) (forecast.Series, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return forecast.Series{}, fmt.Errorf("eval: %w", err)
+	}
+	defer f.Close()
+	samples, err := forecast.ReadCSV(f, name)
+	if err != nil {
+		return forecast.Series{}, err
+	}
+	s, err := forecast.Regularize(samples)
+	if err != nil {
+		return forecast.Series{}, fmt.Errorf("eval %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// Grid returns the protocol's season m, horizon H and origins for a series
+// of n points at step.
+func Grid(n int, step time.Duration) (m, h int, orig []int, err error) {
+	m = max(1, int(math.Round(season.Seconds()/step.Seconds())))
+	h = max(1, int(math.Round(horizon.Seconds()/step.Seconds())))
+	t0 := 4 * n / 5
+	if n-h < t0 || t0 <= m {
+		return 0, 0, nil, fmt.Errorf("%d points are too few for the protocol (season %d, horizon %d)", n, m, h)
+	}
+	for j := range origins {
+		orig = append(orig, t0+j*(n-h-t0)/(origins-1))
+	}
+	return m, h, orig, nil
+}
+
+// EvaluateSeries runs the protocol on one regular series: Meridian's
+// automatic method, and the naive and seasonal-naive baselines keyed by
+// Naive and SeasonalNaive.
+func EvaluateSeries(ctx context.Context, name string, s forecast.Series, opts Options) (SeriesResult, map[string]SeriesResult, error) {
+	y := s.Values
+	n := len(y)
+	m, h, orig, err := Grid(n, s.Step)
+	if err != nil {
+		return SeriesResult{}, nil, err
+	}
+	mk := func() SeriesResult {
+		return SeriesResult{Name: name, N: n, Step: s.Step.Seconds(), Origins: orig}
+	}
+	auto, nv, sn := mk(), mk(), mk()
+	auto.Models = map[string]int{}
+	fopts := forecast.Options{
+		Horizon:   time.Duration(h) * s.Step,
+		Quantiles: []float64{(1 - coverage) / 2, (1 + coverage) / 2},
+	}
+	fc := forecast.NewForecaster(fopts)
+	var elapsed time.Duration
+	f, lo, hi := make([]float64, h), make([]float64, h), make([]float64, h)
+	for _, o := range orig {
+		train := y[:o]
+		actual := y[o : o+h]
+		scale := maseScale(train, m)
+
+		if opts.Cold {
+			fc = forecast.NewForecaster(fopts)
+		}
+		start := time.Now()
+		out, err := fc.Forecast(ctx, forecast.Series{Start: s.Start, Step: s.Step, Values: train})
+		elapsed += time.Since(start)
+		if err != nil {
+			return SeriesResult{}, nil, fmt.Errorf("origin %d: %w", o, err)
+		}
+		l, _ := out.Quantile(fopts.Quantiles[0])
+		u, _ := out.Quantile(fopts.Quantiles[1])
+		add(&auto.Scores, score(actual, out.P50, l, u, scale))
+		auto.Models[out.Components[0].Model]++
+
+		naiveForecast(train, h, f, lo, hi)
+		add(&nv.Scores, score(actual, f, lo, hi, scale))
+		seasonalNaiveForecast(train, m, h, f, lo, hi)
+		add(&sn.Scores, score(actual, f, lo, hi, scale))
+	}
+	k := float64(len(orig))
+	for _, r := range []*SeriesResult{&auto, &nv, &sn} {
+		r.MASE /= k
+		r.SMAPE /= k
+		r.Coverage80 /= k
+	}
+	auto.FitSeconds = elapsed.Seconds() / k
+	return auto, map[string]SeriesResult{Naive: nv, SeasonalNaive: sn}, nil
+}
+
+func add(dst *Scores, s Scores) {
+	dst.MASE += s.MASE
+	dst.SMAPE += s.SMAPE
+	dst.Coverage80 += s.Coverage80
+}
+
+func meanScores(rs []SeriesResult) Scores {
+	var out Scores
+	for _, r := range rs {
+		add(&out, r.Scores)
+	}
+	k := float64(len(rs))
+	return Scores{MASE: out.MASE / k, SMAPE: out.SMAPE / k, Coverage80: out.Coverage80 / k}
+}
+
+// ModelNames returns the models of r sorted by how often they were chosen.
+func (r SeriesResult) ModelNames() []string {
+	names := make([]string, 0, len(r.Models))
+	for n := range r.Models {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := r.Models[b] - r.Models[a]; c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return names
+}

@@ -1,0 +1,49 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteJSON writes r as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes r as an aligned text table: one row per series with the
+// automatic method's scores, time and chosen models beside the naive and
+// seasonal-naive scores, then the mean row.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "series\tn\tstep\tMASE\tsMAPE\tcov80\tfit ms\t\tnaive MASE\tsMAPE\tcov80\t\tsnaive MASE\tsMAPE\tcov80\t\tmodels\t")
+	nv, sn := r.Baselines[Naive], r.Baselines[SeasonalNaive]
+	var fit float64
+	for i, s := range r.Series {
+		fit += s.FitSeconds
+		fmt.Fprintf(tw, "%s\t%d\t%gs\t%s\t%.1f\t\t%s\t\t%s\t\t%s\t\n",
+			s.Name, s.N, s.Step, row(s.Scores), s.FitSeconds*1000,
+			row(nv.Series[i].Scores), row(sn.Series[i].Scores), models(s))
+	}
+	fit /= float64(len(r.Series))
+	fmt.Fprintf(tw, "mean\t\t\t%s\t%.1f\t\t%s\t\t%s\t\t\t\n", row(r.Mean), fit*1000, row(nv.Mean), row(sn.Mean))
+	return tw.Flush()
+}
+
+// row renders MASE, sMAPE and coverage as tab-separated cells.
+func row(s Scores) string {
+	return fmt.Sprintf("%.3f\t%.2f\t%.3f", s.MASE, s.SMAPE, s.Coverage80)
+}
+
+// models renders the chosen-model counts, most frequent first.
+func models(s SeriesResult) string {
+	var parts []string
+	for _, n := range s.ModelNames() {
+		parts = append(parts, fmt.Sprintf("%s×%d", n, s.Models[n]))
+	}
+	return strings.Join(parts, " ")
+}

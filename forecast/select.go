@@ -1,0 +1,306 @@
+package forecast
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+)
+
+// The automatic method's fixed choices. They follow from principles rather
+// than tuning: a week of validation covers every weekday once.
+const (
+	// validationDays is the rolling-origin validation window, in days.
+	validationDays = 7
+	// weeklyMinDays is the fitting data the daily-plus-weekly model needs:
+	// two weeks to initialise its weekly states and one to fit them.
+	weeklyMinDays = 21
+	// maxHistory caps the points used, bounding the work per fit (it is
+	// about ten weeks at 5 minutes), but never below the history the
+	// daily-plus-weekly model needs.
+	maxHistory = 20000
+	// originsPerHorizon sets the validation origins' spacing to h/8 steps:
+	// dense enough for stable per-step error quantiles, sparse enough to
+	// keep the validation O(N).
+	originsPerHorizon = 8
+)
+
+// component is one model's contribution to the combined forecast.
+type component struct {
+	name   string
+	f      []float64 // forecasts at every origin, row-major by origin
+	mae    float64   // validation mean absolute error
+	weight float64
+}
+
+// result is a forecast before it is put on the clock.
+type result struct {
+	components []Component
+	p50        []float64
+	quantiles  [][]float64
+}
+
+// seasons are the seasonal periods for a step, in steps.
+type seasons struct {
+	// day is the number of steps in a day (fractional for coarse or odd
+	// steps).
+	day float64
+	// m1 is the daily period, or for steps too coarse to resolve a day the
+	// weekly one; 0 when neither can be resolved. m2 is the weekly period
+	// on top of a daily m1, else 0.
+	m1, m2 int
+}
+
+// seasonsFor derives the seasons for a grid step. Load follows the clock:
+// a daily cycle, often modulated by the day of the week.
+func seasonsFor(step time.Duration) seasons {
+	s := seasons{day: float64(24*time.Hour) / float64(step)}
+	switch d := int(math.Round(s.day)); {
+	case d >= 4:
+		s.m1, s.m2 = d, 7*d
+	case int(math.Round(7*s.day)) >= 4:
+		s.m1 = int(math.Round(7 * s.day))
+	}
+	return s
+}
+
+// candidates returns the models to fit on nFit points. Every
+// exponential-smoothing model also enters on the log scale, where
+// multiplicative seasonality and level-proportional noise, both common in
+// load, become additive; validation decides which scale fits.
+func candidates(nFit int, s seasons) []model {
+	ms := []model{naive{}}
+	m := s.m1
+	if m > 0 && nFit >= m {
+		ms = append(ms, seasonalNaive{m: m})
+	}
+	es := []ets{{}, {trend: true}}
+	if m > 0 && nFit >= 2*m {
+		es = append(es, ets{trend: true, m1: m})
+		if s.m2 > 0 && float64(nFit) >= weeklyMinDays*s.day {
+			es = append(es, ets{trend: true, m1: m, m2: s.m2})
+		}
+	}
+	for _, e := range es {
+		ms = append(ms, e)
+	}
+	for _, e := range es {
+		ms = append(ms, logModel{e})
+	}
+	return ms
+}
+
+// autoForecast is the automatic method:
+//
+//  1. Validation origins every h/8 steps over the last week of y (at most
+//     half of y), plus the final origin len(y).
+//  2. Every candidate is fitted once, on the data before the first
+//     validation origin, and then re-filtered over all of y, which yields
+//     its h-step forecasts at every origin in one O(N) pass. Validation is
+//     thereby out of sample for both parameters and initial states.
+//  3. The forecasts are combined with weights proportional to 1/MAE², the
+//     inverse-MSE weighting of Bates and Granger with the validation MAE as
+//     a scale that single bursts cannot dominate. A model that validates
+//     badly fades out, so on a noisy series level models take over from
+//     seasonal ones, per series and per origin.
+//  4. The combination's own validation errors give, per horizon step,
+//     empirical quantiles that are added to the final forecast.
+func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float64, warm map[string][]float64) (result, error) {
+	keep := max(maxHistory, int((weeklyMinDays+validationDays)*s.day))
+	y = y[max(0, len(y)-keep):]
+	n := len(y)
+	w := min(int(math.Round(validationDays*s.day)), n/2)
+	stride := max(1, h/originsPerHorizon)
+	var origins []int
+	for t := max(n-w, 1); t+h <= n; t += stride {
+		origins = append(origins, t)
+	}
+	nv := len(origins)
+	nFit := n
+	if nv > 0 {
+		nFit = origins[0]
+	}
+	origins = append(origins, n)
+
+	var comps []component
+	for _, mod := range candidates(nFit, s) {
+		if err := ctx.Err(); err != nil {
+			return result{}, err
+		}
+		start, ok := warm[mod.name()]
+		if !ok {
+			start = seed(mod, warm)
+		}
+		fit := mod.fit(y[:nFit], start)
+		if p := fit.params(); p != nil {
+			warm[mod.name()] = slices.Clone(p)
+		}
+		out := make([]float64, len(origins)*h)
+		fit.forecast(y, origins, h, out)
+		if !allFinite(out) {
+			continue
+		}
+		var ae float64
+		for k := range nv {
+			for i := range h {
+				ae += math.Abs(y[origins[k]+i] - out[k*h+i])
+			}
+		}
+		comps = append(comps, component{name: mod.name(), f: out, mae: ae / float64(max(1, nv*h))})
+	}
+	weigh(comps, y)
+
+	comb := make([]float64, len(origins)*h)
+	for _, c := range comps {
+		for j, v := range c.f {
+			comb[j] += c.weight * v
+		}
+	}
+	res := result{p50: slices.Clone(comb[nv*h:]), quantiles: make([][]float64, len(qs))}
+	for _, c := range comps {
+		res.components = append(res.components, Component{Model: c.name, Weight: c.weight, MAE: c.mae})
+	}
+	slices.SortStableFunc(res.components, func(a, b Component) int {
+		if a.Weight != b.Weight {
+			if a.Weight > b.Weight {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	for j := range qs {
+		res.quantiles[j] = make([]float64, h)
+	}
+	if nv == 0 {
+		// No room to validate: fall back to a random-walk spread.
+		sigma := rmsDiff(y)
+		for i := range h {
+			for j, q := range qs {
+				res.quantiles[j][i] = res.p50[i] + normalQuantile(q)*sigma*math.Sqrt(float64(i+1))
+			}
+		}
+		return res, nil
+	}
+	errs := make([]float64, nv)
+	for i := range h {
+		for k := range nv {
+			errs[k] = y[origins[k]+i] - comb[k*h+i]
+		}
+		slices.Sort(errs)
+		for j, q := range qs {
+			v := res.p50[i] + quantileSorted(errs, q)
+			// Keep the quantiles on the right side of the median even when
+			// the validation errors were one-sided.
+			if q > 0.5 {
+				v = max(v, res.p50[i])
+			} else {
+				v = min(v, res.p50[i])
+			}
+			res.quantiles[j][i] = v
+		}
+	}
+	return res, nil
+}
+
+// seed returns a start point for a model that has no warm start of its
+// own, from a related model fitted earlier in the same call: a log model
+// starts where its additive twin ended, the daily-plus-weekly model where
+// the daily one ended, the damped trend where simple smoothing ended. This
+// roughly halves the optimiser's work on a cold start; nil means the
+// model's default start.
+func seed(mod model, fitted map[string][]float64) []float64 {
+	switch m := mod.(type) {
+	case logModel:
+		return fitted[m.inner.name()]
+	case ets:
+		var parent ets
+		switch {
+		case m.m2 > 0:
+			parent = ets{trend: m.trend, m1: m.m1}
+		case m.m1 == 0 && m.trend:
+			parent = ets{}
+		default:
+			return nil
+		}
+		u, ok := fitted[parent.name()]
+		if !ok {
+			return nil
+		}
+		p := parent.decode(u)
+		q := m.decode(m.start())
+		q.alpha = p.alpha
+		if parent.trend {
+			q.beta, q.phi = p.beta, p.phi
+		}
+		if parent.m1 > 0 {
+			q.g1 = p.g1
+		}
+		return m.encode(q)
+	}
+	return nil
+}
+
+// weigh sets weights proportional to 1/MAE², normalised to sum 1. The MAE
+// is floored at a millionth of the series' mean absolute value, so that a
+// perfect fit (a constant series) gets a large but finite weight.
+func weigh(cs []component, y []float64) {
+	var scale float64
+	for _, v := range y {
+		scale += math.Abs(v)
+	}
+	floor := max(1e-6*scale/float64(len(y)), 1e-300)
+	var sum float64
+	for i := range cs {
+		e := max(cs[i].mae, floor)
+		cs[i].weight = 1 / (e * e)
+		sum += cs[i].weight
+	}
+	for i := range cs {
+		cs[i].weight /= sum
+	}
+}
+
+func allFinite(xs []float64) bool {
+	for _, v := range xs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// rmsDiff is the root mean square of the lag-1 differences of y.
+func rmsDiff(y []float64) float64 {
+	if len(y) < 2 {
+		return 0
+	}
+	var s float64
+	for t := 1; t < len(y); t++ {
+		d := y[t] - y[t-1]
+		s += d * d
+	}
+	return math.Sqrt(s / float64(len(y)-1))
+}
+
+// normalQuantile is the standard normal quantile function.
+func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
+
+// quantileSorted is the type-7 (linear interpolation) sample quantile of
+// sorted xs.
+func quantileSorted(xs []float64, q float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return 0
+	}
+	pos := q * float64(n-1)
+	i := int(math.Floor(pos))
+	if i >= n-1 {
+		return xs[n-1]
+	}
+	if i < 0 {
+		return xs[0]
+	}
+	f := pos - float64(i)
+	return xs[i] + f*(xs[i+1]-xs[i])
+}

@@ -1,0 +1,297 @@
+package planner
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/policies"
+	"github.com/meridianhq/meridian/providers"
+	"github.com/meridianhq/meridian/scheduler"
+)
+
+// Planner turns config into plans. The zero value is not usable; call New.
+type Planner struct {
+	catalog *providers.Catalog
+	logger  *slog.Logger
+	sizer   Sizer
+}
+
+// Option configures a Planner.
+type Option func(*Planner)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(p *Planner) { p.logger = l } }
+
+// WithCatalog replaces the embedded price catalog.
+func WithCatalog(c *providers.Catalog) Option { return func(p *Planner) { p.catalog = c } }
+
+// WithSizer sets how replicas are chosen (default: replicas.min).
+func WithSizer(s Sizer) Option { return func(p *Planner) { p.sizer = s } }
+
+// New returns a Planner with the embedded catalog.
+func New(opts ...Option) (*Planner, error) {
+	p := &Planner{logger: slog.New(slog.DiscardHandler), sizer: MinSizer{}}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.catalog == nil {
+		c, err := providers.DefaultCatalog()
+		if err != nil {
+			return nil, fmt.Errorf("load price catalog: %w", err)
+		}
+		p.catalog = c
+	}
+	return p, nil
+}
+
+// Input is everything a plan depends on.
+type Input struct {
+	Config *meridian.Config
+	// FS is the config root, for load history files.
+	FS     fs.FS
+	Repo   string
+	Commit string
+	Dirty  bool
+	// Current is the applied-state ledger: workload -> targets it runs on.
+	Current map[string][]string
+}
+
+// Sizer chooses each workload's desired replica count.
+type Sizer interface {
+	// Size returns the desired replicas and how they were chosen, plus any
+	// findings (e.g. unusable load history). It must not fail the plan for
+	// one workload's bad data.
+	Size(ctx context.Context, in *Input, w *meridian.Workload) (meridian.Sizing, []meridian.Finding)
+}
+
+// MinSizer sizes every workload at replicas.min.
+type MinSizer struct{}
+
+// Size implements Sizer.
+func (MinSizer) Size(_ context.Context, _ *Input, w *meridian.Workload) (meridian.Sizing, []meridian.Finding) {
+	return meridian.Sizing{Method: "replicas.min", Replicas: w.Replicas.Min}, nil
+}
+
+// Plan runs every stage and returns the plan. Errors are reserved for
+// problems that make a plan meaningless (invalid org policies, unpriceable
+// targets); everything else becomes a finding.
+func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
+	cfg := in.Config
+	start := time.Now()
+	engine, err := policies.New(ctx, cfg.Settings, cfg.Policies)
+	if err != nil {
+		return nil, fmt.Errorf("compile policies: %w", err)
+	}
+	findings, err := engine.CheckWorkloads(ctx, cfg.Workloads)
+	if err != nil {
+		return nil, fmt.Errorf("check workloads: %w", err)
+	}
+	matrix, err := engine.CheckPlacements(ctx, cfg.Workloads, cfg.Targets)
+	if err != nil {
+		return nil, fmt.Errorf("check placements: %w", err)
+	}
+	p.logger.DebugContext(ctx, "policies evaluated", "workloads", len(cfg.Workloads), "targets", len(cfg.Targets), "elapsed", time.Since(start))
+
+	rates := make([]meridian.Rates, len(cfg.Targets))
+	for i := range cfg.Targets {
+		r, err := providers.Resolve(p.catalog, &cfg.Targets[i])
+		if err != nil {
+			return nil, fmt.Errorf("price targets: %w", err)
+		}
+		rates[i] = r
+	}
+
+	sizing := make([]meridian.Sizing, len(cfg.Workloads))
+	replicas := make([]int, len(cfg.Workloads))
+	for i := range cfg.Workloads {
+		s, fs := p.sizer.Size(ctx, &in, &cfg.Workloads[i])
+		sizing[i], replicas[i] = s, s.Replicas
+		findings = append(findings, fs...)
+	}
+
+	deny := denyOnly(matrix)
+	res, err := scheduler.Solve(ctx, &scheduler.Problem{
+		Workloads:  cfg.Workloads,
+		Targets:    cfg.Targets,
+		Rates:      rates,
+		Replicas:   replicas,
+		Violations: deny,
+		Current:    in.Current,
+		Settings:   cfg.Settings.Placement,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("place workloads: %w", err)
+	}
+	findings = append(findings, placementFindings(cfg, matrix, res.Placements, in.Current)...)
+	sortFindings(findings)
+
+	plan := &meridian.Plan{
+		Repo:        in.Repo,
+		Commit:      in.Commit,
+		Dirty:       in.Dirty,
+		Currency:    cfg.Settings.Currency,
+		Placements:  res.Placements,
+		Unplaceable: res.Unplaceable,
+		Findings:    findings,
+		Solver:      res.Stats,
+		Catalog:     p.catalog.Provenance(),
+	}
+	if plan.Unplaceable == nil {
+		plan.Unplaceable = []meridian.Unplaceable{}
+	}
+	if plan.Findings == nil {
+		plan.Findings = []meridian.Finding{}
+	}
+	blocked := map[string]bool{}
+	for _, f := range findings {
+		if f.Blocking() && f.Workload != "" {
+			blocked[f.Workload] = true
+		}
+	}
+	idx := make(map[string]int, len(cfg.Workloads))
+	for i, w := range cfg.Workloads {
+		idx[w.Name] = i
+	}
+	var total meridian.Money
+	for i := range plan.Placements {
+		pl := &plan.Placements[i]
+		pl.Blocked = blocked[pl.Workload]
+		s := sizing[idx[pl.Workload]]
+		pl.Explanation.Sizing = &s
+		total += pl.MonthlyCost
+	}
+	plan.TotalMonthlyCost = total
+	id, err := planID(in)
+	if err != nil {
+		return nil, err
+	}
+	plan.ID = id
+	p.logger.InfoContext(ctx, "planned", "plan", plan.ID, "commit", plan.Commit, "placements", len(plan.Placements),
+		"unplaceable", len(plan.Unplaceable), "findings", len(plan.Findings), "total_monthly_cost", float64(total.Round()),
+		"gap_percent", plan.Solver.GapPercent, "elapsed", time.Since(start))
+	return plan, nil
+}
+
+// denyOnly keeps the violations that make a target non-compliant.
+func denyOnly(m [][][]meridian.Violation) [][][]meridian.Violation {
+	out := make([][][]meridian.Violation, len(m))
+	for w := range m {
+		out[w] = make([][]meridian.Violation, len(m[w]))
+		for t, vs := range m[w] {
+			for _, v := range vs {
+				if v.Severity == meridian.SeverityDeny {
+					out[w][t] = append(out[w][t], v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// placementFindings turns placement violations into findings where the user
+// must act: on the chosen target (a pin overrides policy, and warn/info
+// rules never reject), and on the target the workload currently runs on.
+// Violations on targets that were merely not chosen stay in explanations.
+func placementFindings(cfg *meridian.Config, m [][][]meridian.Violation, placements []meridian.Placement, current map[string][]string) []meridian.Finding {
+	wi := map[string]int{}
+	for i, w := range cfg.Workloads {
+		wi[w.Name] = i
+	}
+	ti := map[string]int{}
+	for i, t := range cfg.Targets {
+		ti[t.Name] = i
+	}
+	type key struct{ w, t int }
+	seen := map[key]bool{}
+	var out []meridian.Finding
+	emit := func(w, t int, why string) {
+		if seen[key{w, t}] || w >= len(m) || t >= len(m[w]) {
+			return
+		}
+		seen[key{w, t}] = true
+		wl := &cfg.Workloads[w]
+		for _, v := range m[w][t] {
+			msg := v.Message
+			if why != "" && v.Severity == meridian.SeverityDeny {
+				msg = fmt.Sprintf("%s (%s)", msg, why)
+			}
+			out = append(out, meridian.Finding{
+				Rule: v.Rule, Severity: v.Severity, Workload: wl.Name, Target: cfg.Targets[t].Name,
+				Field: v.Field, File: wl.Origin.File, Line: wl.Origin.LineOf(v.Field),
+				Message: msg, Remediation: v.Remediation,
+			})
+		}
+	}
+	for _, pl := range placements {
+		w, t := wi[pl.Workload], ti[pl.Target]
+		why := "chosen target"
+		if cfg.Workloads[w].Pin == pl.Target {
+			why = "pinned target"
+		}
+		emit(w, t, why)
+	}
+	for name, targets := range current {
+		w, ok := wi[name]
+		if !ok {
+			continue
+		}
+		for _, tn := range targets {
+			if t, ok := ti[tn]; ok {
+				emit(w, t, "currently applied target")
+			}
+		}
+	}
+	return out
+}
+
+func sortFindings(fs []meridian.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		if a.Workload != b.Workload {
+			return a.Workload < b.Workload
+		}
+		return a.Target < b.Target
+	})
+}
+
+// planID derives the plan's identity from its inputs: the same commit,
+// config, ledger and catalog always give the same ID, and any change to
+// them gives another.
+func planID(in Input) (string, error) {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	current := make([]string, 0, len(in.Current))
+	for w, ts := range in.Current {
+		ts = append([]string(nil), ts...)
+		sort.Strings(ts)
+		b, _ := json.Marshal(ts)
+		current = append(current, w+"="+string(b))
+	}
+	sort.Strings(current)
+	if err := enc.Encode(struct {
+		Commit  string
+		Dirty   bool
+		Config  *meridian.Config
+		Current []string
+	}{in.Commit, in.Dirty, in.Config, current}); err != nil {
+		return "", fmt.Errorf("hash plan inputs: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}

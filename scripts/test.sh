@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs Meridian's whole test suite: vet, every package's tests, and each fuzz
+# target for MERIDIAN_FUZZTIME (default: seed corpus only, as part of go test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+go vet ./...
+go test -count=1 "$@" ./...
+
+fuzztime="${MERIDIAN_FUZZTIME:-}"
+if [[ -n "$fuzztime" && "$fuzztime" != 0 ]]; then
+  # Each fuzz target gets a short, bounded run; long runs are for humans:
+  #   MERIDIAN_FUZZTIME=10m scripts/test.sh
+  grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
+    dir=$(dirname "$f")
+    for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
+      echo "fuzz: $dir $name ($fuzztime)"
+      go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$dir" >/dev/null
+    done
+  done
+fi

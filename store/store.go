@@ -1,0 +1,356 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/meridianhq/meridian"
+)
+
+// Store is everything a backend provides. Implementations must be safe for
+// concurrent use by several goroutines and by several processes sharing the
+// same database: the locks exclude each other across processes.
+type Store interface {
+	Repos
+	Plans
+	Runs
+	Locks
+	Ledger
+	Drift
+	Audit
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Repos maps config repo IDs to their sources.
+type Repos interface {
+	// EnsureRepo records the repo if it is new. It is idempotent.
+	EnsureRepo(ctx context.Context, r Repo) error
+	// GetRepo returns the repo with the given ID, or an ENOTFOUND error.
+	GetRepo(ctx context.Context, id string) (Repo, error)
+}
+
+// Plans keeps saved plans and their per-target Terraform artefacts.
+type Plans interface {
+	// SavePlan stores p, replacing a plan with the same ID and its targets:
+	// the ID is derived from the plan's inputs, so a re-plan with the same
+	// ID has the same content.
+	SavePlan(ctx context.Context, p PlanRecord) error
+	// GetPlan returns the plan with its targets, or an ENOTFOUND error.
+	GetPlan(ctx context.Context, id string) (PlanRecord, error)
+	// ListPlans returns a repo's plans, newest first, without documents or
+	// targets.
+	ListPlans(ctx context.Context, repoID string, limit int) ([]PlanRecord, error)
+}
+
+// Runs records every plan, apply and drift run and its outcome.
+type Runs interface {
+	// CreateRun inserts r with status running. r.ID must be unique.
+	CreateRun(ctx context.Context, r Run) error
+	// FinishRun moves a running run to its final status. It fails with
+	// ErrRunNotRunning when the run is no longer running, e.g. because its
+	// lease expired and it was recorded as interrupted: a run that was
+	// interrupted is never recorded as succeeded. With a fence, the write
+	// also fails with ErrLockLost when the lock was taken over.
+	FinishRun(ctx context.Context, id string, fence *Fence, f RunFinish) error
+	// GetRun returns one run, or an ENOTFOUND error.
+	GetRun(ctx context.Context, id string) (Run, error)
+	// ListRuns returns runs matching f, newest first.
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+}
+
+// Locks serializes work on a target. A lock has a lease that its holder
+// renews; when the lease expires the next AcquireLock takes the lock over,
+// records the holder's run as interrupted and bumps the fencing token, so
+// that every later write of the old holder fails with ErrLockLost. None of
+// the calls block: waiting is the caller's choice (see AcquireWait).
+type Locks interface {
+	// AcquireLock takes the lock for req.Key, or fails with *LockHeldError
+	// naming the holder.
+	AcquireLock(ctx context.Context, req LockRequest) (Lock, error)
+	// RenewLock extends the lease by ttl from now. It fails with
+	// ErrLockLost when f no longer holds the lock.
+	RenewLock(ctx context.Context, f Fence, ttl time.Duration) (Lock, error)
+	// ReleaseLock frees the lock. It fails with ErrLockLost when f no
+	// longer holds it.
+	ReleaseLock(ctx context.Context, f Fence) error
+	// CheckFence fails with ErrLockLost unless f holds the lock now.
+	CheckFence(ctx context.Context, f Fence) error
+	// ForceUnlock frees the lock whoever holds it, records the holder's run
+	// as interrupted and appends an audit event naming actor and reason.
+	// It returns the previous holder and whether the lock was held.
+	ForceUnlock(ctx context.Context, key LockKey, actor, reason string) (Lock, bool, error)
+	// ListLocks returns the held locks (including those whose lease has
+	// expired but that nobody took over yet) of a repo, or of all repos
+	// when repoID is empty.
+	ListLocks(ctx context.Context, repoID string) ([]Lock, error)
+}
+
+// Ledger is the applied state: what Meridian last applied on each target.
+type Ledger interface {
+	// RecordApplied replaces the target's ledger rows with entries and its
+	// applied-target row with t, in one transaction, if fence still holds
+	// the target's lock (ErrLockLost otherwise).
+	RecordApplied(ctx context.Context, fence Fence, t AppliedTarget, entries []LedgerEntry) error
+	// LedgerEntries returns a repo's ledger, ordered by target and workload.
+	LedgerEntries(ctx context.Context, repoID string) ([]LedgerEntry, error)
+	// AppliedTargets returns a repo's applied targets, ordered by name.
+	AppliedTargets(ctx context.Context, repoID string) ([]AppliedTarget, error)
+}
+
+// Drift keeps drift observations, from Terraform and (later) Argo CD.
+type Drift interface {
+	// RecordDrift appends observations.
+	RecordDrift(ctx context.Context, obs []DriftObservation) error
+	// ListDrift returns observations matching f, newest first.
+	ListDrift(ctx context.Context, f DriftFilter) ([]DriftObservation, error)
+}
+
+// Audit is the append-only audit log. Backends must make rows immutable.
+type Audit interface {
+	// AppendAudit appends e; e.ID and a zero e.At are filled in.
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns events matching f, oldest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}
+
+// Repo is a config repo.
+type Repo struct {
+	// ID is RepoID(Source).
+	ID string
+	// Source is the absolute directory or the URL without credentials.
+	Source    string
+	CreatedAt time.Time
+}
+
+// PlanRecord is a saved plan.
+type PlanRecord struct {
+	ID     string
+	RepoID string
+	// Source and Ref say where to reload the config to check staleness.
+	Source string
+	Ref    string
+	Commit string
+	Dirty  bool
+	// TreeDigest hashes every file of the config at plan time, so that a
+	// changed working tree is stale even when the commit is the same.
+	TreeDigest string
+	// Document is the plan as JSON (docs/plan-json.md), secrets redacted.
+	Document  json.RawMessage
+	CreatedAt time.Time
+	CreatedBy string
+	Targets   []PlanTarget
+}
+
+// PlanTarget is one Terraform target's artefacts in a saved plan.
+type PlanTarget struct {
+	Target string
+	// Dir holds the module snapshot, meridian.auto.tfvars.json and the
+	// saved plan file, relative to the state dir.
+	Dir string
+	// InputsDigest hashes the module, variables and backend config.
+	InputsDigest string
+	// StateSerial and StateLineage identify the state planned against.
+	StateSerial  int64
+	StateLineage string
+	Change       meridian.TargetChange
+	// Placements are the workloads the target runs once applied.
+	Placements []Placement
+	// ShowJSON is `terraform show -json` of the plan file, redacted.
+	ShowJSON json.RawMessage
+}
+
+// Placement is a workload's replicas on a target, as applied.
+type Placement struct {
+	Workload string `json:"workload"`
+	Replicas int    `json:"replicas"`
+}
+
+// RunKind says what a run did.
+type RunKind string
+
+// Run kinds.
+const (
+	RunPlan   RunKind = "plan"
+	RunApply  RunKind = "apply"
+	RunDrift  RunKind = "drift"
+	RunUnlock RunKind = "unlock"
+)
+
+// RunStatus is a run's outcome.
+type RunStatus string
+
+// Run statuses. Only RunRunning is not final.
+const (
+	RunRunning     RunStatus = "running"
+	RunSucceeded   RunStatus = "succeeded"
+	RunFailed      RunStatus = "failed"
+	RunRefused     RunStatus = "refused"
+	RunInterrupted RunStatus = "interrupted"
+	RunSkipped     RunStatus = "skipped"
+)
+
+// Owner is who runs something: the process and the person or system.
+type Owner struct {
+	Host  string
+	PID   int
+	Actor string
+}
+
+// Run is one command's work (Target empty) or one target's part of it
+// (ParentID set).
+type Run struct {
+	ID         string
+	ParentID   string
+	RepoID     string
+	Kind       RunKind
+	PlanID     string
+	Target     string
+	Status     RunStatus
+	Owner      Owner
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// Output is the run's machine-readable log, secrets redacted.
+	Output string
+	Error  string
+	// Detail is a JSON summary (change counts, state serial, ...).
+	Detail json.RawMessage
+}
+
+// Duration is how long the run took (zero while running).
+func (r Run) Duration() time.Duration {
+	if r.FinishedAt.IsZero() {
+		return 0
+	}
+	return r.FinishedAt.Sub(r.StartedAt)
+}
+
+// RunFinish is a run's final record.
+type RunFinish struct {
+	Status RunStatus
+	Output string
+	Error  string
+	Detail json.RawMessage
+}
+
+// RunFilter selects runs; zero fields match everything.
+type RunFilter struct {
+	RepoID   string
+	PlanID   string
+	ParentID string
+	Target   string
+	Kind     RunKind
+	Limit    int
+}
+
+// LockKey names a lock: one per (repo, target).
+type LockKey struct {
+	RepoID string
+	Target string
+}
+
+// Fence proves lock ownership: the token changes whenever the lock changes
+// hands.
+type Fence struct {
+	Key   LockKey
+	Token int64
+}
+
+// LockRequest asks for a lock.
+type LockRequest struct {
+	Key    LockKey
+	Owner  Owner
+	PlanID string
+	RunID  string
+	TTL    time.Duration
+}
+
+// Lock is a held lock.
+type Lock struct {
+	Key LockKey
+	// Token is the fencing token, strictly increasing per key.
+	Token      int64
+	Owner      Owner
+	PlanID     string
+	RunID      string
+	AcquiredAt time.Time
+	RenewedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// Fence returns the lock's fence.
+func (l Lock) Fence() Fence { return Fence{Key: l.Key, Token: l.Token} }
+
+// LedgerEntry is one workload running on one target, as last applied.
+type LedgerEntry struct {
+	RepoID    string
+	Target    string
+	Workload  string
+	PlanID    string
+	Commit    string
+	Replicas  int
+	RunID     string
+	AppliedAt time.Time
+}
+
+// AppliedTarget is the last successful apply on a target.
+type AppliedTarget struct {
+	RepoID string
+	Target string
+	PlanID string
+	RunID  string
+	Commit string
+	// Dir is the applied plan's artefact folder, relative to the state dir.
+	Dir string
+	// StateSerial and StateLineage are the state's after the apply: a
+	// different serial later means something else wrote the state.
+	StateSerial  int64
+	StateLineage string
+	AppliedAt    time.Time
+}
+
+// DriftObservation is one difference between what Meridian applied and
+// what runs. Kind names the source ("terraform"; later "argocd").
+type DriftObservation struct {
+	ID         int64
+	RepoID     string
+	RunID      string
+	Kind       string
+	Target     string
+	Workload   string
+	Address    string
+	Action     string
+	Detail     string
+	ObservedAt time.Time
+}
+
+// DriftFilter selects drift observations; zero fields match everything.
+type DriftFilter struct {
+	RepoID string
+	RunID  string
+	Target string
+	Limit  int
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID     int64
+	At     time.Time
+	RepoID string
+	Actor  string
+	// Action is a dotted verb such as "apply.start" or "lock.force_unlock".
+	Action string
+	Target string
+	PlanID string
+	RunID  string
+	Detail string
+}
+
+// AuditFilter selects audit events; zero fields match everything.
+type AuditFilter struct {
+	RepoID string
+	Action string
+	Target string
+	Limit  int
+}
