@@ -85,7 +85,11 @@ type Settings struct {
 	Placement    PlacementSettings  `json:"placement"`
 	Currency     string             `json:"currency"`
 	Prometheus   PrometheusSettings `json:"prometheus,omitempty"`
-	Origin       Origin             `json:"-"`
+	// Deploy and ArgoCD say where rendered Argo CD and Crossplane manifests
+	// go (see docs/gitops.md).
+	Deploy DeploySettings `json:"deploy,omitzero"`
+	ArgoCD ArgoCDSettings `json:"argocd,omitzero"`
+	Origin Origin         `json:"-"`
 }
 
 // ForecastSettings controls forecast-driven sizing.

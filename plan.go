@@ -18,6 +18,9 @@ type Plan struct {
 	Solver           SolverStats   `json:"solver"`
 	// Catalog is the provenance of the price catalog used.
 	Catalog string `json:"catalog,omitempty"`
+	// Deploy is the deploy-repo change an apply would commit, when it was
+	// computed.
+	Deploy *DeployDiff `json:"deploy,omitempty"`
 	// Terraform is each Terraform target's planned change, in target order.
 	// It is empty when the plan was made without a Terraform binary.
 	Terraform []TargetChange `json:"terraform,omitempty"`

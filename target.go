@@ -46,6 +46,10 @@ type Target struct {
 	Pricing             Pricing           `json:"pricing"`
 	Engine              string            `json:"engine"`
 	Labels              map[string]string `json:"labels,omitempty"`
+	// Destination is the Argo CD cluster and namespace workloads go to.
+	Destination Destination `json:"destination,omitzero"`
+	// Crossplane tunes the managed resources of an engine: crossplane target.
+	Crossplane CrossplaneTarget `json:"crossplane,omitzero"`
 	// Terraform names the root module that applies this target. Nil means
 	// Terraform has nothing to apply here: the target's placements go out
 	// through the GitOps output only.

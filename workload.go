@@ -13,7 +13,9 @@ type Workload struct {
 	EgressGBMonth float64           `json:"egress_gb_month"`
 	Pin           string            `json:"pin,omitempty"`
 	Load          Load              `json:"load,omitempty"`
-	Origin        Origin            `json:"-"`
+	// Source is where Argo CD finds the workload's manifests.
+	Source *Source `json:"source,omitempty"`
+	Origin Origin  `json:"-"`
 }
 
 // ReplicaRange bounds the replica count.

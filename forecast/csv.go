@@ -21,8 +21,14 @@ import (
 // order.
 type CSVSource struct {
 	FS fs.FS
-	// Path is the file's path in FS; errors name it as given.
+	// Path is the file's path in FS; errors about its content name it as
+	// given, with the line.
 	Path string
+	// File and Line locate the load.history field that names Path, for the
+	// error that the file cannot be opened; when File is empty that error
+	// names Path.
+	File string
+	Line int
 }
 
 // History implements Source.
@@ -32,6 +38,10 @@ func (c CSVSource) History(ctx context.Context) (Series, error) {
 	}
 	f, err := c.FS.Open(c.Path)
 	if err != nil {
+		if c.File != "" {
+			return Series{}, meridian.ConfigError{File: c.File, Line: c.Line, Field: "load.history",
+				Message: fmt.Sprintf("open %s: %v", c.Path, unwrapPath(err))}
+		}
 		return Series{}, meridian.ConfigError{File: c.Path, Message: fmt.Sprintf("open load history: %v", unwrapPath(err))}
 	}
 	defer f.Close()

@@ -1,8 +1,8 @@
 package forecast
 
-// initSeasons is how many days of the start of the series give the initial
+// initDays is how many days of the start of the series give the initial
 // level and slope.
-const initSeasons = 4
+const initDays = 4
 
 // initStates derives the state before y[0] by classical additive
 // decomposition: a centred moving average over the shorter season gives the
@@ -58,7 +58,7 @@ func (e ets) initStates(y []float64) etsState {
 	// Level and slope from the deseasonalised start of the series.
 	L := min(n, max(e.m1, 12))
 	if e.trend && e.m1 > 0 {
-		L = min(n, initSeasons*e.m1)
+		L = min(n, initDays*e.m1)
 	}
 	var sx, sy, sxx, sxy float64
 	for t := range L {

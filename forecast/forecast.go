@@ -31,7 +31,8 @@ type Forecast struct {
 	Model string
 	// Components are the combined models, heaviest first.
 	Components []Component
-	// P50 is the median forecast, one value per step.
+	// P50 is the point forecast, one value per step: the weighted
+	// combination of the models, which estimates the median.
 	P50 []float64
 	// Quantiles holds the requested quantiles, ascending by Q.
 	Quantiles []Band
@@ -78,12 +79,14 @@ func (f *Forecast) Quantile(q float64) ([]float64, bool) {
 	return nil, false
 }
 
-// Forecaster fits, selects and combines models for one series. It remembers
-// the parameters of its last fit and uses them as the optimiser's start on
-// the next call, which makes repeated forecasts of a growing series (a
-// rolling evaluation, or a planner re-running every few minutes) several
-// times cheaper. A Forecaster is not safe for concurrent use; use one per
-// series.
+// Forecaster fits, validates and combines models for one series. It
+// remembers the parameters of its last fits and starts the optimiser from
+// them on the next call, which makes repeated forecasts of a growing series
+// (a rolling evaluation, or a planner re-running every few minutes) about
+// twice as cheap. Only the start point carries over, never data, so a
+// forecast depends on the series it is given and not on earlier calls
+// beyond the optimiser's tolerance. A Forecaster is not safe for concurrent
+// use; use one per series.
 type Forecaster struct {
 	opts Options
 	warm map[string][]float64
@@ -131,6 +134,11 @@ func (f *Forecaster) Forecast(ctx context.Context, s Series) (*Forecast, error) 
 	}
 	if len(s.Values) < 2 {
 		return nil, fmt.Errorf("forecast: need at least 2 values, got %d", len(s.Values))
+	}
+	for _, q := range f.opts.Quantiles {
+		if !(q > 0 && q < 1) {
+			return nil, fmt.Errorf("forecast: quantile %g is not in (0, 1)", q)
+		}
 	}
 	h := int(math.Ceil(float64(f.opts.Horizon) / float64(s.Step)))
 	r, err := autoForecast(ctx, s.Values, seasonsFor(s.Step), h, f.opts.Quantiles, f.warm)

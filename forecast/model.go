@@ -76,6 +76,7 @@ type logModel struct{ inner model }
 
 func (l logModel) name() string { return "log-" + l.inner.name() }
 
+// fit implements model.
 func (l logModel) fit(y []float64, warm []float64) fitted {
 	c := logOffset(y)
 	ly := make([]float64, len(y))
@@ -104,7 +105,8 @@ func (l logFit) forecast(y []float64, origins []int, h int, out []float64) {
 }
 
 // logOffset is the shift that makes y positive before taking logs: zero
-// for positive series, otherwise 1 % of the mean absolute value.
+// for a positive series, otherwise what lifts the minimum to 1 % of the
+// mean absolute value (count series such as requests have zeros).
 func logOffset(y []float64) float64 {
 	lo, sum := math.Inf(1), 0.0
 	for _, v := range y {

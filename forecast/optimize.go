@@ -12,13 +12,12 @@ import (
 //
 // The convergence test is relative, because exponential-smoothing
 // objectives are sums of squares in the data's unit, which ranges from
-// percent to millions. It stops once 4 iterations per dimension improved the
-// objective by less than 1e-5 in total: the forecasts no longer change by
-// then, and every evaluation is a pass over the series. maxEval bounds the
-// work.
+// percent to millions. It stops when 4 consecutive iterations per
+// dimension have not lowered the best value by more than a relative 1e-5:
+// the forecasts no longer change by then, and every evaluation is a pass
+// over the series. maxEval bounds the work.
 func minimize(f func([]float64) float64, x0 []float64, simplex float64, maxEval int) ([]float64, float64) {
 	p := optimize.Problem{Func: func(x []float64) float64 {
-		evalCount++
 		v := f(x)
 		if math.IsNaN(v) {
 			return math.Inf(1)
@@ -50,4 +49,3 @@ func logit(p float64) float64 {
 	p = math.Min(math.Max(p, 1e-9), 1-1e-9)
 	return math.Log(p / (1 - p))
 }
-var evalCount int

@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -12,8 +13,9 @@ import (
 const (
 	// validationDays is the rolling-origin validation window, in days.
 	validationDays = 7
-	// weeklyMinDays is the fitting data the daily-plus-weekly model needs:
-	// two weeks to initialise its weekly states and one to fit them.
+	// weeklyMinDays is the fitting data the daily-plus-weekly model needs,
+	// so that each weekly state starts from at least two observations and
+	// the fit sees the weekly pattern repeat.
 	weeklyMinDays = 21
 	// maxHistory caps the points used, bounding the work per fit (it is
 	// about ten weeks at 5 minutes), but never below the history the
@@ -160,15 +162,7 @@ func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float
 	for _, c := range comps {
 		res.components = append(res.components, Component{Model: c.name, Weight: c.weight, MAE: c.mae})
 	}
-	slices.SortStableFunc(res.components, func(a, b Component) int {
-		if a.Weight != b.Weight {
-			if a.Weight > b.Weight {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(res.components, func(a, b Component) int { return cmp.Compare(b.Weight, a.Weight) })
 	for j := range qs {
 		res.quantiles[j] = make([]float64, h)
 	}
@@ -241,19 +235,32 @@ func seed(mod model, fitted map[string][]float64) []float64 {
 	return nil
 }
 
-// weigh sets weights proportional to 1/MAE², normalised to sum 1. The MAE
-// is floored at a millionth of the series' mean absolute value, so that a
-// perfect fit (a constant series) gets a large but finite weight.
+// weigh sets weights proportional to 1/MAE², normalised to sum 1. MAEs are
+// floored at a billionth of the series' mean absolute value so that exact
+// fits (a constant series) keep finite weights; on an all-zero series the
+// exact models share the weight.
 func weigh(cs []component, y []float64) {
 	var scale float64
 	for _, v := range y {
 		scale += math.Abs(v)
 	}
-	floor := max(1e-6*scale/float64(len(y)), 1e-300)
+	floor := 1e-9 * scale / float64(len(y))
+	best := math.Inf(1)
+	for _, c := range cs {
+		best = min(best, max(c.mae, floor))
+	}
 	var sum float64
 	for i := range cs {
-		e := max(cs[i].mae, floor)
-		cs[i].weight = 1 / (e * e)
+		switch {
+		case best == 0 && cs[i].mae == 0:
+			cs[i].weight = 1
+		case best == 0:
+			cs[i].weight = 0
+		default:
+			// Relative to the best model, so nothing overflows.
+			r := best / max(cs[i].mae, floor)
+			cs[i].weight = r * r
+		}
 		sum += cs[i].weight
 	}
 	for i := range cs {

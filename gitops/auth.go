@@ -79,11 +79,7 @@ func (a AuthOptions) method(ep *transport.Endpoint) (transport.AuthMethod, error
 			return &githttp.BasicAuth{Username: ep.User, Password: ep.Password}, nil
 		}
 		if token == "" {
-			env := a.TokenEnv
-			if env == "" {
-				env = DefaultTokenEnv
-			}
-			token = getenv(env)
+			token = getenv(a.tokenEnv())
 		}
 		if token == "" {
 			return nil, nil
@@ -137,6 +133,13 @@ func (a AuthOptions) sshMethod(ep *transport.Endpoint, getenv func(string) strin
 		helper.HostKeyCallback = cb
 	}
 	return auth, nil
+}
+
+func (a AuthOptions) tokenEnv() string {
+	if a.TokenEnv == "" {
+		return DefaultTokenEnv
+	}
+	return a.TokenEnv
 }
 
 // RedactURL returns a Git URL fit for logs, error messages and cache keys:

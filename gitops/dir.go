@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	git "github.com/go-git/go-git/v5"
@@ -20,7 +19,13 @@ import (
 // repository instead, which is how a planner compares a working copy with
 // main without cloning anything.
 func loadDir(ctx context.Context, src *source, ref string, log *slog.Logger) (*Snapshot, error) {
-	repo, root, err := openEnclosing(src.dir)
+	// Git searches upwards from the real directory, not from the textual
+	// parents of a symlink to it; go-git does the latter.
+	real, err := filepath.EvalSymlinks(src.dir)
+	if err != nil {
+		return nil, loadError(src.name, meridian.EINVALID, err, "resolve directory")
+	}
+	repo, root, err := openEnclosing(real)
 	if err != nil {
 		return nil, loadError(src.name, meridian.EINTERNAL, err, "open enclosing Git repository")
 	}
@@ -30,9 +35,9 @@ func loadDir(ctx context.Context, src *source, ref string, log *slog.Logger) (*S
 				"load config repo %q: ref %q given, but the directory is not in a Git repository", src.name, ref)
 		}
 		log.Debug("config directory is not in Git")
-		return &Snapshot{FS: os.DirFS(src.dir), Source: src.name}, nil
+		return &Snapshot{FS: newDirFS(src.dir), Source: src.name}, nil
 	}
-	rel, err := relPath(root, src.dir)
+	rel, err := relPath(root, real)
 	if err != nil {
 		return nil, loadError(src.name, meridian.EINTERNAL, err, "locate directory in worktree %s", root)
 	}
@@ -40,7 +45,7 @@ func loadDir(ctx context.Context, src *source, ref string, log *slog.Logger) (*S
 		return loadDirAt(src, repo, rel, ref)
 	}
 
-	snap := &Snapshot{FS: os.DirFS(src.dir), Source: src.name}
+	snap := &Snapshot{FS: newDirFS(src.dir), Source: src.name}
 	var head *object.Commit
 	h, err := repo.Head()
 	switch {
@@ -72,7 +77,7 @@ func loadDir(ctx context.Context, src *source, ref string, log *slog.Logger) (*S
 func loadDirAt(src *source, repo *git.Repository, rel, ref string) (*Snapshot, error) {
 	c, resolved, err := resolveLocal(repo.Storer, ref)
 	if err != nil {
-		return nil, remoteError(src.name, ref, err)
+		return nil, resolveError(src.name, ref, "resolve ref", err)
 	}
 	t, err := c.Tree()
 	if err == nil && rel != "" {

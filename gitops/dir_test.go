@@ -1,10 +1,13 @@
 package gitops
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -120,6 +123,15 @@ func TestLoadDirectoryDirty(t *testing.T) {
 				r.write(".gitignore", "*.tmp\n!keep.tmp\n/config/generated/\n")
 				r.commit("ignore generated")
 				r.write("config/generated/out.yaml", "x\n")
+			},
+			dir: "config",
+		},
+		"config folder itself ignored": {
+			reason: "untracked files in an ignored folder are ignored, even when it is the config root",
+			change: func(r *testRepo) {
+				r.write(".gitignore", "*.tmp\n!keep.tmp\nconfig/\n")
+				r.commit("ignore config")
+				r.write("config/new.yaml", "x\n")
 			},
 			dir: "config",
 		},
@@ -418,6 +430,102 @@ func TestLoadSourceErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.wantMsg) || !strings.HasPrefix(err.Error(), "load config repo") {
 				t.Errorf("%s\nerror %q should start with \"load config repo\" and contain %q", tc.reason, err, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestLoadDirectoryHidesGit(t *testing.T) {
+	r := newRepo(t)
+	r.write("meridian.yaml", "x\n", "sub/a.yaml", "a\n")
+	// A nested checkout's .git file (submodule or linked worktree) too.
+	r.write("sub/.git", "gitdir: elsewhere\n")
+	r.commit("one")
+
+	got := mustLoad(t, r.dir, "", testOptions(t, nil))
+
+	if err := fstest.TestFS(got.FS, "meridian.yaml", "sub/a.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{".git", ".git/HEAD", "sub/.git"} {
+		if _, err := fs.Stat(got.FS, name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Stat(%s) error = %v, want not-exist: the FS must match the committed tree", name, err)
+		}
+	}
+	es, err := fs.ReadDir(got.FS, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	if diff := cmp.Diff([]string{"meridian.yaml", "sub"}, names); diff != "" {
+		t.Errorf("ReadDir(.) (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadDirectoryThroughSymlink(t *testing.T) {
+	r := newRepo(t)
+	r.write("config/a.yaml", "a\n")
+	c := r.commit("one")
+	r.write("config/new.yaml", "n\n")
+	link := filepath.Join(t.TempDir(), "cfg")
+	if err := os.Symlink(r.path("config"), link); err != nil {
+		t.Fatal(err)
+	}
+
+	got := mustLoad(t, link, "", testOptions(t, nil))
+
+	want := &Snapshot{Source: link, Ref: "main", Commit: c, Dirty: true}
+	if diff := cmp.Diff(want, got, cmp.FilterPath(isFSField, cmp.Ignore())); diff != "" {
+		t.Errorf("a config folder reached through a symlink is still in its repository (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadDirectorySubmodules(t *testing.T) {
+	cases := map[string]struct {
+		reason    string
+		change    func(r, sub *testRepo)
+		wantDirty bool
+	}{
+		"clean": {
+			reason: "a submodule at its recorded commit is no change",
+			change: func(r, sub *testRepo) {},
+		},
+		"checkout moved": {
+			reason: "a submodule at another commit than recorded changes the config",
+			change: func(r, sub *testRepo) {
+				sub.write("lib.yaml", "lib: 2\n")
+				sub.commit("lib two")
+			},
+			wantDirty: true,
+		},
+		"untracked inside": {
+			reason:    "Git reports a submodule with untracked content as modified",
+			change:    func(r, sub *testRepo) { sub.write("new.yaml", "x\n") },
+			wantDirty: true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			lib := newRepo(t)
+			lib.write("lib.yaml", "lib: 1\n")
+			lib.commit("lib one")
+			r := newRepo(t)
+			r.write("config/a.yaml", "a\n")
+			r.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.dir, "config/lib")
+			r.commit("add submodule")
+			tc.change(r, &testRepo{t: t, dir: r.path("config/lib")})
+
+			got := mustLoad(t, r.path("config"), "", testOptions(t, nil))
+
+			if got.Dirty != tc.wantDirty {
+				t.Errorf("%s\nDirty = %v, want %v", tc.reason, got.Dirty, tc.wantDirty)
+			}
+			if gitDirty := r.git("status", "--porcelain", "--", "config") != ""; gitDirty != tc.wantDirty {
+				t.Errorf("test case disagrees with git status: git says dirty=%v", gitDirty)
 			}
 		})
 	}

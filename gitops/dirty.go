@@ -73,8 +73,11 @@ func findChange(ctx context.Context, repo *git.Repository, root, rel string, hea
 		return c, err
 	}
 	d := &differ{root: root, idxTime: idx.ModTime, fileMode: true}
-	if cfg, err := repo.Config(); err == nil && cfg.Raw.Section("core").Option("filemode") == "false" {
-		d.fileMode = false
+	if cfg, err := repo.Config(); err == nil {
+		switch strings.ToLower(cfg.Raw.Section("core").Option("filemode")) {
+		case "false", "no", "off", "0":
+			d.fileMode = false
+		}
 	}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {

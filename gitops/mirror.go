@@ -56,6 +56,9 @@ func loadRemote(ctx context.Context, src *source, ref, cacheDir string, opts Opt
 	dir := filepath.Join(cacheDir, key+".git")
 	log = log.With("cache", dir)
 	unlock, err := lockFile(ctx, filepath.Join(cacheDir, key+".lock"), log)
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("load config repo %q: %w", src.name, err)
+	}
 	if err != nil {
 		return nil, loadError(src.name, meridian.EINTERNAL, err, "lock cache")
 	}
@@ -76,15 +79,24 @@ func loadRemote(ctx context.Context, src *source, ref, cacheDir string, opts Opt
 	}
 	c, resolved, err := m.resolve(ctx, ref)
 	if err != nil {
-		return nil, remoteError(src.name, ref, scrub(err, secrets))
+		err = scrub(err, secrets)
+		if errors.Is(err, transport.ErrAuthenticationRequired) {
+			if auth != nil {
+				return nil, loadError(src.name, meridian.EUNAUTHORIZED, err, "credentials rejected")
+			}
+			return nil, loadError(src.name, meridian.EUNAUTHORIZED, err,
+				"authentication required: set $%s or pass a token", opts.Auth.tokenEnv())
+		}
+		return nil, resolveError(src.name, ref, "fetch", err)
 	}
 	fsys := newTreeFS(repo.Storer, c.TreeHash, c.Committer.When)
 	log.Debug("loaded config repo", "ref", resolved, "commit", c.Hash.String())
 	return &Snapshot{FS: fsys, Source: src.name, Ref: resolved, Commit: c.Hash.String()}, nil
 }
 
-// remoteError gives a failed remote load its code.
-func remoteError(name, ref string, err error) error {
+// resolveError gives a failed fetch or ref resolution its code. what names
+// the step for errors that have no better description.
+func resolveError(name, ref, what string, err error) error {
 	var me *meridian.Error
 	switch {
 	case errors.As(err, &me):
@@ -99,13 +111,13 @@ func remoteError(name, ref string, err error) error {
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return loadError(name, meridian.ENOTFOUND, err, "repository not found")
 	case errors.Is(err, transport.ErrAuthenticationRequired):
-		return loadError(name, meridian.EUNAUTHORIZED, err, "authentication required (set %s or pass a token)", DefaultTokenEnv)
+		return loadError(name, meridian.EUNAUTHORIZED, err, "authentication required")
 	case errors.Is(err, transport.ErrAuthorizationFailed):
 		return loadError(name, meridian.EFORBIDDEN, err, "access denied")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("load config repo %q: %w", name, err)
 	}
-	return loadError(name, meridian.EINTERNAL, err, "fetch")
+	return loadError(name, meridian.EINTERNAL, err, "%s", what)
 }
 
 // openMirror opens the bare mirror at dir, creating it if it is missing and

@@ -177,3 +177,19 @@ func isCode(err error, code string) bool {
 	var e *meridian.Error
 	return errors.As(err, &e) && e.Code == code
 }
+
+// runGitStdin is runGit with input on stdin.
+func runGitStdin(tb testing.TB, dir string, stdin []byte, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), gitEnv...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}

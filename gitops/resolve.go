@@ -17,22 +17,24 @@ import (
 const minShortSHA = 4
 
 // refCandidates lists the full ref names ref may stand for, in the order
-// `git rev-parse` tries them: as given, then under refs/, refs/tags/,
-// refs/heads/ and, for local repositories, refs/remotes/.
+// `git rev-parse` tries them: a full name as given, else under refs/,
+// refs/tags/, refs/heads/ and, for local repositories, refs/remotes/.
 func refCandidates(ref string, withRemotes bool) []plumbing.ReferenceName {
 	if ref == "" || ref == "HEAD" {
 		return []plumbing.ReferenceName{plumbing.HEAD}
 	}
+	if strings.HasPrefix(ref, "refs/") {
+		return []plumbing.ReferenceName{plumbing.ReferenceName(ref)}
+	}
+	// Git would also try ref as a file in .git (FETCH_HEAD and the like);
+	// go-git refuses names outside refs/, and a config ref has no use for
+	// them.
 	out := []plumbing.ReferenceName{
-		plumbing.ReferenceName(ref),
 		plumbing.ReferenceName("refs/" + ref),
 		plumbing.NewTagReferenceName(ref),
 		plumbing.NewBranchReferenceName(ref),
 	}
-	if strings.HasPrefix(ref, "refs/") {
-		out = out[:1]
-	}
-	if withRemotes && !strings.HasPrefix(ref, "refs/") {
+	if withRemotes {
 		out = append(out,
 			plumbing.ReferenceName("refs/remotes/"+ref),
 			plumbing.ReferenceName("refs/remotes/"+ref+"/HEAD"))

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/meridianhq/meridian"
@@ -19,9 +21,10 @@ import (
 
 // Planner turns config into plans. The zero value is not usable; call New.
 type Planner struct {
-	catalog *providers.Catalog
-	logger  *slog.Logger
-	sizer   Sizer
+	catalog   *providers.Catalog
+	logger    *slog.Logger
+	sizer     Sizer
+	terraform TerraformPlanner
 }
 
 // Option configures a Planner.
@@ -33,12 +36,12 @@ func WithLogger(l *slog.Logger) Option { return func(p *Planner) { p.logger = l 
 // WithCatalog replaces the embedded price catalog.
 func WithCatalog(c *providers.Catalog) Option { return func(p *Planner) { p.catalog = c } }
 
-// WithSizer sets how replicas are chosen (default: replicas.min).
+// WithSizer sets how replicas are chosen (default: ForecastSizer).
 func WithSizer(s Sizer) Option { return func(p *Planner) { p.sizer = s } }
 
 // New returns a Planner with the embedded catalog.
 func New(opts ...Option) (*Planner, error) {
-	p := &Planner{logger: slog.New(slog.DiscardHandler), sizer: MinSizer{}}
+	p := &Planner{logger: slog.New(slog.DiscardHandler), sizer: ForecastSizer{}}
 	for _, o := range opts {
 		o(p)
 	}
@@ -109,13 +112,8 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		rates[i] = r
 	}
 
-	sizing := make([]meridian.Sizing, len(cfg.Workloads))
-	replicas := make([]int, len(cfg.Workloads))
-	for i := range cfg.Workloads {
-		s, fs := p.sizer.Size(ctx, &in, &cfg.Workloads[i])
-		sizing[i], replicas[i] = s, s.Replicas
-		findings = append(findings, fs...)
-	}
+	sizing, replicas, sizeFindings := p.size(ctx, &in)
+	findings = append(findings, sizeFindings...)
 
 	deny := denyOnly(matrix)
 	res, err := scheduler.Solve(ctx, &scheduler.Problem{
@@ -174,10 +172,42 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		return nil, err
 	}
 	plan.ID = id
+	if err := p.planTerraform(ctx, &in, plan); err != nil {
+		return nil, err
+	}
 	p.logger.InfoContext(ctx, "planned", "plan", plan.ID, "commit", plan.Commit, "placements", len(plan.Placements),
 		"unplaceable", len(plan.Unplaceable), "findings", len(plan.Findings), "total_monthly_cost", float64(total.Round()),
 		"gap_percent", plan.Solver.GapPercent, "elapsed", time.Since(start))
 	return plan, nil
+}
+
+// size sizes every workload, in parallel: forecasting is the one stage
+// whose cost grows with history length, not just with workload count.
+func (p *Planner) size(ctx context.Context, in *Input) ([]meridian.Sizing, []int, []meridian.Finding) {
+	ws := in.Config.Workloads
+	sizing := make([]meridian.Sizing, len(ws))
+	found := make([][]meridian.Finding, len(ws))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ws)) {
+		wg.Go(func() {
+			for i := range next {
+				sizing[i], found[i] = p.sizer.Size(ctx, in, &ws[i])
+			}
+		})
+	}
+	for i := range ws {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	replicas := make([]int, len(ws))
+	var findings []meridian.Finding
+	for i := range ws {
+		replicas[i] = sizing[i].Replicas
+		findings = append(findings, found[i]...)
+	}
+	return sizing, replicas, findings
 }
 
 // denyOnly keeps the violations that make a target non-compliant.
@@ -217,17 +247,12 @@ func placementFindings(cfg *meridian.Config, m [][][]meridian.Violation, placeme
 			return
 		}
 		seen[key{w, t}] = true
-		wl := &cfg.Workloads[w]
 		for _, v := range m[w][t] {
-			msg := v.Message
+			f := policies.PlacementFinding(v, &cfg.Workloads[w], &cfg.Targets[t])
 			if why != "" && v.Severity == meridian.SeverityDeny {
-				msg = fmt.Sprintf("%s (%s)", msg, why)
+				f.Message = fmt.Sprintf("%s (%s)", f.Message, why)
 			}
-			out = append(out, meridian.Finding{
-				Rule: v.Rule, Severity: v.Severity, Workload: wl.Name, Target: cfg.Targets[t].Name,
-				Field: v.Field, File: wl.Origin.File, Line: wl.Origin.LineOf(v.Field),
-				Message: msg, Remediation: v.Remediation,
-			})
+			out = append(out, f)
 		}
 	}
 	for _, pl := range placements {

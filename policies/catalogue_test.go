@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,9 +30,9 @@ func builtinCatalogue(t *testing.T) []builtinRule {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mods, err := parseModules(files)
-	if err != nil {
-		t.Fatal(err)
+	mods, parseErrs := parseModules(files)
+	if len(parseErrs) > 0 {
+		t.Fatal(parseErrs)
 	}
 	idFormat := regexp.MustCompile(`^MER-[A-Z]+-[0-9]{3}$`)
 	seen := map[string]string{}
@@ -97,6 +98,7 @@ func builtinCatalogue(t *testing.T) []builtinRule {
 		}
 		out = append(out, r)
 	}
+	slices.SortFunc(out, func(a, b builtinRule) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

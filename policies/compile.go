@@ -26,9 +26,9 @@ var (
 var severityRules = []meridian.Severity{meridian.SeverityDeny, meridian.SeverityWarn, meridian.SeverityInfo}
 
 // parseModules parses every file as Rego v1 with METADATA annotations. It
-// reports the problems of all files at once, so one bad file never hides
-// the others.
-func parseModules(files map[string]string) (map[string]*ast.Module, error) {
+// returns the modules that parsed and the problems of all the others, so
+// one bad file never hides the others.
+func parseModules(files map[string]string) (map[string]*ast.Module, meridian.ConfigErrors) {
 	mods := make(map[string]*ast.Module, len(files))
 	var errs meridian.ConfigErrors
 	for _, path := range sortedKeys(files) {
@@ -46,10 +46,7 @@ func parseModules(files map[string]string) (map[string]*ast.Module, error) {
 		}
 		mods[path] = m
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return mods, nil
+	return mods, errs
 }
 
 // compileModules compiles the modules together, reporting Rego errors as
@@ -65,6 +62,10 @@ func compileModules(mods map[string]*ast.Module) (*ast.Compiler, error) {
 // configErrors turns OPA parse and compile errors into config errors that
 // point at file:line. path is used when an error carries no location.
 func configErrors(path string, err error) meridian.ConfigErrors {
+	var ces meridian.ConfigErrors
+	if errors.As(err, &ces) {
+		return ces
+	}
 	var astErrs ast.Errors
 	if !errors.As(err, &astErrs) {
 		return meridian.ConfigErrors{{File: path, Message: err.Error()}}
@@ -88,7 +89,7 @@ func configErrors(path string, err error) meridian.ConfigErrors {
 
 // checkOrgPackages enforces that org policies stay under meridian.org, so
 // that they can neither extend nor shadow the built-in library.
-func checkOrgPackages(mods map[string]*ast.Module) error {
+func checkOrgPackages(mods map[string]*ast.Module) meridian.ConfigErrors {
 	var errs meridian.ConfigErrors
 	for _, path := range sortedKeys(mods) {
 		pkg := mods[path].Package
@@ -98,10 +99,7 @@ func checkOrgPackages(mods map[string]*ast.Module) error {
 				packageName(pkg.Path))))
 		}
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return errs
 }
 
 // checkOrgRules enforces the rule contract on compiled org modules: deny,

@@ -41,29 +41,28 @@ type unit struct {
 // Rego parse and compile errors, are returned as meridian.ConfigErrors that
 // point at file:line, as are invalid settings.tag_formats patterns.
 func New(ctx context.Context, settings meridian.Settings, org map[string]string) (*Engine, error) {
-	if err := checkTagFormats(settings); err != nil {
-		return nil, err
-	}
+	// Collect settings, parse and package errors together, so that one
+	// problem never hides the others.
+	errs := checkTagFormats(settings)
 	orgFiles := map[string]string{}
 	for path, src := range org {
 		if !isTestFile(path) {
 			orgFiles[path] = src
 		}
 	}
-	orgMods, err := parseModules(orgFiles)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkOrgPackages(orgMods); err != nil {
-		return nil, err
+	orgMods, parseErrs := parseModules(orgFiles)
+	errs = append(errs, parseErrs...)
+	errs = append(errs, checkOrgPackages(orgMods)...)
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	files, err := builtinFiles(false)
 	if err != nil {
 		return nil, err
 	}
-	mods, err := parseModules(files)
-	if err != nil {
-		return nil, fmt.Errorf("built-in policies: %w", err)
+	mods, parseErrs := parseModules(files)
+	if len(parseErrs) > 0 {
+		return nil, fmt.Errorf("built-in policies: %w", parseErrs)
 	}
 	maps.Copy(mods, orgMods)
 	c, err := compileModules(mods)
@@ -97,7 +96,7 @@ func New(ctx context.Context, settings meridian.Settings, org map[string]string)
 // checkTagFormats compiles every tag format as the tag-format rule will
 // use it, so that a bad pattern fails loudly here instead of making the
 // rule silently undefined.
-func checkTagFormats(s meridian.Settings) error {
+func checkTagFormats(s meridian.Settings) meridian.ConfigErrors {
 	var errs meridian.ConfigErrors
 	for _, tag := range sortedKeys(s.TagFormats) {
 		if _, err := regexp.Compile("^(?:" + s.TagFormats[tag] + ")$"); err != nil {
@@ -110,10 +109,7 @@ func checkTagFormats(s meridian.Settings) error {
 			})
 		}
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return errs
 }
 
 // rulePackages returns, sorted, the packages under a workload or placement

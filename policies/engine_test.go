@@ -332,6 +332,11 @@ func TestOrgFindingContract(t *testing.T) {
 			rule:   `deny contains {"msg": "no id"}`,
 			want:   `id must be a non-empty string`,
 		},
+		"EvalError": {
+			reason: "Rego evaluation errors stop the check, naming the package.",
+			rule:   "deny contains {\"id\": \"X\", \"msg\": \"m\"} if _f(1) == 1\n\n_f(x) := 1 if x\n\n_f(x) := 2 if x",
+			want:   "evaluate meridian.org.workload.bad: p.rego:7: eval_conflict_error",
+		},
 		"NumericField": {
 			reason: "field must be a dotted path string.",
 			rule:   `deny contains {"id": "X", "msg": "m", "field": 3}`,
@@ -415,6 +420,24 @@ func TestNewErrors(t *testing.T) {
 			},
 			want: meridian.ConfigErrors{{File: "meridian.yaml", Line: 7, Field: "tag_formats.env",
 				Message: "invalid regular expression \"prod|(\": error parsing regexp: missing closing ): `^(?:prod|()$`"}},
+		},
+		"AllErrorsAtOnce": {
+			reason: "Settings, parse and package errors of different files are reported together.",
+			settings: func(s *meridian.Settings) {
+				s.TagFormats = map[string]string{"env": "("}
+				s.Origin = meridian.Origin{File: "meridian.yaml", Line: 1}
+			},
+			org: map[string]string{
+				"policies/a.rego": "package meridian.org.workload.a\n\ndeny contains\n",
+				"policies/b.rego": "package b\n",
+			},
+			want: meridian.ConfigErrors{
+				{File: "meridian.yaml", Line: 1, Field: "tag_formats.env",
+					Message: "invalid regular expression \"(\": error parsing regexp: missing closing ): `^(?:()$`"},
+				{File: "policies/a.rego", Line: 4, Message: "rego_parse_error: unexpected eof token"},
+				{File: "policies/a.rego", Line: 4, Message: "rego_parse_error: unexpected eof token: expected rule key term (e.g., deny contains <VALUE> { ... })"},
+				{File: "policies/b.rego", Line: 1, Message: "package b: org policies must live under package meridian.org (rules under meridian.org.workload or meridian.org.placement)"},
+			},
 		},
 	}
 	for name, tc := range cases {

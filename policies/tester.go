@@ -62,9 +62,9 @@ func RunTests(ctx context.Context, org map[string]string) ([]TestResult, error) 
 		return nil, err
 	}
 	maps.Copy(files, org)
-	mods, err := parseModules(files)
-	if err != nil {
-		return nil, err
+	mods, parseErrs := parseModules(files)
+	if len(parseErrs) > 0 {
+		return nil, parseErrs
 	}
 	ch, err := tester.NewRunner().
 		SetModules(mods).

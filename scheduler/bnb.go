@@ -19,9 +19,13 @@ type rowUse struct {
 	u   float64
 }
 
-// maxOptions caps the options one workload may bring into the exact search;
-// past it the search is not worth starting.
-const maxOptions = 4096
+// maxOptions and maxTotalOptions cap the options one workload and all
+// together may bring into the exact search; past them the search is not
+// worth starting (and would not fit in memory).
+const (
+	maxOptions      = 4096
+	maxTotalOptions = 1 << 20
+)
 
 // branchAndBound searches every selection whose Lagrangian bound beats the
 // incumbent. For any feasible selection x and multipliers lam >= 0,
@@ -48,10 +52,11 @@ func (s *solver) branchAndBound(lam []float64, nodeLimit int) bool {
 	}
 	b := &bnb{s: s, L: L, lam: lam, rows: rows, cur: s.newSel(), use: make([]float64, 2*s.K), limit: nodeLimit}
 	tmp := make([]int32, s.maxSpread())
+	total := 0
 	for _, i := range s.active {
 		v := s.lagrangeOne(i, lam, tmp)
 		opts, ok := b.options(i, v)
-		if !ok {
+		if total += len(opts); !ok || total > maxTotalOptions {
 			return false
 		}
 		switch len(opts) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/meridianhq/meridian"
@@ -66,6 +67,11 @@ func (s *solver) result() *Result {
 	for _, i := range s.active {
 		s.addUse(i, s.selOf(s.inc, i), 1, use)
 	}
+	m.byName = make([]int, m.T)
+	for t := range m.byName {
+		m.byName[t] = t
+	}
+	slices.SortStableFunc(m.byName, func(a, b int) int { return strings.Compare(p.Targets[a].Name, p.Targets[b].Name) })
 	var cost meridian.Money
 	dropped := 0
 	for i := range p.Workloads {
@@ -115,24 +121,38 @@ func (s *solver) result() *Result {
 	return res
 }
 
-// room reports whether workload i could be added to target t given usage
-// use (i not on t), and describes the shortfall if not.
-func (m *model) room(i, t int, use []float64) (bool, string) {
+// hasRoom reports whether workload i could be added to target t given
+// usage use (i not on t).
+func (m *model) hasRoom(i, t int, use []float64) bool {
 	k := m.capOf[t]
 	if k < 0 {
-		return true, ""
+		return true
 	}
 	ws := &m.ws[i]
 	c := m.caps[k]
-	nv, nm := share(ws.dv, c.cv), share(ws.dm, c.cm)
-	if nv > 1+capEps || nm > 1+capEps {
-		return false, fmt.Sprintf("needs %s per target, more than its total capacity of %s", amount(ws.dv, ws.dm), amount(c.cv, c.cm))
-	}
-	if use[2*k]+nv <= 1+capEps && use[2*k+1]+nm <= 1+capEps {
+	return use[2*k]+share(ws.dv, c.cv) <= 1+capEps && use[2*k+1]+share(ws.dm, c.cm) <= 1+capEps
+}
+
+// room reports whether workload i could be added to target t given usage
+// use (i not on t), and describes the shortfall if not.
+func (m *model) room(i, t int, use []float64) (bool, string) {
+	if m.hasRoom(i, t, use) {
 		return true, ""
 	}
-	free := func(cap, u float64) float64 { return max(0, cap*(1-u)) }
-	return false, fmt.Sprintf("needs %s, only %s left", amount(ws.dv, ws.dm), amount(free(c.cv, use[2*k]), free(c.cm, use[2*k+1])))
+	k := m.capOf[t]
+	ws := &m.ws[i]
+	c := m.caps[k]
+	if !m.fitsEmpty(i, int(k)) {
+		return false, "needs " + amount(ws.dv, ws.dm) + " per target, more than its total capacity of " + amount(c.cv, c.cm)
+	}
+	if m.free == nil {
+		m.free = make([]string, len(m.caps))
+	}
+	if m.free[k] == "" {
+		left := func(cap, u float64) float64 { return max(0, cap*(1-u)) }
+		m.free[k] = amount(left(c.cv, use[2*k]), left(c.cm, use[2*k+1]))
+	}
+	return false, "needs " + amount(ws.dv, ws.dm) + ", only " + m.free[k] + " left"
 }
 
 func amount(v, mem float64) string {
@@ -140,31 +160,40 @@ func amount(v, mem float64) string {
 		if math.IsInf(x, 1) {
 			return "unlimited"
 		}
-		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", x), "0"), ".")
+		return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(x, 'f', 2, 64), "0"), ".")
 	}
 	return f(v) + " vCPU / " + f(mem) + " GiB"
 }
 
 func blockedReason(saving float64, tooBig bool, why string) string {
 	if tooBig {
-		return fmt.Sprintf("would be %s cheaper but is too small: it %s", usd(saving), why)
+		return "would be " + usd(saving) + " cheaper but is too small: it " + why
 	}
-	return fmt.Sprintf("would be %s cheaper but has no capacity left after higher-value workloads: it %s", usd(saving), why)
+	return "would be " + usd(saving) + " cheaper but has no capacity left after higher-value workloads: it " + why
 }
 
-func usd(v float64) string { return fmt.Sprintf("$%.2f/mo", v) }
+func usd(v float64) string { return "$" + strconv.FormatFloat(v, 'f', 2, 64) + "/mo" }
 
-// rejection lists the deny rules of workload i on t, or nil if compliant.
-func (m *model) rejection(i, t int) *meridian.Rejection {
+// rejection lists the deny rules of workload i on t; ok is false if the
+// pair is compliant.
+func (m *model) rejection(i, t int) (r meridian.Rejection, ok bool) {
 	vs := m.violations(i, t)
 	if len(vs) == 0 {
-		return nil
+		return r, false
+	}
+	r.Target = m.p.Targets[t].Name
+	if len(vs) == 1 {
+		r.Rules = []string{vs[0].Rule}
+		if vs[0].Message != "" {
+			r.Reasons = []string{vs[0].Message}
+		}
+		return r, true
 	}
 	vs = slices.Clone(vs)
 	slices.SortFunc(vs, func(a, b meridian.Violation) int {
 		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Message, b.Message))
 	})
-	r := &meridian.Rejection{Target: m.p.Targets[t].Name, Rules: []string{}}
+	r.Rules = []string{}
 	for _, v := range vs {
 		if !slices.Contains(r.Rules, v.Rule) {
 			r.Rules = append(r.Rules, v.Rule)
@@ -173,7 +202,7 @@ func (m *model) rejection(i, t int) *meridian.Rejection {
 			r.Reasons = append(r.Reasons, v.Message)
 		}
 	}
-	return r
+	return r, true
 }
 
 // spreadWord names what the spread targets of workload i must differ in.
@@ -213,12 +242,12 @@ func (m *model) placement(i, t int, chosen []int, use []float64) meridian.Placem
 	ex := meridian.Explanation{CapacityBlocked: []meridian.CapacityBlocked{}, Rejected: []meridian.Rejection{}}
 	var runner int = -1
 	var held int = -1 // cheapest hysteresis-blocked target with room
-	for u := 0; u < m.T; u++ {
+	for _, u := range m.byName {
 		if slices.Contains(chosen, u) {
 			continue
 		}
-		if r := m.rejection(i, u); r != nil {
-			ex.Rejected = append(ex.Rejected, *r)
+		if r, ok := m.rejection(i, u); ok {
+			ex.Rejected = append(ex.Rejected, r)
 			continue
 		}
 		st := m.pairState(i, u)
@@ -226,9 +255,9 @@ func (m *model) placement(i, t int, chosen []int, use []float64) meridian.Placem
 		if st == pairBadCost || math.IsNaN(cu) || math.IsInf(cu, 0) || !m.swapOK(i, chosen, t, u) {
 			continue
 		}
-		ok, why := m.room(i, u, use)
-		if !ok {
+		if !m.hasRoom(i, u, use) {
 			if m.pin[i] < 0 && cu < my-eps(my) {
+				_, why := m.room(i, u, use)
 				ex.CapacityBlocked = append(ex.CapacityBlocked, meridian.CapacityBlocked{
 					Target: name(u),
 					Saving: meridian.Money(my - cu).Round(),
@@ -250,7 +279,6 @@ func (m *model) placement(i, t int, chosen []int, use []float64) meridian.Placem
 	slices.SortFunc(ex.CapacityBlocked, func(a, b meridian.CapacityBlocked) int {
 		return cmp.Or(cmp.Compare(b.Saving, a.Saving), strings.Compare(a.Target, b.Target))
 	})
-	slices.SortFunc(ex.Rejected, func(a, b meridian.Rejection) int { return strings.Compare(a.Target, b.Target) })
 	if cur := p.Current[w.Name]; len(cur) > 0 {
 		ex.Current = m.currentFor(i, t, chosen)
 	}
@@ -288,7 +316,7 @@ func (m *model) reason(i, t int, chosen []int, held int, blocked bool) string {
 	ws := &m.ws[i]
 	name := p.Targets[t].Name
 	if m.pin[i] >= 0 {
-		if r := m.rejection(i, t); r != nil {
+		if r, ok := m.rejection(i, t); ok {
 			return fmt.Sprintf("pinned to %s; the pin overrides deny rules %s", name, strings.Join(r.Rules, ", "))
 		}
 		return "pinned to " + name
@@ -319,17 +347,24 @@ func (m *model) reason(i, t int, chosen []int, held int, blocked bool) string {
 // moveReason says why workload i moves onto t, off a current target.
 func (m *model) moveReason(i, t int, chosen []int) string {
 	ws := &m.ws[i]
+	switch ws.lift {
+	case liftGone:
+		return fmt.Sprintf("moves from %s, which is no longer a declared target", ws.liftAt)
+	case liftPolicy:
+		c := int(m.idx[ws.liftAt])
+		if r, ok := m.rejection(i, c); ok {
+			return fmt.Sprintf("moves from %s, which violates %s", ws.liftAt, strings.Join(r.Rules, ", "))
+		}
+		return fmt.Sprintf("moves from %s, which can no longer host it", ws.liftAt)
+	case liftCapacity:
+		return fmt.Sprintf("moves from %s, which cannot hold every workload running or pinned there", ws.liftAt)
+	case liftSpread:
+		return fmt.Sprintf("moves because its current targets no longer make %d distinct %s", ws.n, m.spreadWord(i))
+	}
 	from := m.currentFor(i, t, chosen)
 	c, ok := m.idx[from]
-	switch {
-	case !ok:
-		return fmt.Sprintf("moves from %s, which is no longer a declared target", from)
-	case m.violations(i, int(c)) != nil:
-		return fmt.Sprintf("moves from %s, which violates %s", from, strings.Join(m.rejection(i, int(c)).Rules, ", "))
-	case m.pairState(i, int(c)) == pairTooBig:
-		return fmt.Sprintf("moves from %s, which is too small for it", from)
-	case !ws.held && m.capOf[c] >= 0:
-		return fmt.Sprintf("moves from %s, which cannot keep every workload running there", from)
+	if !ok {
+		return "moves from " + from
 	}
 	cc := m.pairCost(i, int(c))
 	return fmt.Sprintf("moves from %s, saving %s after %s migration, more than the %s threshold",
@@ -347,8 +382,8 @@ func (m *model) unplaceable(i int, use []float64) meridian.Unplaceable {
 	for t := 0; t < m.T; t++ {
 		name := p.Targets[t].Name
 		rj := meridian.Rejection{Target: name}
-		if r := m.rejection(i, t); r != nil && m.pin[i] < 0 {
-			rj = *r
+		if r, ok := m.rejection(i, t); ok && m.pin[i] < 0 {
+			rj = r
 		} else {
 			switch m.pairState(i, t) {
 			case pairPinnedElsewhere:

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -27,8 +28,8 @@ func (s *solver) primal(from []int32, lam []float64, full bool) {
 	s.offer(x, s.total(x))
 }
 
-// pricedCost is the cost of selection o of workload i with the capacity
-// rows other than those of the targets in o priced at lam... (all rows).
+// pricedCost is the cost of workload i's selection o with the capacity it
+// takes priced at lam.
 func (s *solver) pricedCost(i int, o []int32, lam []float64) float64 {
 	if o[0] < 0 {
 		return s.m.penalty
@@ -69,25 +70,23 @@ func (s *solver) onTarget(i int, o []int32, k int32) (nv, nm float64, ok bool) {
 	return 0, 0, false
 }
 
-// repair makes x feasible. It evicts workloads from every over-capacity
-// target, those losing least per unit of the overfull rows first, until the
-// target fits; then it re-inserts the evicted workloads, the ones that
-// cannot fall back to an unlimited target first, each at its best option
-// that fits; a workload that still fits nowhere makes room by pushing out
+// repair makes x feasible. From every over-capacity target it evicts the
+// set of workloads that covers the overload at least loss (a covering
+// knapsack, loss priced at lam so that the capacity of other targets is
+// valued); then it re-inserts the evicted workloads, the ones that cannot
+// fall back to an unlimited target first, each at its best option that
+// fits; a workload that still fits nowhere makes room by pushing out
 // workloads that can fall back (insert).
 func (s *solver) repair(x []int32, use []float64, lam []float64) {
 	tmp := make([]int32, s.maxSpread())
-	type eviction struct {
-		i    int
-		rate float64
-	}
-	var evs, out []eviction
+	var items []coverItem
+	var out []coverItem
 	for k := int32(0); int(k) < s.K; k++ {
-		overV, overM := use[2*k] > 1+capEps, use[2*k+1] > 1+capEps
-		if !overV && !overM {
+		overV, overM := use[2*k]-1, use[2*k+1]-1
+		if overV <= capEps && overM <= capEps {
 			continue
 		}
-		evs = evs[:0]
+		items = items[:0]
 		for _, ref := range s.onK[k] {
 			i := ref.i
 			o := s.selOf(x, i)
@@ -95,41 +94,23 @@ func (s *solver) repair(x []int32, use []float64, lam []float64) {
 			if !ok {
 				continue
 			}
-			w := 0.0
-			if overV {
-				w += nv
-			}
-			if overM {
-				w += nm
-			}
-			// The loss is priced at lam, which values the capacity of the
-			// other targets: they are repaired too, and re-insertion settles
-			// who goes where.
 			alt := min(s.m.penalty, s.pricedBest(i, lam, s.m.ws[i].n, k, noSkip, tmp))
-			evs = append(evs, eviction{i, (alt - s.pricedCost(i, o, lam)) / max(w, 1e-12)})
+			loss := alt - s.pricedCost(i, o, lam) + lam[2*k]*nv + lam[2*k+1]*nm
+			items = append(items, coverItem{i: i, a: nv, b: nm, c: max(0, loss)})
 		}
-		slices.SortFunc(evs, func(a, b eviction) int {
-			return cmp.Or(cmp.Compare(a.rate, b.rate), a.i-b.i)
-		})
-		for _, e := range evs {
-			if use[2*k] <= 1+capEps && use[2*k+1] <= 1+capEps {
-				break
-			}
-			o := s.selOf(x, e.i)
+		for _, it := range cover(items, overV, overM) {
+			o := s.selOf(x, it.i)
 			if o[0] < 0 {
-				continue // already evicted from another target
+				continue
 			}
-			s.addUse(e.i, o, -1, use)
-			if debugTrace {
-				println("evict", e.i, "from", k, "rate", e.rate, "use now", use[2*k], use[2*k+1])
-			}
+			s.addUse(it.i, o, -1, use)
 			o[0] = -1
-			out = append(out, e)
+			out = append(out, it)
 		}
 	}
 	// Re-insert: workloads without an unlimited fallback first, then the
-	// ones that gain most per unit of capacity.
-	slices.SortFunc(out, func(a, b eviction) int {
+	// ones that lose most per unit of capacity.
+	slices.SortFunc(out, func(a, b coverItem) int {
 		da, db := s.m.ws[a.i].mayDrop, s.m.ws[b.i].mayDrop
 		if da != db {
 			if da {
@@ -137,7 +118,7 @@ func (s *solver) repair(x []int32, use []float64, lam []float64) {
 			}
 			return 1
 		}
-		return cmp.Or(cmp.Compare(b.rate, a.rate), a.i-b.i)
+		return cmp.Or(cmp.Compare(b.rate(), a.rate()), a.i-b.i)
 	})
 	for _, e := range out {
 		o := s.selOf(x, e.i)
@@ -150,6 +131,91 @@ func (s *solver) repair(x []int32, use []float64, lam []float64) {
 			s.insert(x, use, e.i)
 		}
 	}
+}
+
+// coverItem is a workload that may be evicted from a target: its shares a
+// and b of the target's two rows, and the loss c of evicting it.
+type coverItem struct {
+	i       int
+	a, b, c float64
+}
+
+// rate is the loss per unit of capacity share.
+func (it coverItem) rate() float64 { return it.c / max(it.a+it.b, 1e-12) }
+
+// coverUnits is the resolution of the covering knapsack.
+const coverUnits = 64
+
+// cover picks items whose shares cover overloads needA and needB (either
+// may be <= 0) at least total loss. It solves the knapsack for the scarcer
+// row exactly over coverUnits units of overload, rounding shares down so
+// that the pick truly covers, then tops up both rows greedily by loss per
+// share.
+func cover(items []coverItem, needA, needB float64) []coverItem {
+	share := func(it coverItem) float64 { return it.a }
+	need := needA
+	if needB > needA {
+		share, need = func(it coverItem) float64 { return it.b }, needB
+	}
+	n := len(items)
+	taken := make([]bool, n)
+	if need > capEps && n > 0 {
+		// f[q][u]: least loss covering at least u units with items[:q].
+		unit := need / coverUnits
+		f := make([][coverUnits + 1]float64, n+1)
+		for u := 1; u <= coverUnits; u++ {
+			f[0][u] = math.Inf(1)
+		}
+		size := make([]int, n)
+		for q, it := range items {
+			size[q] = int(min(coverUnits, math.Floor(share(it)/unit)))
+			for u := 0; u <= coverUnits; u++ {
+				f[q+1][u] = f[q][u]
+				if v := f[q][max(0, u-size[q])] + it.c; size[q] > 0 && v < f[q+1][u] {
+					f[q+1][u] = v
+				}
+			}
+		}
+		if !math.IsInf(f[n][coverUnits], 1) {
+			for q, u := n, coverUnits; q > 0; q-- {
+				if f[q][u] != f[q-1][u] {
+					taken[q-1] = true
+					u = max(0, u-size[q-1])
+				}
+			}
+		}
+	}
+	var out []coverItem
+	var gotA, gotB float64
+	for q, it := range items {
+		if taken[q] {
+			out = append(out, it)
+			gotA += it.a
+			gotB += it.b
+		}
+	}
+	if gotA >= needA-capEps && gotB >= needB-capEps {
+		return out
+	}
+	order := make([]int, 0, n)
+	for q := range items {
+		if !taken[q] {
+			order = append(order, q)
+		}
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(items[x].rate(), items[y].rate()) })
+	for _, q := range order {
+		if gotA >= needA-capEps && gotB >= needB-capEps {
+			break
+		}
+		it := items[q]
+		if gotA < needA-capEps && it.a > 0 || gotB < needB-capEps && it.b > 0 {
+			out = append(out, it)
+			gotA += it.a
+			gotB += it.b
+		}
+	}
+	return out
 }
 
 // insert places left-out workload i by pushing workloads that can fall back

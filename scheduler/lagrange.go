@@ -1,17 +1,15 @@
 package scheduler
 
 import (
-	"cmp"
 	"math"
 	"slices"
-	"time"
 )
 
-var debugTrace = true
-var debugStart = time.Now()
-
-// noSkip disables the skip arguments of pricedBest.
-const noSkip = -2
+// Special skipK arguments of pricedBest.
+const (
+	noSkip     = -2 // skip nothing
+	skipCapped = -3 // skip every capacitated target
+)
 
 // lagrangeOne picks workload i's cheapest option under lam into o and
 // returns its priced cost; leaving the workload out is an option at the
@@ -40,7 +38,7 @@ func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, 
 			if c.cost >= best {
 				break
 			}
-			if c.k == skipK || c.g == skipG {
+			if c.k == skipK || c.g == skipG || skipK == skipCapped && c.k >= 0 {
 				continue
 			}
 			v := c.cost
@@ -60,7 +58,7 @@ func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, 
 		if len(top) == need && c.cost >= top[need-1].v {
 			break
 		}
-		if c.k == skipK || c.g == skipG {
+		if c.k == skipK || c.g == skipG || skipK == skipCapped && c.k >= 0 {
 			continue
 		}
 		v := c.cost
@@ -107,76 +105,191 @@ func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, 
 	return sum
 }
 
-// clearRow sets lam[r] to the value maximizing the Lagrangian along that
-// coordinate, all other prices fixed: the market-clearing price of row r.
-// Every workload that can use the row's target k has a breakpoint price
-// below which its best option uses k; the row is priced at the breakpoint
-// where the demand of the workloads still using k first exceeds capacity.
-func (s *solver) clearRow(r int, lam []float64, bps []breakpoint, tmp []int32) []breakpoint {
-	k := int32(r / 2)
-	bps = bps[:0]
+// clearTarget re-prices the two capacity rows of target k to maximize the
+// Lagrangian along them, all other prices fixed: their market-clearing
+// prices. Every workload that can use k has, for given prices, a cost alt
+// of its best option avoiding k and a cost base of its best option using
+// k before k's own prices; it wants k while base + lam·share < alt. The
+// vCPU and memory prices are cleared alternately, which needs alt and
+// base only once.
+func (s *solver) clearTarget(k int32, lam []float64, sc *clearScratch) {
+	sc.bids = sc.bids[:0]
 	for _, pr := range s.onK[k] {
 		ws := &s.m.ws[pr.i]
 		c := &ws.cands[pr.j]
-		a, other := c.nv, lam[2*k+1]*c.nm
-		if r%2 == 1 {
-			a, other = c.nm, lam[2*k]*c.nv
+		alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, k, noSkip, sc.tmp))
+		base := c.cost
+		if ws.n > 1 {
+			base += s.pricedBest(pr.i, lam, ws.n-1, k, c.g, sc.tmp)
+		}
+		if alt > base {
+			sc.bids = append(sc.bids, bid{alt - base, c.nv, c.nm})
+		}
+	}
+	for round := 0; round < 4; round++ {
+		v := s.clearingPrice(sc, lam[2*k+1], false)
+		m := s.clearingPrice(sc, v, true)
+		changed := v != lam[2*k] || m != lam[2*k+1]
+		lam[2*k], lam[2*k+1] = v, m
+		if !changed {
+			break
+		}
+	}
+}
+
+// seedPrices sets lam to the clearing prices each capacitated target would
+// have if the workloads' only alternatives were unlimited targets. That
+// overprices targets that compete with each other, which the ascent then
+// corrects from above; starting from zero takes it longer from below.
+func (s *solver) seedPrices(lam []float64) {
+	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
+	for k := int32(0); int(k) < s.K; k++ {
+		sc.bids = sc.bids[:0]
+		for _, pr := range s.onK[k] {
+			ws := &s.m.ws[pr.i]
+			c := &ws.cands[pr.j]
+			alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, skipCapped, noSkip, sc.tmp))
+			base := c.cost
+			if ws.n > 1 {
+				base += s.pricedBest(pr.i, lam, ws.n-1, skipCapped, c.g, sc.tmp)
+			}
+			if alt > base {
+				sc.bids = append(sc.bids, bid{alt - base, c.nv, c.nm})
+			}
+		}
+		for round := 0; round < 4; round++ {
+			v := s.clearingPrice(sc, lam[2*k+1], false)
+			m := s.clearingPrice(sc, v, true)
+			changed := v != lam[2*k] || m != lam[2*k+1]
+			lam[2*k], lam[2*k+1] = v, m
+			if !changed {
+				break
+			}
+		}
+	}
+}
+
+// bid is what a workload would pay to run on a target (its saving over
+// the best option elsewhere) and the shares of the two rows it takes.
+type bid struct {
+	save, nv, nm float64
+}
+
+type clearScratch struct {
+	bids []bid
+	bps  []breakpoint
+	tmp  []int32
+}
+
+// breakpoint is the price of a row below which a workload wants the row's
+// target, and the share of the row it takes.
+type breakpoint struct {
+	beta, a float64
+}
+
+// clearingPrice returns the price of one row (memory if mem, else vCPU)
+// given the price of the other: the largest breakpoint at which the
+// demand of the workloads with a higher breakpoint, plus its own, exceeds
+// the capacity; zero if all demand fits.
+func (s *solver) clearingPrice(sc *clearScratch, other float64, mem bool) float64 {
+	bps := sc.bps[:0]
+	total := 0.0
+	for _, b := range sc.bids {
+		a, o := b.nv, b.nm
+		if mem {
+			a, o = b.nm, b.nv
 		}
 		if a <= 0 {
 			continue
 		}
-		alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, k, noSkip, tmp))
-		on := c.cost + other
-		if ws.n > 1 {
-			on += s.pricedBest(pr.i, lam, ws.n-1, k, c.g, tmp)
-		}
-		if beta := (alt - on) / a; beta > 0 {
-			bps = append(bps, breakpoint{beta, a, pr.i})
+		if beta := (b.save - other*o) / a; beta > 0 {
+			bps = append(bps, breakpoint{beta, a})
+			total += a
 		}
 	}
-	slices.SortFunc(bps, func(x, y breakpoint) int {
-		return cmp.Or(cmp.Compare(y.beta, x.beta), x.i-y.i)
-	})
-	lam[r] = 0
-	acc := 0.0
-	for _, b := range bps {
-		if acc += b.a; acc > 1+capEps {
-			lam[r] = b.beta
-			break
+	sc.bps = bps
+	if total <= 1+capEps {
+		return 0
+	}
+	return weightedSelect(bps, 1+capEps)
+}
+
+// weightedSelect returns the breakpoint at which, going down from the
+// highest, the cumulative share first exceeds budget. It partitions around
+// a median-of-three pivot (deterministic, linear on average) and reorders
+// bps.
+func weightedSelect(bps []breakpoint, budget float64) float64 {
+	for {
+		n := len(bps)
+		if n == 1 {
+			return bps[0].beta
+		}
+		p := median3(bps[0].beta, bps[n/2].beta, bps[n-1].beta)
+		// Three-way partition: > p, == p, < p.
+		lt, i, gt := 0, 0, n
+		for i < gt {
+			switch b := bps[i].beta; {
+			case b > p:
+				bps[lt], bps[i] = bps[i], bps[lt]
+				lt++
+				i++
+			case b < p:
+				gt--
+				bps[gt], bps[i] = bps[i], bps[gt]
+			default:
+				i++
+			}
+		}
+		sg, se := 0.0, 0.0
+		for _, b := range bps[:lt] {
+			sg += b.a
+		}
+		for _, b := range bps[lt:gt] {
+			se += b.a
+		}
+		switch {
+		case sg > budget:
+			bps = bps[:lt]
+		case sg+se > budget:
+			return p
+		default:
+			budget -= sg + se
+			bps = bps[gt:]
+			if len(bps) == 0 {
+				return 0
+			}
 		}
 	}
-	return bps
 }
 
-// breakpoint is the price of a capacity row below which a workload wants
-// the row's target, and the share of the row it then takes.
-type breakpoint struct {
-	beta, a float64
-	i       int
+func median3(a, b, c float64) float64 {
+	if a > b {
+		a, b = b, a
+	}
+	if b > c {
+		b = c
+	}
+	return max(a, b)
 }
 
-// ascend runs cyclic coordinate ascent (market clearing, one row at a time)
-// from lam until a full cycle gains less than a relative 1e-9, and returns
-// the final bound.
-func (s *solver) ascend(lam []float64, maxCycles int) float64 {
+// ascend runs cyclic block-coordinate ascent (market clearing, one target
+// at a time) from lam for at most maxCycles cycles or until a cycle gains
+// less than minGain, and returns the bound at lam.
+func (s *solver) ascend(lam []float64, maxCycles int, minGain float64) float64 {
 	sel := s.newSel()
 	use := make([]float64, 2*s.K)
-	tmp := make([]int32, s.maxSpread())
-	var bps []breakpoint
+	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
 	L := s.lagrange(lam, sel, use)
 	for cycle := 0; cycle < maxCycles && !s.stop(); cycle++ {
-		for r := range lam {
-			bps = s.clearRow(r, lam, bps, tmp)
+		for k := int32(0); int(k) < s.K; k++ {
+			s.clearTarget(k, lam, sc)
 		}
 		next := s.lagrange(lam, sel, use)
-		if debugTrace {
-			println("cycle", cycle, "L", int64(next))
-		}
-		if next <= L+1e-9*math.Abs(L) {
-			L = max(L, next)
+		gain := next - L
+		L = max(L, next)
+		if gain <= minGain {
 			break
 		}
-		L = next
 	}
 	return L
 }
@@ -210,9 +323,6 @@ func (s *solver) subgradient(lam []float64, maxIter int, theta float64) {
 			s.primal(sel, lam, false)
 		}
 		s.lb = max(s.lb, best)
-		if debugTrace && (it < 10 || it%25 == 0) {
-			println("it", it, "L", int64(L), "best", int64(best), "ub", int64(s.incCost), "theta", theta, "time", time.Since(debugStart).Milliseconds())
-		}
 		if s.gap() <= 0 || theta < 1e-4 {
 			break
 		}

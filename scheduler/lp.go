@@ -21,7 +21,8 @@ import (
 //     option avoiding limited targets, which capacity might leave out;
 //   - the cost of workloads with a single possible placement on unlimited
 //     targets as an objective constant, carried by the variable "const"
-//     fixed to 1 (LP readers disagree on bare objective constants).
+//     fixed to 1 by the row fix_const (LP readers disagree on bare
+//     objective constants).
 //
 // Workloads that are unplaceable on their own are left out. The objective
 // at Solve's result is Objective(p, r).
@@ -81,7 +82,9 @@ func WriteLP(w io.Writer, p *Problem) error {
 	}
 	lw.term(num(constant), "const")
 	lw.end()
-	bw.WriteString("Subject To\n")
+	// The constant's carrier is fixed by a row rather than a bound, which
+	// also keeps the section non-empty when nothing else is left.
+	bw.WriteString("Subject To\n fix_const: + 1 const = 1\n")
 	capV := make([][]string, len(m.caps))
 	capM := make([][]string, len(m.caps))
 	for i := range m.ws {
@@ -150,7 +153,7 @@ func WriteLP(w io.Writer, p *Problem) error {
 			lw.rhs("<=", num(row.cap))
 		}
 	}
-	bw.WriteString("Bounds\n const = 1\nBinaries\n")
+	bw.WriteString("Binaries\n")
 	for q, v := range binaries {
 		bw.WriteString(" ")
 		bw.WriteString(v)

@@ -50,6 +50,8 @@ type work struct {
 	mig     float64 // migration cost onto a target outside current
 	hasCur  bool    // the workload has a current placement
 	held    bool    // hysteresis removed at least one target
+	lift    lift    // why hysteresis does not apply, if it does not
+	liftAt  string  // the current target that lifts it
 	// static is set when the workload is unplaceable whatever the others
 	// do; it is the reason code.
 	static staticReason
@@ -82,6 +84,9 @@ type model struct {
 	provID  []int32 // target -> provider id
 	regID   []int32 // target -> region id
 	idx     map[string]int32
+	scratch []cand
+	byName  []int    // target indices by name, for explanations
+	free    []string // per capacitated target, capacity left, for explanations
 }
 
 func (m *model) pairState(i, t int) pairState { return m.state[i*m.T+t] }
@@ -284,7 +289,7 @@ func (m *model) hysteresis() {
 		ws := &m.ws[i]
 		var hosts []int32
 		switch {
-		case m.pin[i] >= 0:
+		case m.pin[i] >= 0 && ws.n == 1:
 			hosts = []int32{m.pin[i]}
 		case ws.hasCur:
 			hosts = ws.current
@@ -302,7 +307,10 @@ func (m *model) hysteresis() {
 	}
 	for i := range m.ws {
 		ws := &m.ws[i]
-		if !ws.hasCur || m.pin[i] != -1 || !m.stayable(i, overfull) {
+		if !ws.hasCur || m.pin[i] != -1 {
+			continue
+		}
+		if ws.lift, ws.liftAt = m.stayable(i, overfull); ws.lift != liftNone {
 			continue
 		}
 		for t := 0; t < T; t++ {
@@ -326,13 +334,36 @@ func (m *model) hysteresis() {
 	}
 }
 
-// stayable reports whether workload i could stay where it runs, so that the
-// hysteresis rule applies to it.
-func (m *model) stayable(i int, overfull []bool) bool {
+// lift says why hysteresis does not hold a workload with a current
+// placement.
+type lift uint8
+
+const (
+	liftNone     lift = iota
+	liftGone          // a current target is no longer declared
+	liftPolicy        // a current target violates policy, is too small or has no price
+	liftSpread        // the current targets no longer make a valid spread
+	liftCapacity      // a limited current target cannot hold what runs and is pinned there
+)
+
+// stayable says whether workload i could stay where it runs, so that the
+// hysteresis rule applies to it, and if not why and because of which
+// current target (by name).
+func (m *model) stayable(i int, overfull []bool) (lift, string) {
 	ws := &m.ws[i]
-	for _, ok := range ws.known {
+	cur := m.p.Current[m.p.Workloads[i].Name]
+	for j, ok := range ws.known {
 		if !ok {
-			return false
+			return liftGone, cur[j]
+		}
+	}
+	for _, c := range ws.current {
+		name := m.p.Targets[c].Name
+		if m.state[i*m.T+int(c)] != pairAllowed {
+			return liftPolicy, name
+		}
+		if k := m.capOf[c]; k >= 0 && overfull[k] {
+			return liftCapacity, name
 		}
 	}
 	var groups []int32
@@ -342,17 +373,9 @@ func (m *model) stayable(i int, overfull []bool) bool {
 		}
 	}
 	if len(groups) < ws.n {
-		return false
+		return liftSpread, ""
 	}
-	for _, c := range ws.current {
-		if m.state[i*m.T+int(c)] != pairAllowed {
-			return false
-		}
-		if k := m.capOf[c]; k >= 0 && overfull[k] {
-			return false
-		}
-	}
-	return true
+	return liftNone, ""
 }
 
 // group returns workload i's spread group of target t.
@@ -379,7 +402,8 @@ func (m *model) candidates(i int) {
 		ws.static = staticPinSpread
 		return
 	}
-	var all []cand
+	all := m.scratch[:0]
+	defer func() { m.scratch = all[:0] }()
 	for t := 0; t < T; t++ {
 		if m.state[i*T+t] != pairAllowed {
 			continue
@@ -391,45 +415,69 @@ func (m *model) candidates(i int) {
 		}
 		all = append(all, c)
 	}
-	slices.SortFunc(all, func(a, b cand) int {
-		if a.cost != b.cost {
-			if a.cost < b.cost {
-				return -1
-			}
-			return 1
-		}
-		return int(a.t - b.t)
-	})
-	// Keep all capacitated options; of the uncapacitated ones keep the
+	// Keep every capacitated option; of the uncapacitated ones keep the
 	// cheapest per group (enough for n distinct groups) or, without groups,
-	// the n cheapest.
+	// the n cheapest. groups collects distinct spread groups only up to n:
+	// that is all feasibility needs.
 	byGroup := ws.n > 1 && m.p.Workloads[i].Requires.SpreadBy != meridian.SpreadByTarget
-	var groups, uncap []int32
+	var groups []int32
+	var uncap []cand
+	var top []float64 // the n largest costs, for maxCost
 	for _, c := range all {
-		if !slices.Contains(groups, c.g) {
+		if len(groups) < ws.n && !slices.Contains(groups, c.g) {
 			groups = append(groups, c.g)
+		}
+		if len(top) < ws.n {
+			top = append(top, c.cost)
+		} else if q := slices.Index(top, slices.Min(top)); c.cost > top[q] {
+			top[q] = c.cost
 		}
 		if c.k >= 0 {
 			ws.cands = append(ws.cands, c)
 			continue
 		}
-		if byGroup && slices.Contains(uncap, c.g) || !byGroup && len(uncap) >= ws.n {
-			continue
+		q := -1
+		if byGroup {
+			q = slices.IndexFunc(uncap, func(u cand) bool { return u.g == c.g })
+		} else if len(uncap) >= ws.n {
+			q = slices.IndexFunc(uncap, func(u cand) bool {
+				return candLess(c, u) && !slices.ContainsFunc(uncap, func(v cand) bool { return candLess(u, v) })
+			})
 		}
-		uncap = append(uncap, c.g)
-		ws.cands = append(ws.cands, c)
+		switch {
+		case q < 0 && (byGroup || len(uncap) < ws.n):
+			uncap = append(uncap, c)
+		case q >= 0 && candLess(c, uncap[q]):
+			uncap[q] = c
+		}
 	}
-	uncapGroups := len(uncap)
-	ws.mayDrop = uncapGroups < ws.n
+	for _, v := range top {
+		ws.maxCost += v
+	}
+	ws.mayDrop = len(uncap) < ws.n
 	if len(groups) < ws.n {
 		ws.static = m.staticCause(i, len(groups))
 		ws.cands = nil
 		return
 	}
-	// maxCost bounds any option set: the n costliest candidates.
-	for j := 0; j < ws.n; j++ {
-		ws.maxCost += all[len(all)-1-j].cost
+	ws.cands = append(ws.cands, uncap...)
+	slices.SortFunc(ws.cands, func(a, b cand) int {
+		switch {
+		case candLess(a, b):
+			return -1
+		case candLess(b, a):
+			return 1
+		}
+		return 0
+	})
+}
+
+// candLess orders candidates by cost, then target.
+func candLess(a, b cand) bool {
+	if a.cost != b.cost {
+		return a.cost < b.cost
 	}
+	return a.t < b.t
 }
 
 func share(d, c float64) float64 {

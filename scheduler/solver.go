@@ -9,9 +9,9 @@ import (
 
 // Solver methods, as reported in SolverStats.Method.
 const (
-	MethodGreedy     = "greedy"                   // capacity never binds: every workload takes its cheapest option
+	MethodGreedy     = "greedy"                      // capacity never binds: every workload takes its cheapest option
 	MethodExact      = "lagrangian+branch-and-bound" // optimality proven
-	MethodLagrangian = "lagrangian+local-search"   // stopped at the gap tolerance or time limit
+	MethodLagrangian = "lagrangian+local-search"     // stopped at the gap tolerance or time limit
 )
 
 // solver holds the search state for one Solve call.
@@ -29,13 +29,12 @@ type solver struct {
 	inc     []int32 // incumbent selection: candidate indices, -1 first = left out
 	incCost float64 // incumbent objective, drop penalties included
 	lb      float64 // proven lower bound on the objective
+	drops   int     // workloads the incumbent leaves out
 	optimal bool
 	method  string
 	timeout bool
-	checks  int
 
-	top  []pick     // scratch for the Lagrangian subproblem
-	zero []float64 // all-zero prices
+	top []pick // scratch for the Lagrangian subproblem
 	// onK lists, per capacitated target, the workloads that can use it and
 	// the index of that candidate.
 	onK [][]candRef
@@ -62,7 +61,6 @@ func newSolver(ctx context.Context, m *model, deadline time.Time, tol float64) *
 			s.active = append(s.active, i)
 		}
 	}
-	s.zero = make([]float64, 2*s.K)
 	s.onK = make([][]candRef, s.K)
 	for _, i := range s.active {
 		for j, c := range m.ws[i].cands {
@@ -104,16 +102,26 @@ func (s *solver) stop() bool {
 	return s.timeout
 }
 
-// gap is the relative gap between incumbent and bound.
+// gap is the gap between incumbent and bound relative to the cost of what
+// the incumbent places (drop penalties would dwarf it otherwise).
 func (s *solver) gap() float64 {
 	if math.IsInf(s.incCost, 1) {
 		return math.Inf(1)
 	}
-	if s.incCost <= 0 {
-		return 0
+	abs := max(0, s.incCost-s.lb)
+	placed := s.incCost - float64(s.drops)*s.m.penalty
+	if placed <= 0 {
+		if abs <= eps(s.incCost) {
+			return 0
+		}
+		return math.Inf(1)
 	}
-	return max(0, s.incCost-s.lb) / s.incCost
+	return abs / placed
 }
+
+// smallProblem is the number of workloads up to which the solver always
+// proves optimality (time permitting), whatever the gap tolerance.
+const smallProblem = 16
 
 func (s *solver) run() error {
 	sel := s.newSel()
@@ -128,20 +136,28 @@ func (s *solver) run() error {
 	// it is optimal.
 	L := s.lagrange(lam, sel, use)
 	if s.feasible(use) {
-		copy(s.inc, sel)
-		s.incCost, s.lb, s.optimal, s.method = L, L, true, MethodGreedy
+		s.offer(sel, L)
+		s.lb, s.optimal, s.method = L, true, MethodGreedy
 		return nil
 	}
 	s.lb = L
-	s.primal(sel, lam, false)
-	s.lb = max(s.lb, s.ascend(lam, 200))
-	s.lagrange(lam, sel, use)
-	s.primal(sel, lam, false)
-	if debugTrace {
-		println("after ascend lb", int64(s.lb), "ub", int64(s.incCost), time.Since(debugStart).Milliseconds())
+	s.seedPrices(lam)
+	// Dual ascent in rounds of a few cycles, each followed by a primal
+	// solution from the current prices, until the gap closes to the
+	// tolerance or the bound stops moving.
+	for round := 0; round < 40 && !s.stop(); round++ {
+		before := s.lb
+		s.lb = max(s.lb, s.ascend(lam, 4, 0))
+		s.lagrange(lam, sel, use)
+		s.primal(sel, lam, false)
+		if s.gap() <= s.tol || s.lb-before <= 1e-3*(s.incCost-s.lb) {
+			break
+		}
 	}
-	s.subgradient(lam, 300, 0.1)
-	if !s.timeout {
+	if s.gap() > s.tol && !s.stop() {
+		s.subgradient(lam, 300, 0.1)
+	}
+	if (s.gap() > s.tol || len(s.active) <= smallProblem) && !s.stop() {
 		s.primal(s.inc, lam, true)
 	}
 	if err := s.ctx.Err(); err != nil {
@@ -154,15 +170,11 @@ func (s *solver) run() error {
 	limit := 0
 	switch {
 	case s.timeout:
-	case s.gap() > s.tol:
+	case s.gap() > s.tol || len(s.active) <= smallProblem:
 		limit = math.MaxInt
-	default:
-		limit = 200_000
 	}
-	if limit > 0 {
-		if s.branchAndBound(lam, limit) {
-			s.optimal, s.method, s.lb = true, MethodExact, s.incCost
-		}
+	if limit > 0 && s.branchAndBound(lam, limit) {
+		s.optimal, s.method, s.lb = true, MethodExact, s.incCost
 	}
 	return s.ctx.Err()
 }
@@ -218,6 +230,12 @@ func (s *solver) offer(sel []int32, cost float64) {
 	if cost < s.incCost-eps(cost) {
 		copy(s.inc, sel)
 		s.incCost = cost
+		s.drops = 0
+		for _, i := range s.active {
+			if sel[s.off[i]] < 0 {
+				s.drops++
+			}
+		}
 	}
 }
 

@@ -229,6 +229,9 @@ func (r Run) Duration() time.Duration {
 // RunFinish is a run's final record.
 type RunFinish struct {
 	Status RunStatus
+	// PlanID, when set, records the plan the run made or applied (a plan's
+	// ID is known only once it is made).
+	PlanID string
 	Output string
 	Error  string
 	Detail json.RawMessage

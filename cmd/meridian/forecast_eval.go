@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -43,13 +42,7 @@ starting from the previous origin's parameters.`,
 			} else if !st.IsDir() {
 				return fmt.Errorf("--data: %s is not a folder", data)
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			rep, err := eval.Run(cmd.Context(), os.DirFS(data), eval.Options{
-				Cold: cold,
-				Progress: func(r eval.SeriesResult) {
-					log.Info("evaluated", "series", r.Name, "mase", r.MASE, "fit_seconds", r.FitSeconds)
-				},
-			})
+			rep, err := eval.Run(cmd.Context(), os.DirFS(data), eval.Options{Cold: cold})
 			if err != nil {
 				return err
 			}

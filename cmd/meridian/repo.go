@@ -54,3 +54,13 @@ func configErrorList(err error) (string, bool) {
 	}
 	return fmt.Sprintf("%d config error(s):\n%s", len(ces), ces.Error()), true
 }
+
+// loadConfig reads a config repo from a directory or URL at its default
+// ref, for commands that need only the parsed config.
+func (a *app) loadConfig(ctx context.Context, repo string) (*meridian.Config, error) {
+	l, err := (&repoFlags{repo: repo}).load(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return l.cfg, nil
+}

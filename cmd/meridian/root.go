@@ -50,6 +50,10 @@ the cheapest compliant target within capacity, explaining every choice.`,
 		newPlanCmd(a),
 		newValidateCmd(a),
 		newVersionCmd(a),
+		newPolicyCmd(a.loadConfig),
+		newForecastCmd(a),
+		newSimulateCmd(a),
 	)
+	root.AddCommand(newBenchCmd())
 	return root
 }

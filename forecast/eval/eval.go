@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -20,8 +21,6 @@ type Options struct {
 	// optimiser from the previous origin's parameters. It changes timing
 	// (and, slightly, the fitted parameters), never which data is used.
 	Cold bool
-	// Progress, when set, is called after each series.
-	Progress func(SeriesResult)
 }
 
 // Protocol constants, from shared/data/forecast/README.md.
@@ -59,9 +58,23 @@ const (
 
 // Scores are accuracy and calibration averaged over origins (or series).
 type Scores struct {
-	MASE       float64 `json:"mase"`
-	SMAPE      float64 `json:"smape"`
-	Coverage80 float64 `json:"coverage80"`
+	MASE       Metric `json:"mase"`
+	SMAPE      Metric `json:"smape"`
+	Coverage80 Metric `json:"coverage80"`
+}
+
+// Metric is a score. It is a float64 whose JSON form is null when the
+// score is undefined (NaN or infinite, e.g. MASE on a training part
+// without variation), which plain float64 fields cannot encode.
+type Metric float64
+
+// MarshalJSON implements json.Marshaler.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	f := float64(m)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f)
 }
 
 // SeriesResult is one series' scores, each the mean over its origins.
@@ -69,13 +82,17 @@ type SeriesResult struct {
 	Name string `json:"name"`
 	Scores
 	// FitSeconds is the mean wall time per origin of fit, selection and
-	// forecast.
+	// forecast; CPUSeconds the mean CPU time of the process over the same
+	// calls, which a busy machine inflates less.
 	FitSeconds float64 `json:"fit_seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// N is the length of the regular grid, Step its spacing in seconds.
 	N    int     `json:"n"`
 	Step float64 `json:"step_seconds"`
 	// Origins are the forecast origins (grid indices).
 	Origins []int `json:"origins"`
+	// PerOrigin holds the scores at each origin.
+	PerOrigin []Scores `json:"per_origin"`
 	// Models counts the heaviest component of the combination at each
 	// origin.
 	Models map[string]int `json:"models,omitempty"`
@@ -105,9 +122,6 @@ func Run(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
 		rep.Series = append(rep.Series, auto)
 		nv.Series = append(nv.Series, base[Naive])
 		sn.Series = append(sn.Series, base[SeasonalNaive])
-		if opts.Progress != nil {
-			opts.Progress(auto)
-		}
 	}
 	if len(rep.Series) == 0 {
 		return nil, errors.New("eval: no *.csv files in the data folder")
@@ -170,7 +184,7 @@ func EvaluateSeries(ctx context.Context, name string, s forecast.Series, opts Op
 		Quantiles: []float64{(1 - coverage) / 2, (1 + coverage) / 2},
 	}
 	fc := forecast.NewForecaster(fopts)
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	f, lo, hi := make([]float64, h), make([]float64, h), make([]float64, h)
 	for _, o := range orig {
 		train := y[:o]
@@ -180,44 +194,49 @@ func EvaluateSeries(ctx context.Context, name string, s forecast.Series, opts Op
 		if opts.Cold {
 			fc = forecast.NewForecaster(fopts)
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		out, err := fc.Forecast(ctx, forecast.Series{Start: s.Start, Step: s.Step, Values: train})
 		elapsed += time.Since(start)
+		cpu += cpuTime() - cpu0
 		if err != nil {
 			return SeriesResult{}, nil, fmt.Errorf("origin %d: %w", o, err)
 		}
 		l, _ := out.Quantile(fopts.Quantiles[0])
 		u, _ := out.Quantile(fopts.Quantiles[1])
-		add(&auto.Scores, score(actual, out.P50, l, u, scale))
+		auto.PerOrigin = append(auto.PerOrigin, score(actual, out.P50, l, u, scale))
 		auto.Models[out.Components[0].Model]++
 
 		naiveForecast(train, h, f, lo, hi)
-		add(&nv.Scores, score(actual, f, lo, hi, scale))
+		nv.PerOrigin = append(nv.PerOrigin, score(actual, f, lo, hi, scale))
 		seasonalNaiveForecast(train, m, h, f, lo, hi)
-		add(&sn.Scores, score(actual, f, lo, hi, scale))
+		sn.PerOrigin = append(sn.PerOrigin, score(actual, f, lo, hi, scale))
+	}
+	for _, r := range []*SeriesResult{&auto, &nv, &sn} {
+		r.Scores = meanOf(r.PerOrigin)
 	}
 	k := float64(len(orig))
-	for _, r := range []*SeriesResult{&auto, &nv, &sn} {
-		r.MASE /= k
-		r.SMAPE /= k
-		r.Coverage80 /= k
-	}
 	auto.FitSeconds = elapsed.Seconds() / k
+	auto.CPUSeconds = cpu.Seconds() / k
 	return auto, map[string]SeriesResult{Naive: nv, SeasonalNaive: sn}, nil
 }
 
-func add(dst *Scores, s Scores) {
-	dst.MASE += s.MASE
-	dst.SMAPE += s.SMAPE
-	dst.Coverage80 += s.Coverage80
+func meanScores(rs []SeriesResult) Scores {
+	ss := make([]Scores, len(rs))
+	for i, r := range rs {
+		ss[i] = r.Scores
+	}
+	return meanOf(ss)
 }
 
-func meanScores(rs []SeriesResult) Scores {
+// meanOf is the arithmetic mean of each score.
+func meanOf(ss []Scores) Scores {
 	var out Scores
-	for _, r := range rs {
-		add(&out, r.Scores)
+	for _, s := range ss {
+		out.MASE += s.MASE
+		out.SMAPE += s.SMAPE
+		out.Coverage80 += s.Coverage80
 	}
-	k := float64(len(rs))
+	k := Metric(len(ss))
 	return Scores{MASE: out.MASE / k, SMAPE: out.SMAPE / k, Coverage80: out.Coverage80 / k}
 }
 

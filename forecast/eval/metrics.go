@@ -28,7 +28,7 @@ func score(actual, f, lo, hi []float64, scale float64) Scores {
 		}
 	}
 	h := float64(len(actual))
-	return Scores{MASE: ae / h / scale, SMAPE: 100 * sm / h, Coverage80: float64(in) / h}
+	return Scores{MASE: Metric(ae / h / scale), SMAPE: Metric(100 * sm / h), Coverage80: Metric(float64(in) / h)}
 }
 
 // naiveForecast writes f_h = y[o−1] with the normal 80 % interval

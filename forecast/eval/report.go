@@ -16,21 +16,22 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 // WriteTable writes r as an aligned text table: one row per series with the
-// automatic method's scores, time and chosen models beside the naive and
+// automatic method's scores, times and leading models beside the naive and
 // seasonal-naive scores, then the mean row.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "series\tn\tstep\tMASE\tsMAPE\tcov80\tfit ms\t\tnaive MASE\tsMAPE\tcov80\t\tsnaive MASE\tsMAPE\tcov80\t\tmodels\t")
+	fmt.Fprintln(tw, "series\tn\tstep\tMASE\tsMAPE\tcov80\tfit ms\tcpu ms\t\tnaive MASE\tsMAPE\tcov80\t\tsnaive MASE\tsMAPE\tcov80\t\tleading model\t")
 	nv, sn := r.Baselines[Naive], r.Baselines[SeasonalNaive]
-	var fit float64
+	var fit, cpu float64
 	for i, s := range r.Series {
 		fit += s.FitSeconds
-		fmt.Fprintf(tw, "%s\t%d\t%gs\t%s\t%.1f\t\t%s\t\t%s\t\t%s\t\n",
-			s.Name, s.N, s.Step, row(s.Scores), s.FitSeconds*1000,
+		cpu += s.CPUSeconds
+		fmt.Fprintf(tw, "%s\t%d\t%gs\t%s\t%.1f\t%.1f\t\t%s\t\t%s\t\t%s\t\n",
+			s.Name, s.N, s.Step, row(s.Scores), s.FitSeconds*1000, s.CPUSeconds*1000,
 			row(nv.Series[i].Scores), row(sn.Series[i].Scores), models(s))
 	}
-	fit /= float64(len(r.Series))
-	fmt.Fprintf(tw, "mean\t\t\t%s\t%.1f\t\t%s\t\t%s\t\t\t\n", row(r.Mean), fit*1000, row(nv.Mean), row(sn.Mean))
+	k := float64(len(r.Series))
+	fmt.Fprintf(tw, "mean\t\t\t%s\t%.1f\t%.1f\t\t%s\t\t%s\t\t\t\n", row(r.Mean), fit/k*1000, cpu/k*1000, row(nv.Mean), row(sn.Mean))
 	return tw.Flush()
 }
 
@@ -39,7 +40,8 @@ func row(s Scores) string {
 	return fmt.Sprintf("%.3f\t%.2f\t%.3f", s.MASE, s.SMAPE, s.Coverage80)
 }
 
-// models renders the chosen-model counts, most frequent first.
+// models renders how often each model led the combination, most frequent
+// first.
 func models(s SeriesResult) string {
 	var parts []string
 	for _, n := range s.ModelNames() {

@@ -59,6 +59,7 @@ func (l *loader) validateSettings() {
 	if p.MigrationAmortizeMonths == 0 {
 		l.at(o, "placement.migration_amortize_months", "must be positive")
 	}
+	l.validateDeploy()
 }
 
 func (l *loader) validateTargets() {

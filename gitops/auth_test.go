@@ -1,0 +1,253 @@
+package gitops
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/meridianhq/meridian"
+)
+
+// authSummary is what matters about an AuthMethod, comparable with cmp.
+type authSummary struct {
+	Kind        string
+	User        string
+	Password    string
+	PublicKey   string
+	KnownHosts  bool
+	HostKeyFunc bool
+}
+
+func summarize(m transport.AuthMethod) *authSummary {
+	switch m := m.(type) {
+	case nil:
+		return nil
+	case *githttp.BasicAuth:
+		return &authSummary{Kind: "basic", User: m.Username, Password: m.Password}
+	case *gitssh.PublicKeys:
+		return &authSummary{
+			Kind: "ssh-key", User: m.User,
+			PublicKey:   string(ssh.MarshalAuthorizedKey(m.Signer.PublicKey())),
+			HostKeyFunc: m.HostKeyCallback != nil,
+		}
+	}
+	return &authSummary{Kind: m.Name()}
+}
+
+// sshKey writes a new ed25519 key, encrypted when passphrase is set, and
+// returns its path and authorized_keys line.
+func sshKey(tb testing.TB, passphrase string) (file, pub string) {
+	tb.Helper()
+	pk, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var block *pem.Block
+	if passphrase == "" {
+		block, err = ssh.MarshalPrivateKey(sk, "test")
+	} else {
+		block, err = ssh.MarshalPrivateKeyWithPassphrase(sk, "test", []byte(passphrase))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	file = filepath.Join(tb.TempDir(), "id_ed25519")
+	writeFile(tb, file, string(pem.EncodeToMemory(block)))
+	sshPub, err := ssh.NewPublicKey(pk)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return file, string(ssh.MarshalAuthorizedKey(sshPub))
+}
+
+func TestAuthOptionsMethod(t *testing.T) {
+	plainKey, plainPub := sshKey(t, "")
+	const passphrase = "correct horse battery"
+	lockedKey, lockedPub := sshKey(t, passphrase)
+	knownHosts := filepath.Join(t.TempDir(), "known_hosts")
+	writeFile(t, knownHosts, "example.com "+plainPub)
+	env := map[string]string{DefaultTokenEnv: "env-token", "OTHER_TOKEN": "other-token"}
+
+	cases := map[string]struct {
+		reason   string
+		url      string
+		auth     AuthOptions
+		noEnv    bool
+		want     *authSummary
+		wantCode string
+	}{
+		"https, nothing set": {
+			reason: "public repositories need no credentials", url: "https://github.com/o/r.git",
+			noEnv: true,
+		},
+		"https, env token": {
+			reason: "the token from $MERIDIAN_GIT_TOKEN goes as the x-access-token password",
+			url:    "https://github.com/o/r.git",
+			want:   &authSummary{Kind: "basic", User: "x-access-token", Password: "env-token"},
+		},
+		"https, options token wins over env": {
+			reason: "an explicit token beats the ambient one",
+			url:    "https://github.com/o/r.git", auth: AuthOptions{Token: "opt-token"},
+			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "opt-token"},
+		},
+		"https, custom env and username": {
+			reason: "GitLab and Bitbucket use other usernames; CI may name the variable",
+			url:    "https://gitlab.com/o/r.git", auth: AuthOptions{TokenEnv: "OTHER_TOKEN", Username: "oauth2"},
+			want: &authSummary{Kind: "basic", User: "oauth2", Password: "other-token"},
+		},
+		"https, URL credentials beat env": {
+			reason: "credentials written into this URL are meant for it",
+			url:    "https://bot:url-pass@github.com/o/r.git",
+			want:   &authSummary{Kind: "basic", User: "bot", Password: "url-pass"},
+		},
+		"https, options token beats URL credentials": {
+			reason: "an explicit option wins",
+			url:    "https://bot:url-pass@github.com/o/r.git", auth: AuthOptions{Token: "opt-token"},
+			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "opt-token"},
+		},
+		"http, env token not sent": {
+			reason: "an ambient token must not travel in clear text",
+			url:    "http://git.internal/o/r.git", auth: AuthOptions{Token: "opt-token"},
+		},
+		"http, URL credentials": {
+			reason: "credentials the user wrote into an http URL are used as given",
+			url:    "http://bot:pw@git.internal/o/r.git",
+			want:   &authSummary{Kind: "basic", User: "bot", Password: "pw"},
+		},
+		"file": {
+			reason: "local repositories need nothing", url: "file:///srv/git/r.git",
+		},
+		"scp-like, key file": {
+			reason: "the usual deploy-key setup",
+			url:    "git@github.com:o/r.git", auth: AuthOptions{SSHKeyFile: plainKey},
+			want: &authSummary{Kind: "ssh-key", User: "git", PublicKey: plainPub},
+		},
+		"ssh URL user, encrypted key": {
+			reason: "the URL's user is the SSH login; the passphrase decrypts the key",
+			url:    "ssh://deploy@git.internal:2222/o/r.git",
+			auth:   AuthOptions{SSHKeyFile: lockedKey, SSHKeyPassphrase: passphrase},
+			want:   &authSummary{Kind: "ssh-key", User: "deploy", PublicKey: lockedPub},
+		},
+		"ssh, known hosts file": {
+			reason: "CI pins host keys with its own known_hosts",
+			url:    "git@github.com:o/r.git",
+			auth:   AuthOptions{SSHKeyFile: plainKey, SSHKnownHostsFile: knownHosts},
+			want:   &authSummary{Kind: "ssh-key", User: "git", PublicKey: plainPub, HostKeyFunc: true},
+		},
+		"ssh, wrong passphrase": {
+			reason:   "a bad passphrase is unauthorized, and not echoed",
+			url:      "git@github.com:o/r.git",
+			auth:     AuthOptions{SSHKeyFile: lockedKey, SSHKeyPassphrase: "wrong " + passphrase},
+			wantCode: meridian.EUNAUTHORIZED,
+		},
+		"ssh, missing key file": {
+			reason: "a typo in the key path is unauthorized",
+			url:    "git@github.com:o/r.git", auth: AuthOptions{SSHKeyFile: filepath.Join(t.TempDir(), "nope")},
+			wantCode: meridian.EUNAUTHORIZED,
+		},
+		"ssh, no key and no agent": {
+			reason: "without a key file, ssh-agent is required",
+			url:    "git@github.com:o/r.git", noEnv: true,
+			wantCode: meridian.EUNAUTHORIZED,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			tc.auth.Getenv = func(k string) string {
+				if tc.noEnv {
+					return ""
+				}
+				return env[k]
+			}
+			m, err := tc.auth.Method(tc.url)
+			if code := errorCode(err); code != tc.wantCode {
+				t.Fatalf("%s\nerror code = %q, want %q (err: %v)", tc.reason, code, tc.wantCode, err)
+			}
+			if err != nil {
+				if tc.auth.SSHKeyPassphrase != "" && strings.Contains(err.Error(), tc.auth.SSHKeyPassphrase) {
+					t.Errorf("error reveals the passphrase: %v", err)
+				}
+				return
+			}
+			if diff := cmp.Diff(tc.want, summarize(m)); diff != "" {
+				t.Errorf("%s\nauth (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		in     string
+		want   string
+	}{
+		"https token as user": {
+			reason: "https://TOKEN@host is a common way to embed a token",
+			in:     "https://ghp_abcdef@github.com/o/r.git", want: "https://github.com/o/r.git",
+		},
+		"https user and password": {
+			reason: "both halves go", in: "https://u:p@host/r.git", want: "https://host/r.git",
+		},
+		"https with port and query": {
+			reason: "the rest of the URL survives",
+			in:     "https://u:p@host:8443/r.git?x=1", want: "https://host:8443/r.git?x=1",
+		},
+		"ssh keeps user, drops password": {
+			reason: "the SSH login is not secret and selects the account",
+			in:     "ssh://git:pw@host/r.git", want: "ssh://git@host/r.git",
+		},
+		"scp-like untouched": {
+			reason: "git@host:path has no password field",
+			in:     "git@github.com:o/r.git", want: "git@github.com:o/r.git",
+		},
+		"path untouched": {
+			reason: "paths have no userinfo", in: "/srv/git/r.git", want: "/srv/git/r.git",
+		},
+		"unparseable with userinfo": {
+			reason: "a URL net/url rejects still loses what precedes the @",
+			in:     "https://u:p@ho st/%zz", want: "https://ho st/%zz",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := RedactURL(tc.in); got != tc.want {
+				t.Errorf("%s\nRedactURL(%q) = %q, want %q", tc.reason, tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzRedactURL checks that no password survives redaction, whatever the
+// user typed as a source.
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range []string{
+		"https://u:p@host/r.git", "ssh://git:pw@host/r", "git@host:o/r.git",
+		"https://u:p@ho st/%zz", "file:///x", "http://a@b@c/d", "https://[::1]:80/x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		out := RedactURL(raw)
+		u, err := url.Parse(out)
+		if err != nil || u.User == nil || !strings.Contains(raw, "://") {
+			return
+		}
+		if _, has := u.User.Password(); has {
+			t.Errorf("RedactURL(%q) = %q keeps a password", raw, out)
+		}
+		if u.Scheme != "ssh" {
+			t.Errorf("RedactURL(%q) = %q keeps userinfo", raw, out)
+		}
+	})
+}

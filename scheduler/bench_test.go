@@ -1,0 +1,32 @@
+package scheduler
+
+import (
+	"context"
+	"testing"
+)
+
+func benchmarkSolve(b *testing.B, workloads, targets int) {
+	p := Generate(1, workloads, targets)
+	b.ReportAllocs()
+	var gap float64
+	for b.Loop() {
+		res, err := Solve(context.Background(), p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		gap = res.Stats.GapPercent
+	}
+	b.ReportMetric(gap, "gap%")
+}
+
+func BenchmarkSolve200x20(b *testing.B)   { benchmarkSolve(b, 200, 20) }
+func BenchmarkSolve1000x50(b *testing.B)  { benchmarkSolve(b, 1000, 50) }
+func BenchmarkSolve5000x100(b *testing.B) { benchmarkSolve(b, 5000, 100) }
+
+// BenchmarkGenerate1000x50 is the cost of the benchmark generator alone,
+// to tell it apart from solving in end-to-end runs.
+func BenchmarkGenerate1000x50(b *testing.B) {
+	for b.Loop() {
+		Generate(1, 1000, 50)
+	}
+}

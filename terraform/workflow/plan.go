@@ -1,0 +1,364 @@
+package workflow
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/terraform"
+)
+
+// Finding rule IDs raised by the Terraform stage.
+const (
+	// RuleTerraformFailed: a target could not be planned.
+	RuleTerraformFailed = "MER-TF-002"
+	// RuleTerraformLocked: a target was skipped because its lock is held.
+	RuleTerraformLocked = "MER-TF-003"
+	// RuleTerraformCheck: a check block or condition failed.
+	RuleTerraformCheck = "MER-TF-004"
+)
+
+// staged is the Terraform side of a plan, between PlanTerraform and
+// SavePlan.
+type staged struct {
+	planID  string
+	targets []store.PlanTarget
+}
+
+// targetPlan is one target's planning outcome.
+type targetPlan struct {
+	target   *meridian.Target
+	change   meridian.TargetChange
+	pt       store.PlanTarget
+	pending  string // artefact folder before the plan ID is known
+	findings []meridian.Finding
+}
+
+// PlanTerraform adds Terraform's view to plan: for every Terraform target
+// it writes the workspace (module and meridian.auto.tfvars.json), runs init,
+// plan -out and show -json, and records the change summary in
+// plan.Terraform. It folds the Terraform inputs (module files, variables,
+// backend settings, binary version and each target's state serial) into
+// plan.ID, so that the ID names exactly what would be applied. It
+// implements planner.TerraformPlanner.
+func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys fs.FS, plan *meridian.Plan) error {
+	ctx, done := s.bind(ctx)
+	defer done()
+	targets := TerraformTargets(cfg)
+	if len(targets) == 0 {
+		return nil
+	}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name
+	}
+	skipped, err := s.lock(ctx, names, plan.ID)
+	if err != nil {
+		return err
+	}
+	ledger, err := s.ledger(ctx)
+	if err != nil {
+		return err
+	}
+	pendingRoot := filepath.Join(s.w.opts.StateDir, "plans", s.repoID, ".pending-"+safe(s.run.ID))
+	defer os.RemoveAll(pendingRoot)
+	results := make([]*targetPlan, len(targets))
+	idx := map[string]int{}
+	for i, t := range targets {
+		idx[t.Name] = i
+	}
+	forEach(s.w.opts.Concurrency, targets, func(t *meridian.Target) {
+		tp := &targetPlan{target: t, pending: filepath.Join(pendingRoot, t.Name)}
+		results[idx[t.Name]] = tp
+		if why, ok := skipped[t.Name]; ok {
+			tp.pt.Target = t.Name
+			tp.change = emptyChange(t, meridian.ChangeStatusSkipped, why.Error())
+			tp.findings = append(tp.findings, meridian.Finding{Rule: RuleTerraformLocked, Severity: meridian.SeverityWarn, Target: t.Name,
+				File: t.Origin.File, Line: t.Origin.Line, Message: "Terraform plan skipped: " + why.Error(),
+				Remediation: "re-plan once the other run has finished"})
+			return
+		}
+		start := time.Now()
+		s.planTarget(ctx, cfg, fsys, plan, ledger[t.Name], tp)
+		s.w.log.Info("terraform planned", "target", t.Name, "status", tp.change.Status, "elapsed", time.Since(start))
+	})
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("terraform plan: %w", context.Cause(ctx))
+	}
+
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\n", plan.ID, s.repoID, s.w.tf.Version())
+	for _, tp := range results {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%s\n", tp.target.Name, tp.change.Status, tp.pt.InputsDigest, tp.pt.StateSerial, tp.pt.StateLineage)
+	}
+	plan.ID = hex.EncodeToString(h.Sum(nil))[:16]
+
+	st := &staged{planID: plan.ID}
+	plan.Terraform = make([]meridian.TargetChange, 0, len(results))
+	for _, tp := range results {
+		tp.pt.Change = tp.change
+		if tp.change.Status == meridian.ChangeStatusChanges || tp.change.Status == meridian.ChangeStatusNoChanges {
+			rel := planRel(s.repoID, plan.ID, tp.target.Name)
+			dst := s.w.abs(rel)
+			if err := os.RemoveAll(dst); err != nil {
+				return fmt.Errorf("plan artefacts for %s: %w", tp.target.Name, err)
+			}
+			if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+				return fmt.Errorf("plan artefacts for %s: %w", tp.target.Name, err)
+			}
+			if err := os.Rename(tp.pending, dst); err != nil {
+				return fmt.Errorf("plan artefacts for %s: %w", tp.target.Name, err)
+			}
+			tp.pt.Dir = rel
+		}
+		plan.Terraform = append(plan.Terraform, tp.change)
+		plan.Findings = append(plan.Findings, tp.findings...)
+		st.targets = append(st.targets, tp.pt)
+	}
+	s.mu.Lock()
+	s.staged = st
+	s.mu.Unlock()
+	return nil
+}
+
+func emptyChange(t *meridian.Target, status, errMsg string) meridian.TargetChange {
+	return meridian.TargetChange{Target: t.Name, Module: t.Terraform.Module, Status: status,
+		Add: []string{}, Change: []string{}, Replace: []string{}, Destroy: []string{}, Error: errMsg}
+}
+
+// planTarget plans one target into tp. Failures are the target's own:
+// they become its status and a finding, never the whole plan's error.
+func (s *Session) planTarget(ctx context.Context, cfg *meridian.Config, fsys fs.FS, plan *meridian.Plan, current map[string]int, tp *targetPlan) {
+	t := tp.target
+	tp.pt.Target = t.Name
+	fail := func(err error) {
+		tp.change = emptyChange(t, meridian.ChangeStatusFailed, err.Error())
+		tp.findings = append(tp.findings, meridian.Finding{Rule: RuleTerraformFailed, Severity: meridian.SeverityDeny, Target: t.Name,
+			Field: "terraform.module", File: t.Origin.File, Line: t.Origin.LineOf("terraform.module"),
+			Message:     fmt.Sprintf("Terraform cannot plan target %s: %v", t.Name, err),
+			Remediation: "fix the module (terraform validate) or its backend settings, then plan again"})
+	}
+	vars, frozen := targetVars(cfg, plan, t, current)
+	files, err := terraform.ReadModule(fsys, path.Clean(t.Terraform.Module))
+	if err != nil {
+		fail(err)
+		return
+	}
+	if _, clash := files[terraform.VarsFile]; clash {
+		fail(fmt.Errorf("the module holds its own %s, which Meridian writes", terraform.VarsFile))
+		return
+	}
+	vb, err := vars.MarshalJSON()
+	if err != nil {
+		fail(err)
+		return
+	}
+	files[terraform.VarsFile] = vb
+	ws, err := s.w.tf.Workspace(s.w.workspaceDir(s.repoID, t.Name))
+	if err != nil {
+		fail(err)
+		return
+	}
+	if err := files.Write(ws.Dir); err != nil {
+		fail(fmt.Errorf("write workspace: %w", err))
+		return
+	}
+	if err := ws.Init(ctx, t.Terraform.BackendConfig); err != nil {
+		fail(err)
+		return
+	}
+	state, err := ws.State(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if lock, err := os.ReadFile(filepath.Join(ws.Dir, terraform.LockFileName)); err == nil {
+		files[terraform.LockFileName] = lock
+	}
+	if err := files.Write(filepath.Join(tp.pending, "module")); err != nil {
+		fail(fmt.Errorf("snapshot module: %w", err))
+		return
+	}
+	if err := writeBackend(tp.pending, t.Terraform.BackendConfig); err != nil {
+		fail(fmt.Errorf("snapshot backend settings: %w", err))
+		return
+	}
+	res, err := ws.Plan(ctx, filepath.Join(tp.pending, "plan.tfplan"), terraform.PlanNormal)
+	if err != nil {
+		fail(err)
+		return
+	}
+	show, err := json.Marshal(res.Plan)
+	if err != nil {
+		fail(err)
+		return
+	}
+	c := terraform.Summarize(res.Plan)
+	status := meridian.ChangeStatusNoChanges
+	if res.Changed {
+		status = meridian.ChangeStatusChanges
+	}
+	tp.change = meridian.TargetChange{Target: t.Name, Module: t.Terraform.Module, Status: status,
+		Add: c.Add, Change: c.Change, Replace: c.Replace, Destroy: c.Destroy, StateSerial: state.Serial, Frozen: frozen}
+	tp.pt = store.PlanTarget{Target: t.Name, InputsDigest: inputsDigest(files, t.Terraform.BackendConfig),
+		StateSerial: state.Serial, StateLineage: state.Lineage, Placements: placementsOf(vars), ShowJSON: show}
+	for _, msg := range terraform.FailedChecks(res.Plan) {
+		tp.findings = append(tp.findings, meridian.Finding{Rule: RuleTerraformCheck, Severity: meridian.SeverityWarn, Target: t.Name,
+			File: t.Origin.File, Line: t.Origin.LineOf("terraform.module"),
+			Message: fmt.Sprintf("Terraform check failed on %s: %s", t.Name, msg), Remediation: "see the module's check blocks"})
+	}
+}
+
+func inputsDigest(files terraform.Files, backend map[string]string) string {
+	h := sha256.New()
+	h.Write([]byte(files.Digest()))
+	keys := make([]string, 0, len(backend))
+	for k := range backend {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%s", k, backend[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func placementsOf(v terraform.Vars) []store.Placement {
+	out := make([]store.Placement, 0, len(v.Placements))
+	for _, name := range v.Workloads() {
+		out = append(out, store.Placement{Workload: name, Replicas: v.Placements[name].Replicas})
+	}
+	return out
+}
+
+// targetVars builds a target's variables from the plan and the ledger.
+// A workload with a blocking finding, or one that no target can host, is
+// frozen: it keeps the replicas it runs with now (per the ledger) and may
+// neither scale out, nor move, nor start somewhere new until the finding is
+// fixed.
+func targetVars(cfg *meridian.Config, plan *meridian.Plan, t *meridian.Target, current map[string]int) (terraform.Vars, []meridian.Frozen) {
+	workloads := map[string]*meridian.Workload{}
+	for i := range cfg.Workloads {
+		workloads[cfg.Workloads[i].Name] = &cfg.Workloads[i]
+	}
+	blocked := map[string]bool{}
+	for _, u := range plan.Unplaceable {
+		blocked[u.Workload] = true
+	}
+	for _, pl := range plan.Placements {
+		if pl.Blocked {
+			blocked[pl.Workload] = true
+		}
+	}
+	v := terraform.Vars{Target: terraform.NewTargetVars(t), Placements: map[string]terraform.PlacementVars{}, Extra: t.Terraform.Vars}
+	var frozen []meridian.Frozen
+	planned := map[string]int{}
+	for _, pl := range plan.Placements {
+		if pl.Target == t.Name {
+			planned[pl.Workload] += pl.Replicas
+		}
+	}
+	names := make([]string, 0, len(planned)+len(current))
+	for w := range planned {
+		names = append(names, w)
+	}
+	for w := range current {
+		if _, ok := planned[w]; !ok {
+			names = append(names, w)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		wl := workloads[name]
+		if wl == nil {
+			continue // removed from the config: Terraform destroys it
+		}
+		replicas, isPlanned := planned[name]
+		if blocked[name] {
+			cur, running := current[name]
+			frozen = append(frozen, meridian.Frozen{Workload: name, Replicas: cur, Planned: replicas})
+			if !running {
+				continue
+			}
+			replicas = cur
+		} else if !isPlanned {
+			continue // moved away or scaled to nothing
+		}
+		v.Placements[name] = terraform.NewPlacementVars(wl, replicas)
+	}
+	return v, frozen
+}
+
+// ledger returns the applied replicas by target and workload.
+func (s *Session) ledger(ctx context.Context) (map[string]map[string]int, error) {
+	es, err := s.w.st.LedgerEntries(ctx, s.repoID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]int{}
+	for _, e := range es {
+		if out[e.Target] == nil {
+			out[e.Target] = map[string]int{}
+		}
+		out[e.Target][e.Workload] = e.Replicas
+	}
+	return out, nil
+}
+
+// Current reads the applied-state ledger of repoID as the planner wants
+// it: workload -> targets it runs on.
+func Current(ctx context.Context, l store.Ledger, repoID string) (map[string][]string, error) {
+	es, err := l.LedgerEntries(ctx, repoID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, e := range es {
+		if e.Replicas > 0 {
+			out[e.Workload] = append(out[e.Workload], e.Target)
+		}
+	}
+	return out, nil
+}
+
+// SavePlan stores the finished plan with its Terraform artefacts, so that
+// `meridian apply PLAN_ID` can apply exactly it. The document is redacted
+// already: it holds only addresses and Meridian's own figures.
+func (s *Session) SavePlan(ctx context.Context, plan *meridian.Plan) error {
+	doc, err := json.Marshal(plan)
+	if err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	s.mu.Lock()
+	st := s.staged
+	s.planID = plan.ID
+	s.mu.Unlock()
+	rec := store.PlanRecord{ID: plan.ID, RepoID: s.repoID, Source: s.src.Source, Ref: s.src.Ref, Commit: s.src.Commit,
+		Dirty: s.src.Dirty, TreeDigest: s.src.TreeDigest, Document: doc, CreatedBy: s.w.opts.Owner.Actor}
+	if st != nil && st.planID == plan.ID {
+		rec.Targets = st.targets
+	}
+	if err := s.w.st.SavePlan(ctx, rec); err != nil {
+		return err
+	}
+	s.audit(ctx, "plan.saved", "", plan.ID, fmt.Sprintf("commit %s, %d Terraform targets", orDash(s.src.Commit), len(rec.Targets)))
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.TrimSpace(s)
+}
