@@ -89,7 +89,13 @@ type Settings struct {
 	// go (see docs/gitops.md).
 	Deploy DeploySettings `json:"deploy,omitzero"`
 	ArgoCD ArgoCDSettings `json:"argocd,omitzero"`
-	Origin Origin         `json:"-"`
+	// AutoApply makes `meridian serve` apply every new commit of the
+	// branch it watches once it is planned (apply-on-merge).
+	AutoApply bool `json:"auto_apply,omitempty"`
+	// DriftInterval is how often `meridian serve` checks for drift; zero
+	// means the server's default (see docs/server.md).
+	DriftInterval time.Duration `json:"drift_interval,omitempty"`
+	Origin        Origin        `json:"-"`
 }
 
 // ForecastSettings controls forecast-driven sizing.

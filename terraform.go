@@ -38,6 +38,9 @@ type TargetChange struct {
 	Change  []string `json:"change"`
 	Replace []string `json:"replace"`
 	Destroy []string `json:"destroy"`
+	// Outputs lists the root outputs the apply would change; a plan that
+	// changes only outputs still has Status "changes".
+	Outputs []string `json:"outputs,omitempty"`
 	// StateSerial is the serial of the target's Terraform state the plan
 	// was made against; applying refuses when it has moved.
 	StateSerial int64 `json:"state_serial"`

@@ -427,6 +427,9 @@ func (m *model) unplaceable(i int, use []float64) meridian.Unplaceable {
 		u.Reason = fmt.Sprintf("pinned to %s, but requires.spread: %d needs %d distinct targets", w.Pin, ws.n, ws.n)
 	case staticNoCompliant:
 		u.Reason = "no compliant target: every target violates a deny placement rule"
+		if m.T == 0 {
+			u.Reason = "no compliant target: no targets are declared"
+		}
 	case staticNoPrice:
 		u.Reason = "no compliant target has a valid price"
 		if m.pin[i] >= 0 {

@@ -323,7 +323,7 @@ func (s *solver) subgradient(lam []float64, maxIter int, theta float64) {
 			s.primal(sel, lam, false)
 		}
 		s.lb = max(s.lb, best)
-		if s.gap() <= 0 || theta < 1e-4 {
+		if s.gap() <= s.tol || theta < 1e-4 {
 			break
 		}
 		norm := 0.0

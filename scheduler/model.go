@@ -37,7 +37,6 @@ type cand struct {
 // work is the optimizer's view of one workload.
 type work struct {
 	n      int     // spread: number of distinct targets
-	total  int     // total replicas after clamping
 	per    int     // replicas per target
 	dv, dm float64 // vCPU and memory per target
 	// cands are the options worth considering, by cost then target: every
@@ -192,7 +191,7 @@ func (m *model) pass1(i int) {
 		want = p.Replicas[i]
 	}
 	ws.n = w.SpreadCount()
-	ws.total, ws.per = w.SplitReplicas(want)
+	_, ws.per = w.SplitReplicas(want)
 	if ws.per < 0 {
 		ws.per = 0
 	}

@@ -2,10 +2,12 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -258,5 +260,28 @@ func TestSolveOddInputs(t *testing.T) {
 		if pl.Target == "dc" {
 			t.Errorf("placed %s on dc, whose price is NaN", pl.Workload)
 		}
+	}
+}
+
+// TestSolveTimeLimit checks that a time limit too short for any search
+// still yields a complete, feasible placement with a valid bound.
+func TestSolveTimeLimit(t *testing.T) {
+	p := Generate(5, 1500, 40)
+	p.Settings.TimeLimit = time.Nanosecond
+	res, err := Solve(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unplaceable) != 0 {
+		t.Errorf("%d workloads left unplaced after the time limit", len(res.Unplaceable))
+	}
+	checkProperties(t, p, res)
+}
+
+func TestSolveCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Solve(ctx, Generate(1, 200, 20)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Solve with a cancelled context: %v, want context.Canceled", err)
 	}
 }

@@ -144,8 +144,9 @@ func (s *solver) run() error {
 	s.seedPrices(lam)
 	// Dual ascent in rounds of a few cycles, each followed by a primal
 	// solution from the current prices, until the gap closes to the
-	// tolerance or the bound stops moving.
-	for round := 0; round < 40 && !s.stop(); round++ {
+	// tolerance or the bound stops moving. The first round always runs, so
+	// that even an expired time limit yields a complete placement.
+	for round := 0; round < 40 && (round == 0 || !s.stop()); round++ {
 		before := s.lb
 		s.lb = max(s.lb, s.ascend(lam, 4, 0))
 		s.lagrange(lam, sel, use)
@@ -175,7 +176,17 @@ func (s *solver) run() error {
 	}
 	if limit > 0 && s.branchAndBound(lam, limit) {
 		s.optimal, s.method, s.lb = true, MethodExact, s.incCost
+		return nil
 	}
+	// A search cut short may leave an incumbent that some workload could
+	// still improve on its own; the explanations assume it cannot.
+	x := slices.Clone(s.inc)
+	use = make([]float64, 2*s.K)
+	for _, i := range s.active {
+		s.addUse(i, s.selOf(x, i), 1, use)
+	}
+	s.sweep(x, use)
+	s.offer(x, s.total(x))
 	return s.ctx.Err()
 }
 

@@ -171,7 +171,8 @@ func TestPlanApplyCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := terraform.Changes{Add: []string{`terraform_data.workload["api"]`, `terraform_data.workload["web"]`}, Change: []string{}, Replace: []string{}, Destroy: []string{}}
+	want := terraform.Changes{Add: []string{`terraform_data.workload["api"]`, `terraform_data.workload["web"]`}, Change: []string{}, Replace: []string{}, Destroy: []string{},
+		Outputs: []string{"replicas", "token"}}
 	if diff := cmp.Diff(want, terraform.Summarize(res.Plan)); diff != "" {
 		t.Errorf("first plan (-want +got):\n%s", diff)
 	}
@@ -223,7 +224,8 @@ func TestPlanApplyCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = terraform.Changes{Add: []string{}, Change: []string{`terraform_data.workload["api"]`}, Replace: []string{}, Destroy: []string{`terraform_data.workload["web"]`}}
+	want = terraform.Changes{Add: []string{}, Change: []string{`terraform_data.workload["api"]`}, Replace: []string{}, Destroy: []string{`terraform_data.workload["web"]`},
+		Outputs: []string{"replicas"}}
 	if diff := cmp.Diff(want, terraform.Summarize(res.Plan)); diff != "" {
 		t.Errorf("plan after changing a workload (-want +got):\n%s", diff)
 	}

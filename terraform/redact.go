@@ -207,16 +207,18 @@ func leaves(v any, set map[string]bool) {
 	}
 }
 
-// scrub replaces every occurrence of a secret in the string leaves of v.
+// scrub replaces every occurrence of a secret in the strings (values and
+// keys) of v.
 func scrub(v any, secrets []string) any {
 	switch x := v.(type) {
 	case string:
 		return scrubString(x, secrets)
 	case map[string]any:
+		out := make(map[string]any, len(x))
 		for k, y := range x {
-			x[k] = scrub(y, secrets)
+			out[scrubString(k, secrets)] = scrub(y, secrets)
 		}
-		return x
+		return out
 	case []any:
 		for i, y := range x {
 			x[i] = scrub(y, secrets)

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -36,4 +37,37 @@ func TestLogRedactor(t *testing.T) {
 	if diff := cmp.Diff([]string{"boom: it broke"}, lr.Errors()); diff != "" {
 		t.Errorf("error diagnostics (-want +got):\n%s", diff)
 	}
+}
+
+// FuzzLogRedactor feeds arbitrary bytes as Terraform's log: every line
+// passed on must be JSON, and a known secret must never get through,
+// however it is escaped or wherever it sits.
+func FuzzLogRedactor(f *testing.F) {
+	const secret = "hunter22"
+	for _, seed := range []string{
+		`{"@level":"info","type":"outputs","outputs":{"t":{"sensitive":true,"value":"hunter22"}}}`,
+		`{"@level":"error","diagnostic":{"summary":"x","detail":"hunt\u0065r22"}}` + "\n",
+		`{"hunter22":{"nested":["a","xhunter22y"]}}` + "\n" + `not json hunter22`,
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		lr := NewLogRedactor(&out, secret)
+		if _, err := lr.Write(in); err != nil {
+			t.Fatal(err)
+		}
+		if err := lr.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(out.Bytes(), []byte(secret)) {
+			t.Fatalf("secret passed through:\n%s", out.Bytes())
+		}
+		for _, line := range bytes.Split(bytes.TrimSuffix(out.Bytes(), []byte("\n")), []byte("\n")) {
+			if len(line) > 0 && !json.Valid(line) {
+				t.Fatalf("not JSON: %q", line)
+			}
+		}
+	})
 }

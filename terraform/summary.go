@@ -15,6 +15,8 @@ type Changes struct {
 	Change  []string
 	Replace []string
 	Destroy []string
+	// Outputs are the root outputs that change.
+	Outputs []string
 }
 
 // Summarize lists the managed resources a plan changes. Reads of data
@@ -38,7 +40,12 @@ func Summarize(p *tfjson.Plan) Changes {
 			c.Change = append(c.Change, addr)
 		}
 	}
-	for _, s := range [][]string{c.Add, c.Change, c.Replace, c.Destroy} {
+	for name, oc := range p.OutputChanges {
+		if oc != nil && !oc.Actions.NoOp() {
+			c.Outputs = append(c.Outputs, name)
+		}
+	}
+	for _, s := range [][]string{c.Add, c.Change, c.Replace, c.Destroy, c.Outputs} {
 		sort.Strings(s)
 	}
 	return c

@@ -51,6 +51,7 @@ func TestBenchPlacementFlags(t *testing.T) {
 	}{
 		"no workloads": {[]string{"--workloads", "0"}, "--workloads and --targets must be positive"},
 		"bad format":   {[]string{"--format", "yaml"}, `--format must be json or text, got "yaml"`},
+		"no repeat":    {[]string{"--repeat", "0"}, "--repeat must be at least 1"},
 		"bad lp path":  {[]string{"--workloads", "5", "--targets", "2", "--emit-lp", "/nonexistent/dir/p.lp"}, "--emit-lp"},
 	}
 	for name, tc := range cases {

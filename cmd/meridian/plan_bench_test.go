@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/meridianhq/meridian"
 )
 
 // writeTopology writes a config repo of nw workloads over nt targets: 80%
@@ -46,7 +49,7 @@ func writeTopology(tb testing.TB, dir string, nw, nt int, seed uint64) {
 		} else {
 			r := clouds[i%len(clouds)]
 			fmt.Fprintf(&b, "provider: %s\nregion: %s\njurisdiction: %s\n", r.provider, r.region, r.jur)
-			fmt.Fprintf(&b, "encryption: {kms: %s, customer_managed_keys: %t, hsm: %t}\n", r.kms, i%2 == 0, i%7 == 0)
+			fmt.Fprintf(&b, "encryption: {kms: %s, customer_managed_keys: %t, hsm: %t}\n", r.kms, i%2 == 0, i%3 == 0)
 			fmt.Fprintf(&b, "log_retention_max_days: %d\npricing: {catalog: true}\n", []int{3653, 730, 3650}[i%3])
 		}
 		writeFile(tb, filepath.Join(dir, "targets", name+".yaml"), b.String())
@@ -107,7 +110,20 @@ func TestGeneratedTopologyPlans(t *testing.T) {
 	dir := t.TempDir()
 	writeTopology(t, dir, 200, 20, 2)
 	r := runCLI(t, "plan", "--repo", dir, "--format", "json")
-	if r.code != 0 {
-		t.Fatalf("plan of the generated repo exited %d:\n%s\n%.2000s", r.code, r.stderr, r.stdout)
+	if r.code == 0 {
+		return
 	}
+	var plan meridian.Plan
+	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
+		t.Fatalf("plan of the generated repo exited %d:\n%s", r.code, r.stderr)
+	}
+	for _, u := range plan.Unplaceable {
+		t.Errorf("unplaceable %s: %s", u.Workload, u.Reason)
+	}
+	for _, f := range plan.Findings {
+		if f.Blocking() {
+			t.Errorf("deny finding: %+v", f)
+		}
+	}
+	t.Fatalf("plan of the generated repo exited %d", r.code)
 }

@@ -55,5 +55,7 @@ the cheapest compliant target within capacity, explaining every choice.`,
 		newSimulateCmd(a),
 	)
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newApplyCmd(a), newDriftCmd(a), newUnlockCmd(a))
+	root.AddCommand(newRenderCmd(a))
 	return root
 }

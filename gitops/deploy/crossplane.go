@@ -94,15 +94,16 @@ func crossplaneObjects(w *meridian.Workload, t *meridian.Target) ([]manifest, er
 	return nil, meridian.Errorf(meridian.EINVALID, "target %s: engine crossplane on %s needs crossplane.composite", t.Name, t.Provider)
 }
 
-// mr builds a managed resource named <target>-<suffix> in the placement's
-// namespace. externalName is the cloud-side name; empty leaves the
+// mr builds a managed resource named workload.target.suffix in the
+// placement's namespace; the workload and target keep names apart when
+// several placements share a namespace (crossplane.destination.namespace). externalName is the cloud-side name; empty leaves the
 // annotation out (see awsKey).
 func (c *placementCtx) mr(apiVersion, kind, suffix, externalName string, forProvider any) manifest {
 	m := managed{
 		APIVersion: apiVersion,
 		Kind:       kind,
 		Metadata: objectMeta{
-			Name:      c.t.Name + "-" + suffix,
+			Name:      c.name(suffix),
 			Namespace: c.ns,
 			Labels:    map[string]string{LabelManagedBy: managedBy, LabelWorkload: c.w.Name, LabelTarget: c.t.Name},
 		},
@@ -113,6 +114,9 @@ func (c *placementCtx) mr(apiVersion, kind, suffix, externalName string, forProv
 	}
 	return manifest{file: suffix + ".yaml", obj: m}
 }
+
+// name is the Kubernetes name of the placement's resource with suffix.
+func (c *placementCtx) name(suffix string) string { return AppName(c.w.Name, c.t.Name) + "." + suffix }
 
 // cloudTags are the workload's tags plus Meridian's own, for AWS tags and
 // Azure tags.
@@ -205,7 +209,7 @@ func (c *placementCtx) composite(x *meridian.CompositeRef) manifest {
 		APIVersion: x.APIVersion,
 		Kind:       x.Kind,
 		Metadata: objectMeta{
-			Name:      c.t.Name,
+			Name:      AppName(c.w.Name, c.t.Name),
 			Namespace: c.ns,
 			Labels:    map[string]string{LabelManagedBy: managedBy, LabelWorkload: c.w.Name, LabelTarget: c.t.Name},
 			// Compositions commonly patch this onto the composed resources'

@@ -67,7 +67,7 @@ func (c *placementCtx) aws() []manifest {
 			Description: describe(c.w, c.t), EnableKeyRotation: true, RotationPeriodInDays: 365,
 			DeletionWindowInDays: 30, Region: region, Tags: tags,
 		}))
-		sse = awsSSEDefault{SSEAlgorithm: "aws:kms", KMSMasterKeyIDRef: &ref{Name: c.t.Name + "-key"}}
+		sse = awsSSEDefault{SSEAlgorithm: "aws:kms", KMSMasterKeyIDRef: &ref{Name: c.name("key")}}
 	}
 	out = append(out, c.mr("cloudwatchlogs.aws.m.upbound.io/v1beta1", "Group", "logs", "/meridian/"+c.w.Name, awsLogGroup{
 		Region: region, RetentionInDays: logRetention(c.w.Requires.LogRetentionDays), Tags: tags,
@@ -77,7 +77,7 @@ func (c *placementCtx) aws() []manifest {
 		c.mr("s3.aws.m.upbound.io/v1beta1", "Bucket", "bucket", bucket, awsBucket{Region: region, Tags: tags}),
 		// The provider identifies the configuration by its bucket's name.
 		c.mr("s3.aws.m.upbound.io/v1beta1", "BucketServerSideEncryptionConfiguration", "bucket-sse", bucket, awsSSE{
-			Region: region, BucketRef: ref{Name: c.t.Name + "-bucket"},
+			Region: region, BucketRef: ref{Name: c.name("bucket")},
 			Rule: []awsSSERule{{ApplyServerSideEncryptionByDefault: sse, BucketKeyEnabled: c.cmk}},
 		}),
 	)
@@ -115,7 +115,7 @@ func (c *placementCtx) azure() []manifest {
 	return []manifest{
 		c.mr("azure.m.upbound.io/v1beta1", "ResourceGroup", "rg", dnsLabel("meridian-"+c.w.Name+"-"+loc, 90), azureResourceGroup{Location: loc, Tags: tags}),
 		c.mr("keyvault.azure.m.upbound.io/v1beta1", "Vault", "vault", vault, azureVault{
-			Location: loc, ResourceGroupNameRef: ref{Name: c.t.Name + "-rg"}, SkuName: sku,
+			Location: loc, ResourceGroupNameRef: ref{Name: c.name("rg")}, SkuName: sku,
 			TenantID: c.t.Crossplane.TenantID, PurgeProtectionEnabled: c.cmk, SoftDeleteRetentionDays: 90, Tags: tags,
 		}),
 	}
@@ -166,7 +166,7 @@ func (c *placementCtx) gcp() []manifest {
 	}
 	if c.cmk {
 		ring, key := "meridian-"+c.w.Name, c.w.Name
-		ck := gcpCryptoKey{KeyRingRef: ref{Name: c.t.Name + "-keyring"}, RotationPeriod: "7776000s", Labels: labels}
+		ck := gcpCryptoKey{KeyRingRef: ref{Name: c.name("keyring")}, RotationPeriod: "7776000s", Labels: labels}
 		if c.w.Requires.Encryption >= meridian.EncryptionHSM {
 			ck.VersionTemplate = &gcpVersionTemplate{Algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION", ProtectionLevel: "HSM"}
 		}

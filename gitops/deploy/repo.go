@@ -44,6 +44,8 @@ type repo struct {
 	prefix string
 	auth   transport.AuthMethod
 	log    *slog.Logger
+	// readOnly keeps read from creating a missing local repository.
+	readOnly bool
 }
 
 func openRepo(s settings, stateDir string, auth gitops.AuthOptions, log *slog.Logger) (*repo, error) {
@@ -88,6 +90,9 @@ func (r *repo) read(ctx context.Context) (*snapshot, error) {
 		err error
 	)
 	if r.local != "" {
+		if _, statErr := os.Stat(r.local); r.readOnly && errors.Is(statErr, os.ErrNotExist) {
+			return &snapshot{tree: Tree{}}, nil
+		}
 		g, err = r.openLocal()
 	} else {
 		g, err = r.clone(ctx)

@@ -59,9 +59,16 @@ func resolve(s meridian.Settings) settings {
 	return r
 }
 
+// EnvStateDir overrides the default state dir, for every command.
+const EnvStateDir = "MERIDIAN_STATE_DIR"
+
 // DefaultStateDir is where Meridian keeps local state when no folder is
-// given: $XDG_STATE_HOME/meridian, else ~/.local/state/meridian.
+// given: $MERIDIAN_STATE_DIR, else $XDG_STATE_HOME/meridian, else
+// ~/.local/state/meridian (the same rule as the store's).
 func DefaultStateDir() (string, error) {
+	if d := os.Getenv(EnvStateDir); d != "" {
+		return filepath.Abs(d)
+	}
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "meridian"), nil
 	}
@@ -76,11 +83,12 @@ func DefaultStateDir() (string, error) {
 // omitted.
 func LocalRepoDir(stateDir string) string { return filepath.Join(stateDir, "deploy.git") }
 
-// isRemote reports whether a deploy.repo value is a Git URL rather than a
-// local path.
+// isRemote reports whether a deploy.repo value is a Git URL (file://
+// included), which Meridian clones and pushes to, rather than a local path
+// to a bare repository, which it writes in place.
 func isRemote(repo string) bool {
 	if strings.Contains(repo, "://") {
-		return !strings.HasPrefix(repo, "file://")
+		return true
 	}
 	// scp-like git@host:path; a Windows drive letter is not a host.
 	colon := strings.IndexByte(repo, ':')
@@ -99,7 +107,7 @@ func localPath(repo, stateDir string) (string, error) {
 		}
 		return LocalRepoDir(stateDir), nil
 	}
-	return filepath.Abs(strings.TrimPrefix(repo, "file://"))
+	return filepath.Abs(repo)
 }
 
 // repoURLFor is the URL Argo CD reads the deploy repository from.

@@ -23,7 +23,7 @@ func Markdown(w io.Writer, p *meridian.Plan) error {
 	for _, pl := range p.Placements {
 		runner := "–"
 		if r := pl.Explanation.RunnerUp; r != nil {
-			runner = fmt.Sprintf("`%s` (+%s)", r.Target, r.ExtraCost)
+			runner = fmt.Sprintf("`%s` (%s)", r.Target, signed(r.ExtraCost))
 		}
 		why := pl.Explanation.Reason
 		if pl.Blocked {

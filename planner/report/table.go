@@ -18,7 +18,7 @@ func Table(w io.Writer, p *meridian.Plan) error {
 	for _, pl := range p.Placements {
 		runner := "-"
 		if r := pl.Explanation.RunnerUp; r != nil {
-			runner = fmt.Sprintf("%s (+%s)", r.Target, r.ExtraCost)
+			runner = fmt.Sprintf("%s (%s)", r.Target, signed(r.ExtraCost))
 		}
 		why := pl.Explanation.Reason
 		if pl.Blocked {
@@ -118,3 +118,4 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	e.err = err
 	return n, err
 }
+

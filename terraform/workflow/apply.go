@@ -52,10 +52,12 @@ type ApplyResult struct {
 	Targets []TargetResult `json:"targets"`
 }
 
-// Failed reports whether any target failed or was interrupted.
+// Failed reports whether any target failed, was interrupted, or could not
+// be applied because its plan failed: the infrastructure does not match
+// the plan.
 func (r *ApplyResult) Failed() bool {
 	for _, t := range r.Targets {
-		if t.Status == Failed || t.Status == Interrupted {
+		if t.Status == Failed || t.Status == Interrupted || t.Status == NotApplied {
 			return true
 		}
 	}
@@ -87,9 +89,13 @@ type ConfigNow struct {
 // A target's failure does not stop the others; the result says exactly
 // what was and was not applied. The ledger is written only for targets
 // Terraform applied successfully.
-func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (*ApplyResult, error) {
+func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (res *ApplyResult, err error) {
 	ctx, done := s.bind(ctx)
 	defer done()
+	defer func() { err = why(ctx, err) }()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	rec, err := s.w.st.GetPlan(ctx, planID)
 	if err != nil {
 		return nil, err
@@ -110,7 +116,7 @@ func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (*Ap
 				planID, short(rec.Commit))}
 		}
 	}
-	res := &ApplyResult{PlanID: planID, RunID: s.run.ID}
+	res = &ApplyResult{PlanID: planID, RunID: s.run.ID}
 	var todo []store.PlanTarget
 	for _, pt := range rec.Targets {
 		if pt.Dir == "" {
@@ -143,6 +149,9 @@ func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (*Ap
 		preps[i] = p
 		p.ws, p.state, p.err = s.prepare(ctx, p.pt)
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err // stopped before anything was applied
+	}
 	var stale []string
 	for _, p := range preps {
 		if p.err == nil && (p.state.Serial != p.pt.StateSerial || p.state.Lineage != p.pt.StateLineage) {

@@ -32,10 +32,10 @@ func TestApplyEndToEnd(t *testing.T) {
 	want := map[string]meridian.TargetChange{
 		"east": {Target: "east", Module: "tf/app", Status: meridian.ChangeStatusChanges,
 			Add:    []string{`terraform_data.rollout["api"]`, `terraform_data.rollout["web"]`, `terraform_data.workload["api"]`, `terraform_data.workload["web"]`},
-			Change: []string{}, Replace: []string{}, Destroy: []string{}},
+			Change: []string{}, Replace: []string{}, Destroy: []string{}, Outputs: []string{"replicas", "token"}},
 		"west": {Target: "west", Module: "tf/app", Status: meridian.ChangeStatusChanges,
 			Add:    []string{`terraform_data.rollout["etl"]`, `terraform_data.workload["etl"]`},
-			Change: []string{}, Replace: []string{}, Destroy: []string{}},
+			Change: []string{}, Replace: []string{}, Destroy: []string{}, Outputs: []string{"replicas", "token"}},
 	}
 	if diff := cmp.Diff(want, changes(plan)); diff != "" {
 		t.Errorf("first plan (-want +got):\n%s", diff)
@@ -273,6 +273,9 @@ func TestTargetFailureDoesNotStopOthers(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"east": workflow.Applied, "west": workflow.NotApplied}, got); diff != "" {
 		t.Errorf("per-target outcome (-want +got):\n%s", diff)
+	}
+	if !res.Failed() {
+		t.Error("a target that could not be applied must make the apply fail (exit 1)")
 	}
 	var deny bool
 	for _, fd := range plan.Findings {

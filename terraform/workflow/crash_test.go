@@ -229,3 +229,37 @@ func readPID(path string) (int, error) {
 	}
 	return pid, nil
 }
+
+// TestLostLockStopsSession force-unlocks a target under a live session:
+// the session notices at its next renewal, stops, and its apply does not
+// run; the run is recorded as interrupted.
+func TestLostLockStopsSession(t *testing.T) {
+	f := newFixture(t)
+	db := f.open(t)
+	wf := f.workflow(t, db, workflow.Options{LeaseTTL: 300 * time.Millisecond})
+	ctx := context.Background()
+	plan := initial.plan()
+	s, err := f.planSession(ctx, wf, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, held, err := db.ForceUnlock(ctx, store.LockKey{RepoID: f.src.RepoID(), Target: "east"}, "operator", "test"); err != nil || !held {
+		t.Fatalf("force-unlock: held %v, %v", held, err)
+	}
+	waitFor(t, "the session to notice it lost the lock", 10*time.Second, func() bool { return s.Err() != nil })
+	res, err := s.Apply(ctx, plan.ID, nil)
+	s.Close(err, res)
+	if err == nil || !strings.Contains(err.Error(), "lost the lock on target east") {
+		t.Fatalf("apply after losing the lock = %+v, %v; want an error naming the lost lock", res, err)
+	}
+	r, err := db.GetRun(ctx, s.RunID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.RunInterrupted {
+		t.Errorf("run after losing its lock is %s, want interrupted", r.Status)
+	}
+	if ents, _ := db.LedgerEntries(ctx, f.src.RepoID()); len(ents) != 0 {
+		t.Errorf("a session that lost its lock wrote the ledger: %+v", ents)
+	}
+}

@@ -61,9 +61,13 @@ func (r *DriftReport) Errored() bool {
 //     changed outside Terraform in the real infrastructure;
 //   - what a normal plan of the last applied module and variables would
 //     change to restore it: the resources the out-of-band changes moved.
-func (s *Session) Drift(ctx context.Context) (*DriftReport, error) {
+func (s *Session) Drift(ctx context.Context) (_ *DriftReport, err error) {
 	ctx, done := s.bind(ctx)
 	defer done()
+	defer func() { err = why(ctx, err) }()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	applied, err := s.w.st.AppliedTargets(ctx, s.repoID)
 	if err != nil {
 		return nil, err

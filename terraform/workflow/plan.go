@@ -52,9 +52,13 @@ type targetPlan struct {
 // backend settings, binary version and each target's state serial) into
 // plan.ID, so that the ID names exactly what would be applied. It
 // implements planner.TerraformPlanner.
-func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys fs.FS, plan *meridian.Plan) error {
+func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys fs.FS, plan *meridian.Plan) (err error) {
 	ctx, done := s.bind(ctx)
 	defer done()
+	defer func() { err = why(ctx, err) }()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	targets := TerraformTargets(cfg)
 	if len(targets) == 0 {
 		return nil
@@ -210,7 +214,7 @@ func (s *Session) planTarget(ctx context.Context, cfg *meridian.Config, fsys fs.
 		status = meridian.ChangeStatusChanges
 	}
 	tp.change = meridian.TargetChange{Target: t.Name, Module: t.Terraform.Module, Status: status,
-		Add: c.Add, Change: c.Change, Replace: c.Replace, Destroy: c.Destroy, StateSerial: state.Serial, Frozen: frozen}
+		Add: c.Add, Change: c.Change, Replace: c.Replace, Destroy: c.Destroy, Outputs: c.Outputs, StateSerial: state.Serial, Frozen: frozen}
 	tp.pt = store.PlanTarget{Target: t.Name, InputsDigest: inputsDigest(files, t.Terraform.BackendConfig),
 		StateSerial: state.Serial, StateLineage: state.Lineage, Placements: placementsOf(vars), ShowJSON: show}
 	for _, msg := range terraform.FailedChecks(res.Plan) {

@@ -54,6 +54,8 @@ type Session struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 
+	closeOnce sync.Once
+
 	mu     sync.Mutex
 	planID string
 	locks  map[string]store.Lock
@@ -79,8 +81,28 @@ func (w *Workflow) Begin(ctx context.Context, kind store.RunKind, src Source, mo
 // RunID is the session's run.
 func (s *Session) RunID() string { return s.run.ID }
 
+// Err is nil while the session holds its locks, and says why it stopped
+// once it lost one (or was closed).
+func (s *Session) Err() error {
+	if s.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(s.ctx)
+}
+
 // RepoID is the config repo's ID.
 func (s *Session) RepoID() string { return s.repoID }
+
+// why returns err, or the reason the session stopped if it did: a store
+// error saying "context canceled" should say which lock was lost.
+func why(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		if c := context.Cause(ctx); c != nil && !errors.Is(err, c) {
+			return fmt.Errorf("%w (%v)", c, err)
+		}
+	}
+	return err
+}
 
 // bind returns a context that ends when ctx ends or the session loses a
 // lock, whichever comes first.
@@ -192,8 +214,13 @@ func (s *Session) unlock(target string) {
 }
 
 // Close releases the session's locks and records its outcome. err is the
-// command's result: nil is success; a *RefusedError is a refusal.
+// command's result: nil is success; a *RefusedError is a refusal. Only the
+// first call counts.
 func (s *Session) Close(err error, detail any) {
+	s.closeOnce.Do(func() { s.close(err, detail) })
+}
+
+func (s *Session) close(err error, detail any) {
 	close(s.done)
 	s.wg.Wait()
 	s.mu.Lock()
@@ -213,6 +240,8 @@ func (s *Session) Close(err error, detail any) {
 	case err == nil:
 	case errors.As(err, &refused), store.IsLockHeld(err):
 		fin.Status, fin.Error = store.RunRefused, err.Error()
+	case errors.Is(err, ErrNotApproved):
+		fin.Status, fin.Error = store.RunSkipped, err.Error()
 	case errors.Is(err, context.Canceled), errors.Is(err, store.ErrLockLost):
 		fin.Status, fin.Error = store.RunInterrupted, err.Error()
 	default:
@@ -238,6 +267,9 @@ func (s *Session) audit(ctx context.Context, action, target, planID, detail stri
 		s.w.log.Warn("audit", "action", action, "err", err)
 	}
 }
+
+// ErrNotApproved is a plan the user declined to apply; it stays saved.
+var ErrNotApproved = errors.New("apply not approved")
 
 // RefusedError is a refusal to apply: the plan is stale or unusable. The
 // CLI maps it to exit status 2.

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/planner"
+	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/store/sqlite"
+	"github.com/meridianhq/meridian/terraform"
+	"github.com/meridianhq/meridian/terraform/terraformtest"
+)
+
+// gitExample copies the example into a fresh Git repository, as a user
+// would with cp -r examples/hybrid X && git init X.
+func gitExample(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git CLI not installed (.ci/run installs it)")
+	}
+	dir := copyExample(t)
+	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// TestApplyExample is the issue's acceptance run: on a copy of the example,
+// apply twice (the second is a no-op) and check drift, all offline.
+func TestApplyExample(t *testing.T) {
+	bin := terraformtest.Binary(t)
+	dir, state := gitExample(t), t.TempDir()
+	tf := []string{"--state-dir", state, "--terraform-bin", bin}
+
+	r := runCLI(t, append([]string{"apply", "--repo", dir, "--auto-approve"}, tf...)...)
+	if r.code != 0 {
+		t.Fatalf("first apply exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !regexp.MustCompile(`(\d+) of \d+ targets applied \(\d+ changed`).MatchString(r.stdout) || strings.Contains(r.stdout, "FAILED") {
+		t.Errorf("first apply summary:\n%s", r.stdout)
+	}
+	r = runCLI(t, append([]string{"apply", "--repo", dir, "--auto-approve", "--format", "json"}, tf...)...)
+	if r.code != 0 {
+		t.Fatalf("second apply exited %d:\n%s", r.code, r.stderr)
+	}
+	var res struct {
+		Targets []struct{ Target, Status string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("--format json must print one JSON document: %v\n%s", err, r.stdout)
+	}
+	if len(res.Targets) == 0 {
+		t.Fatal("no Terraform targets in the example")
+	}
+	for _, tg := range res.Targets {
+		if tg.Status != "no_changes" {
+			t.Errorf("second apply: %s is %s, want no_changes", tg.Target, tg.Status)
+		}
+	}
+	r = runCLI(t, append([]string{"drift", "--repo", dir}, tf...)...)
+	if r.code != 0 {
+		t.Fatalf("drift after apply exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Out of band: a resource of one workload leaves the state.
+	db, err := sqlite.Open(context.Background(), filepath.Join(state, "meridian.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := db.LedgerEntries(context.Background(), store.RepoID(dir))
+	db.Close()
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("ledger after apply: %v, %v", entries, err)
+	}
+	e := entries[0]
+	rn, err := terraform.New(context.Background(), bin, terraform.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := rn.Workspace(filepath.Join(state, "workspaces", store.RepoID(dir), e.Target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := `terraform_data.deployment["` + e.Workload + `"]`
+	if err := ws.Exec().StateRm(context.Background(), addr, tfexec.Lock(true)); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, append([]string{"drift", "--repo", dir}, tf...)...)
+	if r.code != 2 || !strings.Contains(r.stdout, addr) || !strings.Contains(r.stdout, "DRIFTED") {
+		t.Errorf("drift after state rm exited %d, want 2 naming %s:\n%s\n%s", r.code, addr, r.stdout, r.stderr)
+	}
+}
+
+// TestApplyExitCodes checks the refusals (exit 2) and a declined approval
+// (exit 1, plan kept) through the CLI.
+func TestApplyExitCodes(t *testing.T) {
+	bin := terraformtest.Binary(t)
+	dir, state := gitExample(t), t.TempDir()
+	tf := []string{"--state-dir", state, "--terraform-bin", bin}
+
+	var out strings.Builder
+	code := run(context.Background(), append([]string{"apply", "--repo", dir}, tf...), strings.NewReader("no\n"), &out, &out)
+	if code != 1 || !strings.Contains(out.String(), "Apply cancelled") {
+		t.Fatalf("declined approval exited %d, want 1:\n%s", code, out.String())
+	}
+	m := regexp.MustCompile(`meridian apply ([0-9a-f]{16})`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("a declined apply must name the saved plan:\n%s", out.String())
+	}
+	planID := m[1]
+
+	// Another run holds a target: the saved plan is refused, naming it.
+	db, err := sqlite.Open(context.Background(), filepath.Join(state, "meridian.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rec, err := db.GetPlan(context.Background(), planID)
+	if err != nil || len(rec.Targets) == 0 {
+		t.Fatalf("saved plan: %+v, %v", rec, err)
+	}
+	lk, err := db.AcquireLock(context.Background(), store.LockRequest{Key: store.LockKey{RepoID: rec.RepoID, Target: rec.Targets[0].Target},
+		Owner: store.Owner{Host: "build-agent-9", PID: 4242, Actor: "ci"}, PlanID: "other", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, append([]string{"apply", planID}, tf...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "build-agent-9") {
+		t.Errorf("apply with a held lock exited %d, want 2 naming the holder:\n%s", r.code, r.stderr)
+	}
+
+	// The operator breaks the lock; it is audited.
+	if r := runCLI(t, "unlock", rec.Targets[0].Target, "--state-dir", state); r.code != 1 {
+		t.Errorf("unlock without --reason exited %d, want 1", r.code)
+	}
+	r = runCLI(t, "unlock", rec.Targets[0].Target, "--state-dir", state, "--reason", "agent 9 was terminated")
+	if r.code != 0 || !strings.Contains(r.stdout, "build-agent-9") {
+		t.Fatalf("unlock exited %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if err := db.CheckFence(context.Background(), lk.Fence()); err == nil {
+		t.Error("the old holder still holds the lock after unlock")
+	}
+	ev, err := db.ListAudit(context.Background(), store.AuditFilter{Action: "lock.force_unlock"})
+	if err != nil || len(ev) != 1 || !strings.Contains(ev[0].Detail, "agent 9 was terminated") {
+		t.Errorf("unlock audit: %+v, %v", ev, err)
+	}
+
+	// A changed file makes the saved plan stale.
+	replaceIn(t, filepath.Join(dir, "workloads", "docs-site.yaml"), "storage_gb: 5", "storage_gb: 6")
+	r = runCLI(t, append([]string{"apply", planID}, tf...)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "stale") {
+		t.Errorf("apply of a stale plan exited %d, want 2:\n%s", r.code, r.stderr)
+	}
+	replaceIn(t, filepath.Join(dir, "workloads", "docs-site.yaml"), "storage_gb: 6", "storage_gb: 5")
+	r = runCLI(t, append([]string{"apply", planID}, tf...)...)
+	if r.code != 0 {
+		t.Errorf("apply of the saved plan, config restored, exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, append([]string{"apply", "0000000000000000"}, tf...)...); r.code != 1 {
+		t.Errorf("apply of an unknown plan exited %d, want 1", r.code)
+	}
+}
+
+// TestPlanTerraformHook drives the helper `meridian plan` uses: without a
+// binary the plan says so in a warn finding and creates nothing; with one
+// it carries each target's change summary and is saved for apply.
+func TestPlanTerraformHook(t *testing.T) {
+	bin := terraformtest.Binary(t)
+	dir := copyExample(t)
+	ctx := context.Background()
+	a := &app{logger: slog.New(slog.DiscardHandler)}
+	l, err := (&repoFlags{repo: dir}).load(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := func(sf *stateFlags, tff *terraformFlags) *meridian.Plan {
+		t.Helper()
+		tp, err := a.planTerraform(ctx, sf, tff, l, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tp.close()
+		p, err := planner.New(append([]planner.Option{planner.WithLogger(a.logger)}, tp.options()...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := p.Plan(ctx, planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit, Dirty: l.snap.Dirty, Current: tp.current})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tp.save(ctx, pl); err != nil {
+			t.Fatal(err)
+		}
+		return pl
+	}
+
+	t.Run("no binary", func(t *testing.T) {
+		t.Setenv("PATH", t.TempDir())
+		t.Setenv(terraform.EnvBinary, "")
+		state := filepath.Join(t.TempDir(), "state")
+		pl := plan(&stateFlags{stateDir: state}, &terraformFlags{mode: "auto"})
+		var warned bool
+		for _, f := range pl.Findings {
+			warned = warned || (f.Rule == planner.RuleNoTerraform && f.Severity == meridian.SeverityWarn)
+		}
+		if !warned || len(pl.Terraform) != 0 {
+			t.Errorf("plan without a binary: warn finding %v, terraform %+v", warned, pl.Terraform)
+		}
+		if _, err := os.Stat(state); !os.IsNotExist(err) {
+			t.Errorf("a plan without a binary created the state dir: %v", err)
+		}
+		if _, err := a.planTerraform(ctx, &stateFlags{stateDir: state}, &terraformFlags{mode: "true"}, l, ""); err == nil {
+			t.Error("--terraform=true without a binary must fail")
+		}
+	})
+
+	t.Run("binary", func(t *testing.T) {
+		state := t.TempDir()
+		pl := plan(&stateFlags{stateDir: state}, &terraformFlags{mode: "auto", bin: bin, concurrency: 4, lease: time.Minute})
+		if len(pl.Terraform) == 0 {
+			t.Fatal("no Terraform section with a binary")
+		}
+		for _, c := range pl.Terraform {
+			if c.Status != meridian.ChangeStatusChanges {
+				t.Errorf("%s: %s %s, want changes on a fresh state dir", c.Target, c.Status, c.Error)
+			}
+		}
+		r := runCLI(t, "apply", pl.ID, "--state-dir", state, "--terraform-bin", bin)
+		if r.code != 0 {
+			t.Errorf("apply of the plan `meridian plan` saved exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		if off := plan(&stateFlags{stateDir: state}, &terraformFlags{mode: "false"}); len(off.Terraform) != 0 {
+			t.Errorf("--terraform=false still planned Terraform: %+v", off.Terraform)
+		}
+	})
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/gitops/deploy"
+	"github.com/meridianhq/meridian/planner"
+)
+
+func newRenderCmd(a *app) *cobra.Command {
+	var (
+		rf       repoFlags
+		out      string
+		stateDir string
+		planOnly bool
+	)
+	cmd := &cobra.Command{
+		Use:   "render --repo PATH|URL [--out DIR]",
+		Short: "Write the Argo CD and Crossplane manifests an apply would commit, without committing",
+		Long: `render plans the config repo and writes the deploy tree that the next
+apply would commit to the deploy repo, like helm template: one Argo CD
+Application per workload and target, the root app-of-apps, and the
+Crossplane resources of targets with engine: crossplane.
+
+With --out DIR the tree is written into DIR (created if needed; a folder
+holding files Meridian did not render is refused). Without it, every
+manifest goes to stdout as one YAML stream with "# Source:" comments.
+
+render reads the deploy repo, read-only, so that the tree keeps what an
+apply keeps: the old placement of a workload being moved and the files of
+a workload held by a blocking finding. --plan-only renders the plan alone.
+
+Exit status: 0 written; 1 on errors.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, plan, err := a.loadAndPlan(ctx, &rf)
+			if err != nil {
+				if msg, ok := configErrorList(err); ok {
+					return &exitErr{code: exitError, err: fmt.Errorf("%s", msg)}
+				}
+				return &exitErr{code: exitError, err: err}
+			}
+			if stateDir == "" {
+				if stateDir, err = deploy.DefaultStateDir(); err != nil {
+					return &exitErr{code: exitError, err: err}
+				}
+			}
+			var r *deploy.Rendered
+			if planOnly {
+				r, err = deploy.Render(cfg, plan, deploy.RenderOptions{StateDir: stateDir})
+			} else {
+				r, err = deploy.Next(ctx, cfg, plan, deploy.Options{StateDir: stateDir, Logger: a.logger})
+			}
+			if err != nil {
+				return &exitErr{code: exitError, err: fmt.Errorf("render plan %s: %w", plan.ID, err)}
+			}
+			for _, f := range r.Findings {
+				fmt.Fprintf(a.stderr, "%s %s: %s\n", f.Severity, f.Rule, f.Message)
+			}
+			if out == "" {
+				return writeStream(a.stdout, r.Tree)
+			}
+			if err := r.Tree.WriteDir(out); err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			fmt.Fprintf(a.stderr, "wrote %d files of plan %s to %s\n", len(r.Tree), plan.ID, out)
+			return nil
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "folder to write the deploy tree into (default: stdout as one YAML stream)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state dir holding the local deploy repository when deploy.repo is omitted (default $"+deploy.EnvStateDir+", else ~/.local/state/meridian)")
+	cmd.Flags().BoolVar(&planOnly, "plan-only", false, "render the plan alone, without reading the deploy repo")
+	return cmd
+}
+
+// loadAndPlan is what `meridian plan` does, keeping the parsed config that
+// rendering needs too.
+func (a *app) loadAndPlan(ctx context.Context, rf *repoFlags) (*meridian.Config, *meridian.Plan, error) {
+	l, err := rf.load(ctx, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := planner.New(planner.WithLogger(a.logger))
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := p.Plan(ctx, planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit, Dirty: l.snap.Dirty})
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.cfg, plan, nil
+}
+
+// writeStream writes a tree as one YAML stream, as helm template does.
+func writeStream(w io.Writer, t deploy.Tree) error {
+	for _, p := range t.Paths() {
+		if _, err := fmt.Fprintf(w, "---\n# Source: %s\n%s", p, t[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/planner"
+	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/store/sqlite"
+	"github.com/meridianhq/meridian/terraform"
+	"github.com/meridianhq/meridian/terraform/workflow"
+)
+
+// envStateDir overrides the default state dir.
+const envStateDir = "MERIDIAN_STATE_DIR"
+
+// stateFlags are how apply, drift, unlock (and later token and serve) name
+// the state dir and the store, so that they all share one store and their
+// locks exclude each other.
+type stateFlags struct {
+	stateDir string
+	db       string
+}
+
+func (f *stateFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.stateDir, "state-dir", "",
+		"folder for Terraform workspaces, plan files, state backups and the store (default $"+envStateDir+
+			", else $XDG_STATE_HOME/meridian, else ~/.local/state/meridian)")
+	cmd.Flags().StringVar(&f.db, "db", "", "the store's SQLite file (default <state-dir>/meridian.db)")
+}
+
+// defaultStateDir is where Meridian keeps local state unless told
+// otherwise: per user, outside any repo, and stable across working
+// directories so that every command finds the same store.
+func defaultStateDir() (string, error) {
+	if d := os.Getenv(envStateDir); d != "" {
+		return d, nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "meridian"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no home directory for the default state dir: pass --state-dir: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "meridian"), nil
+}
+
+func (f *stateFlags) dir() (string, error) {
+	d := f.stateDir
+	if d == "" {
+		var err error
+		if d, err = defaultStateDir(); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Abs(d)
+}
+
+func (f *stateFlags) dbPath() (string, error) {
+	if f.db != "" {
+		return filepath.Abs(f.db)
+	}
+	d, err := f.dir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "meridian.db"), nil
+}
+
+// open opens (creating) the store.
+func (f *stateFlags) open(ctx context.Context) (*sqlite.DB, error) {
+	p, err := f.dbPath()
+	if err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, p, sqlite.Options{})
+}
+
+// openExisting opens the store only if it exists, so that `meridian plan`
+// reads the ledger without creating files on a machine that never applied.
+func (f *stateFlags) openExisting(ctx context.Context) (*sqlite.DB, error) {
+	p, err := f.dbPath()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return sqlite.Open(ctx, p, sqlite.Options{})
+}
+
+// terraformFlags select the binary and tune locking and concurrency.
+type terraformFlags struct {
+	bin         string
+	mode        string // plan only: auto, true or false
+	lockTimeout time.Duration
+	lease       time.Duration
+	concurrency int
+}
+
+func (f *terraformFlags) register(cmd *cobra.Command, forPlan bool) {
+	cmd.Flags().StringVar(&f.bin, "terraform-bin", "", "terraform or tofu binary (default $"+terraform.EnvBinary+", else terraform or tofu on PATH)")
+	cmd.Flags().IntVar(&f.concurrency, "concurrency", 4, "targets planned or applied at once")
+	cmd.Flags().DurationVar(&f.lockTimeout, "lock-timeout", 0, "wait this long for a target locked by another run (default: fail at once, naming the holder)")
+	cmd.Flags().DurationVar(&f.lease, "lock-lease", 30*time.Second, "lease of the target locks this run holds, renewed while it runs; a killed run blocks its targets this long")
+	if forPlan {
+		cmd.Flags().StringVar(&f.mode, "terraform", "auto", "add Terraform's change summary: auto (when a binary is found), true (require one) or false")
+		cmd.Flags().Lookup("terraform").NoOptDefVal = "true"
+	}
+}
+
+// owner names this process in locks, runs and the audit log.
+func owner() store.Owner {
+	host, _ := os.Hostname()
+	actor := os.Getenv("MERIDIAN_ACTOR")
+	if actor == "" {
+		if u, err := user.Current(); err == nil {
+			actor = u.Username
+		} else {
+			actor = "unknown"
+		}
+	}
+	return store.Owner{Host: host, PID: os.Getpid(), Actor: actor}
+}
+
+// openWorkflow finds and checks the binary, opens the store and returns a
+// Workflow on them. The caller closes the store.
+func (a *app) openWorkflow(ctx context.Context, sf *stateFlags, tf *terraformFlags) (*workflow.Workflow, *sqlite.DB, error) {
+	bin, err := terraform.FindBinary(tf.bin, os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.workflowWith(ctx, sf, tf, bin)
+}
+
+func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFlags, bin string) (*workflow.Workflow, *sqlite.DB, error) {
+	dir, err := sf.dir()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("state dir: %w", err)
+	}
+	r, err := terraform.New(ctx, bin, terraform.Options{PluginCacheDir: filepath.Join(dir, "plugin-cache"), LockTimeout: tf.lockTimeout, Logger: a.logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := sf.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	wf, err := workflow.New(db, r, workflow.Options{StateDir: dir, Owner: owner(), LeaseTTL: tf.lease, LockTimeout: tf.lockTimeout,
+		Concurrency: min(max(tf.concurrency, 1), 4*runtime.NumCPU()), Logger: a.logger})
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	a.logger.Debug("terraform", "binary", r.Path(), "version", r.Version(), "state_dir", dir, "db", db.Path())
+	return wf, db, nil
+}
+
+// source describes a loaded repo for the workflow.
+func source(l *loaded, ref string) (workflow.Source, error) {
+	digest, err := workflow.TreeDigest(l.snap.FS)
+	if err != nil {
+		return workflow.Source{}, err
+	}
+	if l.snap.Ref != "" {
+		ref = l.snap.Ref
+	}
+	return workflow.Source{Source: l.snap.Source, Ref: ref, Commit: l.snap.Commit, Dirty: l.snap.Dirty, TreeDigest: digest}, nil
+}
+
+// planTerraform is what `meridian plan` needs to add Terraform's view and
+// the applied-state ledger to a plan. Use it as:
+//
+//	tp, err := a.planTerraform(ctx, &sf, &tff, l, rf.ref)
+//	...
+//	defer tp.close()
+//	p, err := planner.New(append(opts, tp.options()...)...)
+//	plan, err := p.Plan(ctx, planner.Input{..., Current: tp.current})
+//	if err == nil { err = tp.save(ctx, plan) }
+type planTerraform struct {
+	current map[string][]string
+	opt     planner.Option
+	sess    *workflow.Session
+	db      *sqlite.DB
+	err     error
+}
+
+// planTerraform prepares the Terraform side of `meridian plan`. With no
+// binary (and --terraform auto) the plan gets a warn finding instead, and
+// nothing is created on disk unless a store already exists.
+func (a *app) planTerraform(ctx context.Context, sf *stateFlags, tff *terraformFlags, l *loaded, ref string) (*planTerraform, error) {
+	tp := &planTerraform{}
+	var bin string
+	switch tff.mode {
+	case "false":
+	case "auto", "true", "":
+		var err error
+		bin, err = terraform.FindBinary(tff.bin, os.Getenv)
+		if err != nil && (tff.mode == "true" || tff.bin != "") {
+			return nil, err
+		}
+		if err != nil {
+			tp.opt = planner.WithTerraform(planner.NoTerraform{Reason: err.Error()})
+		}
+	default:
+		return nil, fmt.Errorf("--terraform must be auto, true or false, got %q", tff.mode)
+	}
+	src, err := source(l, ref)
+	if err != nil {
+		return nil, err
+	}
+	if bin == "" {
+		db, err := sf.openExisting(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if db != nil {
+			defer db.Close()
+			if tp.current, err = workflow.Current(ctx, db, src.RepoID()); err != nil {
+				return nil, err
+			}
+		}
+		return tp, nil
+	}
+	wf, db, err := a.workflowWith(ctx, sf, tff, bin)
+	if err != nil {
+		return nil, err
+	}
+	tp.db = db
+	if tp.current, err = workflow.Current(ctx, db, src.RepoID()); err != nil {
+		tp.close()
+		return nil, err
+	}
+	if tp.sess, err = wf.Begin(ctx, store.RunPlan, src, workflow.ModePlan); err != nil {
+		tp.close()
+		return nil, err
+	}
+	tp.opt = planner.WithTerraform(tp.sess)
+	return tp, nil
+}
+
+func (tp *planTerraform) options() []planner.Option {
+	if tp.opt == nil {
+		return nil
+	}
+	return []planner.Option{tp.opt}
+}
+
+// save stores a plan made with Terraform, so that `meridian apply PLAN_ID`
+// can apply it.
+func (tp *planTerraform) save(ctx context.Context, plan *meridian.Plan) error {
+	if tp.sess == nil {
+		return nil
+	}
+	tp.err = tp.sess.SavePlan(ctx, plan)
+	return tp.err
+}
+
+func (tp *planTerraform) close() {
+	if tp.sess != nil {
+		tp.sess.Close(tp.err, nil)
+	}
+	if tp.db != nil {
+		tp.db.Close()
+	}
+}

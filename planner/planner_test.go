@@ -1,0 +1,282 @@
+package planner_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/forecast"
+	"github.com/meridianhq/meridian/gitops/config"
+	"github.com/meridianhq/meridian/planner"
+)
+
+const (
+	targets = `apiVersion: meridian/v1
+kind: Target
+name: cloud-us
+provider: aws
+region: us-east-1
+jurisdiction: us
+encryption: {kms: aws-kms}
+log_retention_max_days: 3653
+pricing: {catalog: true}
+---
+apiVersion: meridian/v1
+kind: Target
+name: dc-eu
+provider: onprem
+region: fra
+jurisdiction: eu
+encryption: {kms: vault, customer_managed_keys: true}
+log_retention_max_days: 365
+capacity: {vcpu: 8, memory_gib: 32}
+pricing: {vcpu_hour: 0.02, gib_hour: 0.003, egress_gb: 0.02, storage_gb_month: 0.05}
+`
+	web = `apiVersion: meridian/v1
+kind: Workload
+name: web
+tags: {owner: a, cost-center: b, env: prod}
+replicas: {min: 2, max: 10}
+per_replica: {vcpu: 1, memory_gib: 2, capacity: 10}
+storage_gb: 10
+egress_gb_month: 100
+`
+)
+
+// repo builds an in-memory config repo; extra files override defaults.
+func repo(t testing.TB, extra map[string]string) (*meridian.Config, fstest.MapFS) {
+	t.Helper()
+	files := map[string]string{"targets/all.yaml": targets, "workloads/web.yaml": web}
+	for k, v := range extra {
+		files[k] = v
+	}
+	fsys := fstest.MapFS{}
+	for k, v := range files {
+		fsys[k] = &fstest.MapFile{Data: []byte(v)}
+	}
+	cfg, err := config.Load(fsys)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg, fsys
+}
+
+// sineCSV is a daily cycle between lo and hi sampled every 5 minutes.
+func sineCSV(days int, lo, hi float64) string {
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range days * 288 {
+		v := lo + (hi-lo)*(0.5+0.5*math.Sin(2*math.Pi*float64(i)/288))
+		fmt.Fprintf(&b, "%s,%.3f\n", start.Add(time.Duration(i)*5*time.Minute).Format("2006-01-02 15:04:05"), v)
+	}
+	return b.String()
+}
+
+func plan(t *testing.T, cfg *meridian.Config, fsys fstest.MapFS, current map[string][]string) *meridian.Plan {
+	t.Helper()
+	p, err := planner.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := p.Plan(context.Background(), planner.Input{Config: cfg, FS: fsys, Commit: "abc", Current: current})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl
+}
+
+func TestPlanCostsFollowTheFormula(t *testing.T) {
+	cfg, fsys := repo(t, nil)
+	pl := plan(t, cfg, fsys, nil)
+	if len(pl.Placements) != 1 {
+		t.Fatalf("want 1 placement, got %+v", pl.Placements)
+	}
+	got := pl.Placements[0]
+	// dc-eu is cheaper than the cloud and has room: 2 × (1×0.02 + 2×0.003) × 730 + 10×0.05 + 100×0.02.
+	want := 2*(1*0.02+2*0.003)*730 + 10*0.05 + 100*0.02
+	if got.Target != "dc-eu" || math.Abs(float64(got.MonthlyCost)-want) > 1e-9 {
+		t.Errorf("placement %s at %v, want dc-eu at %v", got.Target, got.MonthlyCost, want)
+	}
+	if pl.TotalMonthlyCost != got.MonthlyCost {
+		t.Errorf("total %v != sum of placements %v", pl.TotalMonthlyCost, got.MonthlyCost)
+	}
+	if r := got.Explanation.RunnerUp; r == nil || r.Target != "cloud-us" || r.ExtraCost <= 0 {
+		t.Errorf("runner-up = %+v, want cloud-us at a positive extra cost", r)
+	}
+}
+
+func TestPlanFindings(t *testing.T) {
+	cases := map[string]struct {
+		reason   string
+		workload string
+		current  map[string][]string
+		want     []string // rule@target:file:line
+		blocked  bool
+	}{
+		"missing tag blocks but still places": {
+			reason:   "a deny workload finding marks the placement blocked; the workload is still placed and costed",
+			workload: strings.Replace(web, "owner: a, ", "", 1),
+			want:     []string{"MER-TAG-001@:workloads/web.yaml:4"},
+			blocked:  true,
+		},
+		"rejected target is no finding": {
+			reason:   "a placement rule failing on a target that was not chosen is only a rejection reason",
+			workload: web + "requires: {jurisdictions: [us]}\n",
+		},
+		"pin overrides policy with a deny finding": {
+			reason:   "a pinned target that fails policy is a deny finding on the pinned workload",
+			workload: web + "requires: {jurisdictions: [us]}\npin: dc-eu\n",
+			want:     []string{"MER-JUR-001@dc-eu:workloads/web.yaml:9"},
+			blocked:  true,
+		},
+		"current target failing policy is a finding": {
+			reason:   "the target a workload runs on now must be flagged when it no longer passes",
+			workload: web + "requires: {jurisdictions: [us]}\n",
+			current:  map[string][]string{"web": {"dc-eu"}},
+			want:     []string{"MER-JUR-001@dc-eu:workloads/web.yaml:9"},
+			blocked:  true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg, fsys := repo(t, map[string]string{"workloads/web.yaml": tc.workload})
+			pl := plan(t, cfg, fsys, tc.current)
+			var got []string
+			for _, f := range pl.Findings {
+				got = append(got, fmt.Sprintf("%s@%s:%s:%d", f.Rule, f.Target, f.File, f.Line))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+			}
+			if len(pl.Placements) == 0 {
+				t.Fatalf("%s: workload not placed", tc.reason)
+			}
+			for _, p := range pl.Placements {
+				if p.Blocked != tc.blocked {
+					t.Errorf("%s: blocked = %v, want %v", tc.reason, p.Blocked, tc.blocked)
+				}
+			}
+			if pl.Blocking() != tc.blocked {
+				t.Errorf("%s: Blocking() = %v", tc.reason, pl.Blocking())
+			}
+		})
+	}
+}
+
+func TestPlanIDIsContentDerived(t *testing.T) {
+	cfg, fsys := repo(t, nil)
+	a, b := plan(t, cfg, fsys, nil), plan(t, cfg, fsys, nil)
+	if a.ID != b.ID {
+		t.Errorf("same inputs gave IDs %s and %s", a.ID, b.ID)
+	}
+	c := plan(t, cfg, fsys, map[string][]string{"web": {"cloud-us"}})
+	cfg2, fsys2 := repo(t, map[string]string{"workloads/web.yaml": strings.Replace(web, "min: 2", "min: 3", 1)})
+	d := plan(t, cfg2, fsys2, nil)
+	if c.ID == a.ID || d.ID == a.ID {
+		t.Errorf("a different ledger (%s) or config (%s) must change the ID %s", c.ID, d.ID, a.ID)
+	}
+}
+
+func TestForecastSizing(t *testing.T) {
+	cases := map[string]struct {
+		reason       string
+		history      string
+		wantMethod   string
+		wantReplicas int
+		wantFinding  string
+	}{
+		"forecast": {
+			reason:     "a clean daily cycle peaking at 50 load units needs ceil(50/10 × 1.2) = 6 replicas",
+			history:    sineCSV(7, 10, 50),
+			wantMethod: "forecast", wantReplicas: 6,
+		},
+		"garbage": {
+			reason:       "a non-numeric value is a warn finding at the CSV line and the workload falls back to replicas.min",
+			history:      "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:05:00,lots\n",
+			wantMethod:   "replicas.min",
+			wantReplicas: 2,
+			wantFinding:  "MER-LOAD-001 warn metrics/web.csv:3",
+		},
+		"too short": {
+			reason:       "less than two days of history cannot be forecast",
+			history:      sineCSV(1, 10, 50),
+			wantMethod:   "replicas.min",
+			wantReplicas: 2,
+			wantFinding:  "MER-LOAD-001 warn metrics/web.csv:289",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			cfg, fsys := repo(t, map[string]string{
+				"workloads/web.yaml": web + "load: {history: metrics/web.csv}\n",
+				"metrics/web.csv":    tc.history,
+			})
+			pl := plan(t, cfg, fsys, nil)
+			s := pl.Placements[0].Explanation.Sizing
+			if s.Method != tc.wantMethod || s.Replicas != tc.wantReplicas {
+				t.Errorf("%s: sizing %+v, want %s with %d replicas", tc.reason, s, tc.wantMethod, tc.wantReplicas)
+			}
+			var got string
+			for _, f := range pl.Findings {
+				got = fmt.Sprintf("%s %s %s:%d", f.Rule, f.Severity, f.File, f.Line)
+			}
+			if got != tc.wantFinding {
+				t.Errorf("%s: finding %q, want %q", tc.reason, got, tc.wantFinding)
+			}
+		})
+	}
+}
+
+func TestSimulate(t *testing.T) {
+	cfg, fsys := repo(t, nil)
+	series, err := forecast.CSVSource{FS: fstest.MapFS{"s.csv": {Data: []byte(sineCSV(10, 10, 50))}}, Path: "s.csv"}.History(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planner.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := p.Simulate(context.Background(), planner.SimulationInput{
+		Input:  planner.Input{Config: cfg, FS: fsys},
+		Series: map[string]forecast.Series{"web": series},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 days × 288 slots: the last 576 slots are replayed in 48-slot windows.
+	if sim.Windows != 12 {
+		t.Errorf("windows = %d, want 12", sim.Windows)
+	}
+	by := map[string]planner.StrategyOutcome{}
+	for _, s := range sim.Strategies {
+		by[s.Name] = s
+		if s.Slots != 12*48 {
+			t.Errorf("%s checked %d slots, want %d", s.Name, s.Slots, 12*48)
+		}
+	}
+	if o := by[planner.StrategyOracle]; o.SLA != 100 {
+		t.Errorf("the oracle provisions each window's true peak, so it serves every slot; got %.2f%%", o.SLA)
+	}
+	if s := by[planner.StrategyStatic]; s.SLA != 100 {
+		t.Errorf("a repeating cycle never exceeds its historical peak; static served %.2f%%", s.SLA)
+	}
+	if f, s := by[planner.StrategyForecast], by[planner.StrategyStatic]; f.Cost >= s.Cost || f.SLA < 99 {
+		t.Errorf("on a clean daily cycle the forecast must beat static peak on cost at ≥99%% SLA: forecast %v at %.2f%%, static %v", f.Cost, f.SLA, s.Cost)
+	}
+	if o, s := by[planner.StrategyOracle], by[planner.StrategyStatic]; o.Cost > s.Cost {
+		t.Errorf("the oracle (%v) cannot cost more than static peak (%v)", o.Cost, s.Cost)
+	}
+	if _, err := p.Simulate(context.Background(), planner.SimulationInput{Input: planner.Input{Config: cfg, FS: fsys}}); err == nil || errors.Is(err, context.Canceled) {
+		t.Errorf("simulating with no series must fail clearly, got %v", err)
+	}
+}

@@ -1,0 +1,109 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/meridianhq/meridian"
+)
+
+// Error codes the HTTP edge adds to meridian's.
+const (
+	// ERATELIMITED: too many failed authentications from this client.
+	ERATELIMITED = "rate_limited"
+	// EUNAVAILABLE: a dependency (store, Git) is down, or the server is
+	// shutting down.
+	EUNAVAILABLE = "unavailable"
+	// EDISABLED: the endpoint is switched off by configuration.
+	EDISABLED = "disabled"
+)
+
+// errorStatus is the one place error codes become HTTP statuses.
+var errorStatus = map[string]int{
+	meridian.EINVALID:      http.StatusBadRequest,
+	meridian.ENOTFOUND:     http.StatusNotFound,
+	meridian.ECONFLICT:     http.StatusConflict,
+	meridian.EUNAUTHORIZED: http.StatusUnauthorized,
+	meridian.EFORBIDDEN:    http.StatusForbidden,
+	meridian.EINTERNAL:     http.StatusInternalServerError,
+	ERATELIMITED:           http.StatusTooManyRequests,
+	EUNAVAILABLE:           http.StatusServiceUnavailable,
+	EDISABLED:              http.StatusNotFound,
+}
+
+// ErrorStatus returns the HTTP status for an error's meridian code.
+func ErrorStatus(err error) int {
+	if s, ok := errorStatus[meridian.ErrorCode(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is every error response: {"error": {"code", "message", "request_id"}}.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"`
+	// ConfigErrors lists every problem of an invalid config repo.
+	ConfigErrors []configError `json:"config_errors,omitempty"`
+}
+
+type configError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// writeError answers with err as JSON. Internal errors are logged with the
+// request ID and answered with a generic message: their text may name files,
+// hosts or SQL that a client has no business seeing.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := meridian.ErrorCode(err)
+	status := ErrorStatus(err)
+	msg := err.Error()
+	var details []configError
+	var ces meridian.ConfigErrors
+	if errors.As(err, &ces) {
+		code, status = meridian.EINVALID, http.StatusBadRequest
+		msg = fmt.Sprintf("the config repo has %d error(s)", len(ces))
+		for _, e := range ces {
+			details = append(details, configError(e))
+		}
+	}
+	if status == http.StatusInternalServerError {
+		logger(r.Context(), s.log).ErrorContext(r.Context(), "request failed", "err", err)
+		code, msg = meridian.EINTERNAL, "internal error; the server log has the details (search for the request ID)"
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: middleware.GetReqID(r.Context()), ConfigErrors: details}})
+}
+
+// writeJSON writes v with status. Encoding errors can only be logged: the
+// status line is gone by then.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads a JSON request body of at most 1 MiB into v, refusing
+// unknown fields so that typos fail loudly.
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return meridian.Errorf(meridian.EINVALID, "request body: %v", err)
+	}
+	return nil
+}

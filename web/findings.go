@@ -1,0 +1,40 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/meridianhq/meridian"
+)
+
+func (s *Server) findingRoutes(r chi.Router) {
+	r.With(s.require(RoleViewer)).Get("/findings", s.handleFindingList)
+}
+
+// handleFindingList lists a plan's policy findings (?plan_id=, default the
+// branch's newest plan), filtered by ?severity=, ?rule= and ?workload=.
+func (s *Server) handleFindingList(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	if sev := q.Get("severity"); sev != "" && !meridian.Severity(sev).Valid() {
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "severity must be deny, warn or info, got %q", sev))
+		return
+	}
+	d, err := s.selectPlan(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var out []meridian.Finding
+	for _, f := range d.plan.Findings {
+		if match(q.Get("severity"), string(f.Severity)) && match(q.Get("rule"), f.Rule) && match(q.Get("workload"), f.Workload) {
+			out = append(out, f)
+		}
+	}
+	writeJSON(w, http.StatusOK, pageOf(out, p))
+}

@@ -1,0 +1,94 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+)
+
+func (s *Server) lockRoutes(r chi.Router) {
+	r.With(s.require(RoleViewer)).Get("/locks", s.handleLockList)
+	r.With(s.require(RoleOperator)).Delete("/locks/{target}", s.handleLockDelete)
+}
+
+// lockView is a held target lock.
+type lockView struct {
+	Target     string    `json:"target"`
+	Token      int64     `json:"token"`
+	Actor      string    `json:"actor"`
+	Host       string    `json:"host,omitempty"`
+	PID        int       `json:"pid,omitempty"`
+	PlanID     string    `json:"plan_id,omitempty"`
+	RunID      string    `json:"run_id,omitempty"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	// Expired is set when the lease ran out and nobody took the lock over
+	// yet: the next run will.
+	Expired bool `json:"expired"`
+}
+
+func (s *Server) viewLock(l store.Lock) lockView {
+	return lockView{Target: l.Key.Target, Token: l.Token, Actor: l.Owner.Actor, Host: l.Owner.Host, PID: l.Owner.PID,
+		PlanID: l.PlanID, RunID: l.RunID, AcquiredAt: l.AcquiredAt, ExpiresAt: l.ExpiresAt, Expired: s.now().After(l.ExpiresAt)}
+}
+
+// handleLockList lists the repo's held target locks.
+func (s *Server) handleLockList(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ls, err := s.st.ListLocks(r.Context(), s.recon.opts.RepoID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, mapList(pageOf(ls, p), s.viewLock))
+}
+
+// handleLockDelete force-unlocks a target: operators may unlock locks they
+// hold themselves, admins any. The holder's run is recorded as
+// interrupted and the store audits the unlock, with ?reason=.
+func (s *Server) handleLockDelete(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, _ := principalFrom(ctx)
+	target := chi.URLParam(r, "target")
+	ls, err := s.st.ListLocks(ctx, s.recon.opts.RepoID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var held *store.Lock
+	for i := range ls {
+		if ls[i].Key.Target == target {
+			held = &ls[i]
+		}
+	}
+	if held == nil {
+		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "target %q is not locked", target))
+		return
+	}
+	if !p.Role.Allows(RoleAdmin) && held.Owner.Actor != p.Actor() {
+		s.writeError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "target %s is locked by %s; operators may unlock only their own locks", target, held.Owner.Actor))
+		return
+	}
+	reason := r.URL.Query().Get("reason")
+	if reason == "" {
+		reason = "force-unlocked through the API"
+	}
+	prev, was, err := s.st.ForceUnlock(ctx, held.Key, p.Actor(), reason)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !was {
+		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "target %q is not locked", target))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"unlocked": s.viewLock(prev)})
+}

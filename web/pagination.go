@@ -1,0 +1,78 @@
+package web
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/meridianhq/meridian"
+)
+
+// Page sizes.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// list is every list response: {"items": [...], "next_page_token": "..."}.
+// next_page_token is empty on the last page.
+type list[T any] struct {
+	Items         []T    `json:"items"`
+	NextPageToken string `json:"next_page_token"`
+}
+
+// page is a parsed page_size and page_token. Tokens are opaque to clients;
+// today they hold an offset into the list's order.
+type page struct {
+	size, offset int
+}
+
+func parsePage(r *http.Request) (page, error) {
+	p := page{size: defaultPageSize}
+	q := r.URL.Query()
+	if s := q.Get("page_size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPageSize {
+			return p, meridian.Errorf(meridian.EINVALID, "page_size must be an integer from 1 to %d, got %q", maxPageSize, s)
+		}
+		p.size = n
+	}
+	if t := q.Get("page_token"); t != "" {
+		b, err := base64.RawURLEncoding.DecodeString(t)
+		off, ok := strings.CutPrefix(string(b), "o:")
+		n, aerr := strconv.Atoi(off)
+		if err != nil || !ok || aerr != nil || n < 0 {
+			return p, meridian.Errorf(meridian.EINVALID, "page_token %q is not one this server issued", t)
+		}
+		p.offset = n
+	}
+	return p, nil
+}
+
+// limit is how many rows to read from a store that takes only a limit: the
+// page plus one, to know whether there is a next page.
+func (p page) limit() int { return p.offset + p.size + 1 }
+
+// pageOf cuts the page out of all, which holds at least the rows up to
+// p.limit() in list order.
+func pageOf[T any](all []T, p page) list[T] {
+	out := list[T]{Items: []T{}}
+	if p.offset < len(all) {
+		end := min(p.offset+p.size, len(all))
+		out.Items = append(out.Items, all[p.offset:end]...)
+		if end < len(all) {
+			out.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
+		}
+	}
+	return out
+}
+
+// mapList converts a page's items.
+func mapList[T, U any](l list[T], f func(T) U) list[U] {
+	out := list[U]{Items: make([]U, len(l.Items)), NextPageToken: l.NextPageToken}
+	for i, x := range l.Items {
+		out.Items[i] = f(x)
+	}
+	return out
+}

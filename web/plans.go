@@ -1,0 +1,195 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+)
+
+func (s *Server) planRoutes(r chi.Router) {
+	r.With(s.require(RoleViewer)).Get("/plans", s.handlePlanList)
+	r.With(s.require(RoleOperator)).Post("/plans", s.handlePlanCreate)
+	r.With(s.require(RoleViewer)).Get("/plans/{planID}", s.handlePlanGet)
+	// POST /plans/{planID}/apply is registered in routes(), outside the
+	// request timeout.
+}
+
+// planSummary is a plan in a list.
+type planSummary struct {
+	ID        string    `json:"id"`
+	Ref       string    `json:"ref"`
+	Commit    string    `json:"commit"`
+	Dirty     bool      `json:"dirty,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+}
+
+func summarize(p store.PlanRecord) planSummary {
+	return planSummary{ID: p.ID, Ref: p.Ref, Commit: p.Commit, Dirty: p.Dirty, CreatedAt: p.CreatedAt, CreatedBy: p.CreatedBy}
+}
+
+// planView is one plan with its document (docs/plan-json.md).
+type planView struct {
+	planSummary
+	Blocking         bool              `json:"blocking"`
+	TotalMonthlyCost meridian.Money    `json:"total_monthly_cost"`
+	Currency         string            `json:"currency"`
+	Plan             json.RawMessage   `json:"plan"`
+	Targets          []planTargetsView `json:"terraform_targets"`
+}
+
+type planTargetsView struct {
+	Target string                `json:"target"`
+	Change meridian.TargetChange `json:"change"`
+}
+
+// planDoc is a stored plan with its document decoded, cached by ID: plans
+// are immutable once saved (their ID is their content).
+type planDoc struct {
+	rec  store.PlanRecord
+	plan *meridian.Plan
+}
+
+func (s *Server) planByID(ctx context.Context, id string) (*planDoc, error) {
+	if d, ok := s.plans.get(id); ok {
+		return d, nil
+	}
+	rec, err := s.st.GetPlan(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if rec.RepoID != s.recon.opts.RepoID {
+		return nil, store.NotFound("plan", id)
+	}
+	p := &meridian.Plan{}
+	if err := json.Unmarshal(rec.Document, p); err != nil {
+		return nil, fmt.Errorf("plan %s: decode document: %w", id, err)
+	}
+	d := &planDoc{rec: rec, plan: p}
+	s.plans.put(id, d)
+	return d, nil
+}
+
+// selectPlan is the plan a read of placements, findings, costs or
+// forecasts is about: ?plan_id=, or the watched branch's newest plan.
+func (s *Server) selectPlan(r *http.Request) (*planDoc, error) {
+	id := r.URL.Query().Get("plan_id")
+	if id == "" {
+		id = s.recon.State().PlanID
+		if id == "" {
+			return nil, meridian.Errorf(meridian.ENOTFOUND, "branch %s has not been planned yet; pass plan_id", s.recon.opts.Branch)
+		}
+	}
+	return s.planByID(r.Context(), id)
+}
+
+// handlePlanList lists the repo's plans, newest first.
+func (s *Server) handlePlanList(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	recs, err := s.st.ListPlans(r.Context(), s.recon.opts.RepoID, p.limit())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, mapList(pageOf(recs, p), summarize))
+}
+
+// handlePlanGet returns one plan with its document.
+func (s *Server) handlePlanGet(w http.ResponseWriter, r *http.Request) {
+	d, err := s.planByID(r.Context(), chi.URLParam(r, "planID"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewPlan(d))
+}
+
+func viewPlan(d *planDoc) planView {
+	v := planView{planSummary: summarize(d.rec), Blocking: d.plan.Blocking(), TotalMonthlyCost: d.plan.TotalMonthlyCost,
+		Currency: d.plan.Currency, Plan: d.rec.Document, Targets: []planTargetsView{}}
+	for _, t := range d.rec.Targets {
+		v.Targets = append(v.Targets, planTargetsView{Target: t.Target, Change: t.Change})
+	}
+	return v
+}
+
+type planCreateRequest struct {
+	// Ref is a branch, tag, full ref name or commit SHA (default: the
+	// watched branch).
+	Ref string `json:"ref"`
+}
+
+// handlePlanCreate plans a ref now. A ref planned before with the same
+// inputs returns the same plan.
+func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) {
+	var req planCreateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, _ := principalFrom(r.Context())
+	out, err := s.recon.PlanRef(r.Context(), strings.TrimSpace(req.Ref), p.Actor())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.planByID(r.Context(), out.Plan.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, viewPlan(d))
+}
+
+// handlePlanApply applies a plan of the watched branch and returns what
+// each target did. The apply continues if the client hangs up; its run is
+// in /api/v1/runs.
+func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
+	p, _ := principalFrom(r.Context())
+	out, err := s.recon.Apply(r.Context(), chi.URLParam(r, "planID"), p.Actor())
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return // the client left; the apply goes on
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// PlanRef plans ref for actor. Only the watched branch is planned with
+// Terraform using the server's credentials; other refs are planned without
+// Terraform, since their modules are not reviewed code.
+func (r *Reconciler) PlanRef(ctx context.Context, ref, actor string) (*PlanOutput, error) {
+	if ref == "" {
+		ref = r.opts.Branch
+	}
+	snap, err := r.loader.Load(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	tf := TerraformOff
+	if ref == r.opts.Branch {
+		tf = TerraformTrusted
+	}
+	out, err := r.planSnapshot(ctx, snap, snap.Config, tf, "api")
+	if err != nil {
+		return nil, err
+	}
+	r.audit(ctx, store.AuditEvent{Actor: actor, Action: "plan.requested", PlanID: out.Plan.ID,
+		Detail: fmt.Sprintf("ref %s at %s", ref, short(snap.Commit))})
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+)
+
+// Options tunes a Server. Zero values mean the defaults.
+type Options struct {
+	// WebhookSecret verifies GitHub deliveries. Empty turns the webhook
+	// endpoint off: unsigned deliveries are never accepted.
+	WebhookSecret []byte
+	// MetricsAuth makes /metrics require a viewer token (default: public,
+	// as Prometheus scrapers expect).
+	MetricsAuth bool
+	// TrustedProxies lists the CIDR prefixes of reverse proxies whose
+	// X-Forwarded-For is believed. Empty: the TCP peer is the client, and
+	// forwarding headers are ignored, so that nobody can dodge the
+	// failed-authentication limit by inventing addresses.
+	TrustedProxies []string
+	// RequestTimeout bounds API requests other than applies (default 60s).
+	RequestTimeout time.Duration
+	// AuthFailureBurst failed authentications are allowed per client IP,
+	// then one per AuthFailureEvery (defaults 10 and 6s).
+	AuthFailureBurst int
+	AuthFailureEvery time.Duration
+	// Logger defaults to discarding; Metrics must be the reconciler's.
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the HTTP face of the control plane.
+type Server struct {
+	st      Store
+	recon   *Reconciler
+	opts    Options
+	log     *slog.Logger
+	metrics *Metrics
+	limiter *failureLimiter
+	now     func() time.Time
+	router  chi.Router
+
+	touchMu sync.Mutex
+	touched map[string]time.Time
+
+	plans *fifo[*planDoc]
+}
+
+// NewServer returns a server for recon's config repo.
+func NewServer(st Store, recon *Reconciler, opts Options) *Server {
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 60 * time.Second
+	}
+	if opts.AuthFailureBurst <= 0 {
+		opts.AuthFailureBurst = 10
+	}
+	if opts.AuthFailureEvery <= 0 {
+		opts.AuthFailureEvery = 6 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = recon.metrics
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{
+		st: st, recon: recon, opts: opts, log: opts.Logger, metrics: opts.Metrics, now: opts.Now,
+		limiter: newFailureLimiter(opts.AuthFailureEvery, opts.AuthFailureBurst, opts.Now),
+		touched: map[string]time.Time{}, plans: newFIFO[*planDoc](128),
+	}
+	s.router = s.routes()
+	return s
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.router }
+
+// Router exposes the routes, for chi.Walk in tests and docs checks.
+func (s *Server) Router() chi.Routes { return s.router }
+
+func (s *Server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	if len(s.opts.TrustedProxies) > 0 {
+		r.Use(middleware.ClientIPFromXFF(s.opts.TrustedProxies...))
+	} else {
+		r.Use(middleware.ClientIPFromRemoteAddr)
+	}
+	r.Use(s.logRequests)
+	r.Use(s.recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
+			Message: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), RequestID: middleware.GetReqID(r.Context())}})
+	})
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	metrics := promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry})
+	if s.opts.MetricsAuth {
+		r.With(s.authenticate, s.require(RoleViewer)).Method(http.MethodGet, "/metrics", metrics)
+	} else {
+		r.Method(http.MethodGet, "/metrics", metrics)
+	}
+	r.Post("/webhooks/github", s.handleWebhookGitHub)
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(s.authenticate)
+		// Applies are not cut off by the request timeout: they stop only
+		// when the server does.
+		r.With(s.require(RoleOperator)).Post("/plans/{planID}/apply", s.handlePlanApply)
+		r.Group(func(r chi.Router) {
+			r.Use(middleware.Timeout(s.opts.RequestTimeout))
+			s.statusRoutes(r)
+			s.planRoutes(r)
+			s.placementRoutes(r)
+			s.findingRoutes(r)
+			s.costRoutes(r)
+			s.forecastRoutes(r)
+			s.driftRoutes(r)
+			s.lockRoutes(r)
+			s.runRoutes(r)
+			s.auditRoutes(r)
+			s.tokenRoutes(r)
+		})
+	})
+	return r
+}
+
+// recoverer turns a panic into a logged 500, keeping the server up.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				logger(r.Context(), s.log).ErrorContext(r.Context(), "panic serving request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// audit appends an audit event for this repo, logging (not failing) when
+// the store refuses.
+func (s *Server) audit(ctx context.Context, e store.AuditEvent) {
+	s.recon.audit(ctx, e)
+}

@@ -1,0 +1,185 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/web/github"
+)
+
+// maxWebhookBody is GitHub's own cap on payloads (25 MB).
+const maxWebhookBody = 25 << 20
+
+// prActions are the pull_request actions that change what a report says.
+var prActions = []string{"opened", "synchronize", "reopened"}
+
+// webhookReply is the body of every 2xx webhook answer.
+type webhookReply struct {
+	Delivery string `json:"delivery"`
+	// Status is pong, accepted (processing in the background), duplicate
+	// or ignored.
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// handleWebhookGitHub receives GitHub deliveries. Each must carry a valid
+// X-Hub-Signature-256 for the configured secret (401 otherwise; without a
+// secret the endpoint is off: 404). Each delivery ID is processed at most
+// once: a redelivery of a processed one is acknowledged and skipped. Work
+// runs in the background, so GitHub gets its answer within its 10 seconds.
+func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	event := r.Header.Get(github.HeaderEvent)
+	if len(s.opts.WebhookSecret) == 0 {
+		s.metrics.webhooks.WithLabelValues(event, "disabled").Inc()
+		s.writeError(w, r, meridian.Errorf(EDISABLED,
+			"the GitHub webhook endpoint is off because no webhook secret is configured: set MERIDIAN_WEBHOOK_SECRET or --webhook-secret-file (unsigned deliveries are never accepted)"))
+		return
+	}
+	ip := middleware.GetClientIP(ctx)
+	if wait, limited := s.limiter.blocked(ip); limited {
+		s.metrics.webhooks.WithLabelValues(event, "unauthorized").Inc()
+		s.rateLimited(w, r, ip, wait)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		s.metrics.webhooks.WithLabelValues(event, "invalid").Inc()
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "read payload: %v", err))
+		return
+	}
+	if err := github.VerifySignature(s.opts.WebhookSecret, body, r.Header.Get(github.HeaderSignature)); err != nil {
+		s.limiter.fail(ip)
+		s.metrics.webhooks.WithLabelValues(event, "unauthorized").Inc()
+		s.metrics.authFailures.WithLabelValues("webhook_signature").Inc()
+		s.audit(ctx, store.AuditEvent{Actor: "anonymous@" + ip, Action: "auth.failed",
+			Detail: fmt.Sprintf("GitHub webhook %s delivery %q: %v", event, r.Header.Get(github.HeaderDelivery), err)})
+		s.writeError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "webhook signature: %v", err))
+		return
+	}
+	id := r.Header.Get(github.HeaderDelivery)
+	if id == "" || len(id) > 100 {
+		s.metrics.webhooks.WithLabelValues(event, "invalid").Inc()
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "missing or oversized %s header", github.HeaderDelivery))
+		return
+	}
+	sum := sha256.Sum256(body)
+	claimed, err := s.st.ClaimDelivery(ctx, store.Delivery{ID: id, RepoID: s.recon.opts.RepoID, Event: event,
+		PayloadSHA256: hex.EncodeToString(sum[:]), ReceivedAt: s.now(), Status: store.DeliveryReceived})
+	if err != nil {
+		s.metrics.webhooks.WithLabelValues(event, "failed").Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	if !claimed {
+		s.metrics.webhooks.WithLabelValues(event, "duplicate").Inc()
+		writeJSON(w, http.StatusOK, webhookReply{Delivery: id, Status: "duplicate", Reason: "this delivery was received before"})
+		return
+	}
+	reply, job, err := s.route(event, body)
+	if err != nil {
+		s.finishDelivery(ctx, id, event, store.DeliveryFailed, "", err.Error())
+		s.writeError(w, r, err)
+		return
+	}
+	if job == nil {
+		status := store.DeliveryProcessed
+		if reply.Status == "ignored" {
+			status = store.DeliveryIgnored
+		}
+		s.finishDelivery(ctx, id, event, status, "", reply.Reason)
+		reply.Delivery = id
+		writeJSON(w, http.StatusOK, reply)
+		return
+	}
+	done, ok := s.recon.track()
+	if !ok {
+		s.finishDelivery(ctx, id, event, store.DeliveryFailed, "", errShutdown.Error())
+		s.writeError(w, r, errShutdown)
+		return
+	}
+	log := logger(ctx, s.log).With("delivery", id, "event", event)
+	go func() {
+		defer done()
+		bctx := s.recon.baseContext()
+		runID, err := job(bctx)
+		if err != nil {
+			log.ErrorContext(bctx, "webhook processing failed", "err", err)
+			s.finishDelivery(bctx, id, event, store.DeliveryFailed, runID, err.Error())
+			return
+		}
+		s.finishDelivery(bctx, id, event, store.DeliveryProcessed, runID, "")
+	}()
+	reply.Delivery = id
+	writeJSON(w, http.StatusAccepted, reply)
+}
+
+// job is a delivery's background work; it returns the run it caused.
+type job func(ctx context.Context) (runID string, err error)
+
+// route decides what a verified delivery means: an immediate reply, or a
+// background job.
+func (s *Server) route(event string, body []byte) (webhookReply, job, error) {
+	v, err := github.Decode(event, body)
+	if err != nil {
+		return webhookReply{}, nil, meridian.Errorf(meridian.EINVALID, "%v", err)
+	}
+	switch ev := v.(type) {
+	case *github.PingEvent:
+		return webhookReply{Status: "pong"}, nil, nil
+	case *github.PushEvent:
+		if !s.recon.handlesRepo(ev.Repository.FullName) {
+			return ignored("push to another repository: " + ev.Repository.FullName)
+		}
+		branch, ok := ev.Branch()
+		if !ok || branch != s.recon.opts.Branch {
+			return ignored(fmt.Sprintf("push to %s; watching branch %s", ev.Ref, s.recon.opts.Branch))
+		}
+		if ev.Deleted {
+			return ignored("the branch was deleted")
+		}
+		return webhookReply{Status: "accepted"}, func(ctx context.Context) (string, error) {
+			if err := s.recon.Sync(ctx); err != nil {
+				return "", err
+			}
+			return s.recon.State().PlanID, nil
+		}, nil
+	case *github.PullRequestEvent:
+		if !s.recon.handlesRepo(ev.Repository.FullName) {
+			return ignored("pull request in another repository: " + ev.Repository.FullName)
+		}
+		if !slices.Contains(prActions, ev.Action) {
+			return ignored("pull_request action " + ev.Action)
+		}
+		return webhookReply{Status: "accepted"}, func(ctx context.Context) (string, error) {
+			res, err := s.recon.ReviewPR(ctx, ev)
+			if err != nil {
+				return "", err
+			}
+			return res.RunID, nil
+		}, nil
+	case nil:
+		return ignored("event " + event + " is not handled")
+	}
+	return ignored("event " + event + " is not handled")
+}
+
+func ignored(why string) (webhookReply, job, error) {
+	return webhookReply{Status: "ignored", Reason: why}, nil, nil
+}
+
+func (s *Server) finishDelivery(ctx context.Context, id, event, status, runID, msg string) {
+	s.metrics.webhooks.WithLabelValues(event, status).Inc()
+	if err := s.st.FinishDelivery(context.WithoutCancel(ctx), id, status, runID, msg); err != nil {
+		s.log.ErrorContext(ctx, "record webhook delivery", "delivery", id, "err", err)
+	}
+}
