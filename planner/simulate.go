@@ -34,7 +34,7 @@ type Simulation struct {
 	Workloads []string `json:"workloads"`
 	Windows   int      `json:"windows"`
 	// Replan is the window length, e.g. "4h0m0s".
-	Replan     string             `json:"replan"`
+	Replan     string            `json:"replan"`
 	Strategies []StrategyOutcome `json:"strategies"`
 }
 

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"context"
 	"math"
 	"slices"
@@ -151,15 +152,18 @@ func (s *solver) run() error {
 		s.lb = max(s.lb, s.ascend(lam, 4, 0))
 		s.lagrange(lam, sel, use)
 		s.primal(sel, lam, false)
+		zzTrace(s, fmt.Sprintf("round %d", round))
 		if s.gap() <= s.tol || s.lb-before <= 1e-3*(s.incCost-s.lb) {
 			break
 		}
 	}
 	if s.gap() > s.tol && !s.stop() {
 		s.subgradient(lam, 300, 0.1)
+		zzTrace(s, "subgradient")
 	}
 	if (s.gap() > s.tol || len(s.active) <= smallProblem) && !s.stop() {
 		s.primal(s.inc, lam, true)
+		zzTrace(s, "primal full")
 	}
 	if err := s.ctx.Err(); err != nil {
 		return err
@@ -174,6 +178,7 @@ func (s *solver) run() error {
 	case s.gap() > s.tol || len(s.active) <= smallProblem:
 		limit = math.MaxInt
 	}
+	zzTrace(s, "pre-bnb")
 	if limit > 0 && s.branchAndBound(lam, limit) {
 		s.optimal, s.method, s.lb = true, MethodExact, s.incCost
 		return nil

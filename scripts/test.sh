@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [[ -z "${MERIDIAN_TERRAFORM:-}" ]]; then
+  echo "WARNING: MERIDIAN_TERRAFORM is not set: tests that need a real Terraform binary will skip" >&2
+  echo "         (run: export MERIDIAN_TERRAFORM=\$(scripts/install-terraform.sh | tail -n1))" >&2
+fi
+
 go vet ./...
 go test -count=1 "$@" ./...
 

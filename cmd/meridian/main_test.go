@@ -41,6 +41,13 @@ type result struct {
 	stdout, stderr string
 }
 
+// offline keeps a plan independent of this machine: no Terraform binary
+// found on PATH and no ledger from the user's own state dir.
+func offline(t testing.TB, args ...string) []string {
+	t.Helper()
+	return append(args, "--terraform=false", "--state-dir", t.TempDir())
+}
+
 func runCLI(t testing.TB, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -74,7 +81,7 @@ func TestPlanExampleGolden(t *testing.T) {
 		{"markdown", "plan.golden.md"},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			r := runCLI(t, "plan", "--repo", dir, "--format", tc.format)
+			r := runCLI(t, offline(t, "plan", "--repo", dir, "--format", tc.format)...)
 			if r.code != 0 {
 				t.Fatalf("plan exited %d, want 0; stderr:\n%s", r.code, r.stderr)
 			}
@@ -88,7 +95,7 @@ func TestPlanExampleGolden(t *testing.T) {
 // independently here, so a policy or scheduler bug cannot vouch for itself.
 func TestPlanExampleCompliant(t *testing.T) {
 	dir := copyExample(t)
-	r := runCLI(t, "plan", "--repo", dir, "--format", "json")
+	r := runCLI(t, offline(t, "plan", "--repo", dir, "--format", "json")...)
 	if r.code != 0 {
 		t.Fatalf("plan exited %d, want 0; stderr:\n%s\nstdout:\n%s", r.code, r.stderr, r.stdout)
 	}
@@ -223,7 +230,7 @@ func TestPlanExitCodes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := copyExample(t)
 			tc.edit(t, dir)
-			r := runCLI(t, "plan", "--repo", dir, "--format", tc.format)
+			r := runCLI(t, offline(t, "plan", "--repo", dir, "--format", tc.format)...)
 			if r.code != tc.wantCode {
 				t.Fatalf("%s: exit %d, want %d\nstderr:\n%s", tc.reason, r.code, tc.wantCode, r.stderr)
 			}
@@ -302,7 +309,7 @@ func TestPlanGitURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runCLI(t, "plan", "--repo", "file://"+dir, "--ref", "main", "--format", "json", "--cache-dir", t.TempDir())
+	r := runCLI(t, offline(t, "plan", "--repo", "file://"+dir, "--ref", "main", "--format", "json", "--cache-dir", t.TempDir())...)
 	if r.code != 0 {
 		t.Fatalf("plan exited %d:\n%s", r.code, r.stderr)
 	}

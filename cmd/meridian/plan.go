@@ -18,6 +18,8 @@ import (
 func newPlanCmd(a *app) *cobra.Command {
 	var (
 		rf     repoFlags
+		sf     stateFlags
+		tff    terraformFlags
 		format string
 		out    string
 	)
@@ -38,7 +40,7 @@ and on errors ({"error": ...}).`,
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			plan, err := a.plan(cmd, &rf)
+			plan, err := a.plan(cmd, &rf, &sf, &tff)
 			if err != nil {
 				if format == "json" {
 					writeJSONError(a.stdout, err)
@@ -71,6 +73,8 @@ and on errors ({"error": ...}).`,
 		},
 	}
 	rf.register(cmd)
+	sf.register(cmd)
+	tff.register(cmd, true)
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or markdown")
 	cmd.Flags().StringVar(&out, "out", "", "write the plan to FILE instead of stdout")
 	return cmd
@@ -89,23 +93,35 @@ func renderer(format string) (func(io.Writer, *meridian.Plan) error, error) {
 }
 
 // plan loads the repo and runs the planner.
-func (a *app) plan(cmd *cobra.Command, rf *repoFlags) (*meridian.Plan, error) {
+func (a *app) plan(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, tff *terraformFlags) (*meridian.Plan, error) {
 	ctx := cmd.Context()
 	l, err := rf.load(ctx, a)
 	if err != nil {
 		return nil, err
 	}
-	p, err := planner.New(planner.WithLogger(a.logger))
+	// Terraform's change summary (or a warn finding without a binary) and
+	// the applied-state ledger; see store_flags.go.
+	tp, err := a.planTerraform(ctx, sf, tff, l, rf.ref)
 	if err != nil {
 		return nil, err
 	}
-	return p.Plan(ctx, planner.Input{
-		Config: l.cfg,
-		FS:     l.snap.FS,
-		Repo:   l.snap.Source,
-		Commit: l.snap.Commit,
-		Dirty:  l.snap.Dirty,
+	defer tp.close()
+	p, err := planner.New(append([]planner.Option{planner.WithLogger(a.logger)}, tp.options()...)...)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := p.Plan(ctx, planner.Input{
+		Config:  l.cfg,
+		FS:      l.snap.FS,
+		Repo:    l.snap.Source,
+		Commit:  l.snap.Commit,
+		Dirty:   l.snap.Dirty,
+		Current: tp.current,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return plan, tp.save(ctx, plan)
 }
 
 // writeJSONError keeps the promise that --format json always prints one

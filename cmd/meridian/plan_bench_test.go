@@ -95,7 +95,7 @@ func writeFile(tb testing.TB, path, s string) {
 func BenchmarkPlan1000x50(b *testing.B) {
 	dir := b.TempDir()
 	writeTopology(b, dir, 1000, 50, 1)
-	args := []string{"plan", "--repo", dir, "--format", "json"}
+	args := []string{"plan", "--repo", dir, "--format", "json", "--terraform=false", "--state-dir", b.TempDir()}
 	if code := run(context.Background(), args, nil, io.Discard, os.Stderr); code != 0 {
 		b.Fatalf("plan exited %d", code)
 	}
@@ -109,7 +109,7 @@ func BenchmarkPlan1000x50(b *testing.B) {
 func TestGeneratedTopologyPlans(t *testing.T) {
 	dir := t.TempDir()
 	writeTopology(t, dir, 200, 20, 2)
-	r := runCLI(t, "plan", "--repo", dir, "--format", "json")
+	r := runCLI(t, offline(t, "plan", "--repo", dir, "--format", "json")...)
 	if r.code == 0 {
 		return
 	}

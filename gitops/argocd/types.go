@@ -13,8 +13,11 @@ const (
 )
 
 // ResourcesFinalizer makes deleting an Application delete the resources it
-// deployed (a cascading delete).
-const ResourcesFinalizer = "resources-finalizer.argocd.argoproj.io"
+// deployed, in foreground (a cascading delete). It is Argo CD's
+// ForegroundPropagationPolicyFinalizer; the older unqualified spelling
+// means the same but draws an API server warning, since finalizer names
+// should carry a path.
+const ResourcesFinalizer = "resources-finalizer.argocd.argoproj.io/foreground"
 
 // Sync statuses (v1alpha1.SyncStatusCode).
 const (

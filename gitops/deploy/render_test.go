@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/gitops/argocd"
 	"github.com/meridianhq/meridian/gitops/deploy"
 )
 
@@ -74,7 +75,7 @@ func TestRenderFileShape(t *testing.T) {
 			continue
 		}
 		apps++
-		if !strings.Contains(s, "  - resources-finalizer.argocd.argoproj.io\n") {
+		if !strings.Contains(s, "  - "+argocd.ResourcesFinalizer+"\n") {
 			t.Errorf("%s: Application without the cascading-delete finalizer", p)
 		}
 		if w, tg, ok := deploy.Owner(p); ok {

@@ -66,6 +66,7 @@ func Markdown(w io.Writer, p *meridian.Plan) error {
 		fmt.Fprint(ew, rejected.String())
 		fmt.Fprintln(ew, "\n</details>")
 	}
+	terraformMarkdown(ew, p)
 	return ew.err
 }
 

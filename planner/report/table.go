@@ -37,6 +37,7 @@ func Table(w io.Writer, p *meridian.Plan) error {
 			}
 		}
 	}
+	terraformTable(ew, p)
 	if len(p.Findings) > 0 {
 		fmt.Fprintf(ew, "\nFindings (%s):\n", findingCounts(p.Findings))
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
@@ -118,4 +119,3 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	e.err = err
 	return n, err
 }
-

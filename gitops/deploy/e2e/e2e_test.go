@@ -1,16 +1,3 @@
-// Package e2e applies every manifest Meridian renders to a real
-// kube-apiserver, with the Argo CD, Crossplane and upjet provider CRDs
-// installed, so that the API server's own validation (OpenAPI schema,
-// defaulting, strict unknown-field checks and CEL rules) judges them.
-//
-// It needs a kube-apiserver and an etcd binary in one folder, named by
-// $MERIDIAN_KUBE_ASSETS:
-//
-//	export MERIDIAN_KUBE_ASSETS=$(scripts/install-kube-apiserver.sh | tail -1)
-//	go test ./gitops/deploy/e2e
-//
-// Without it the test skips, loudly; with CI=true it fails instead, so CI
-// cannot pass without having run it.
 package e2e
 
 import (
@@ -21,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -49,7 +38,8 @@ const EnvAssets = "MERIDIAN_KUBE_ASSETS"
 
 // cluster is a running API server with the CRDs installed.
 type cluster struct {
-	cfg    *rest.Config
+	cfg      *rest.Config
+	warnings *warnings
 	dyn    dynamic.Interface
 	mapper meta.RESTMapper
 	nsDone map[string]bool
@@ -103,7 +93,10 @@ func startCluster(t *testing.T) *cluster {
 			t.Errorf("stop kube-apiserver: %v", err)
 		}
 	})
-	t.Logf("kube-apiserver with %d CRD files ready in %s", len(env.CRDs), time.Since(start).Round(time.Millisecond))
+	t.Logf("kube-apiserver with %d CRDs ready in %s", len(env.CRDs), time.Since(start).Round(time.Millisecond))
+	w := &warnings{seen: map[string]int{}}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WarningHandlerWithContext = w
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +105,20 @@ func startCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{cfg: cfg, dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), nsDone: map[string]bool{}}
+	return &cluster{cfg: cfg, warnings: w, dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc)), nsDone: map[string]bool{}}
+}
+
+// warnings collects the API server's warnings (deprecations and the like),
+// which a valid manifest can still draw.
+type warnings struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (w *warnings) HandleWarningHeaderWithContext(_ context.Context, code int, _ string, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen[msg]++
 }
 
 // apply server-side applies one manifest with strict field validation, as
@@ -151,8 +157,7 @@ func (c *cluster) namespace(ctx context.Context, ns string) error {
 	if ns == "" || c.nsDone[ns] {
 		return nil
 	}
-	gvr := metav1.SchemeGroupVersion.WithResource("namespaces")
-	gvr.Group, gvr.Version = "", "v1"
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 	obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
 	if _, err := c.dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create namespace %s: %w", ns, err)
@@ -230,6 +235,11 @@ func TestApplyRenderedManifests(t *testing.T) {
 		}
 	}
 	t.Logf("kube-apiserver accepted %d manifests: %v", applied, kinds)
+	// Warnings mean something the API server will stop accepting or that
+	// may collide; Meridian's manifests should draw none.
+	for msg, n := range c.warnings.seen {
+		t.Errorf("API server warning (%d manifests): %s", n, msg)
+	}
 	for _, k := range []string{"Application", "Key", "Group", "Bucket", "BucketServerSideEncryptionConfiguration",
 		"ResourceGroup", "Vault", "KeyRing", "CryptoKey", "WorkloadInfra", "CompositeResourceDefinition", "Composition"} {
 		if kinds[k] == 0 {
