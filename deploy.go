@@ -195,5 +195,16 @@ type Drift struct {
 	Workload string `json:"workload,omitempty"`
 	// Resource names the file, Application or cluster resource.
 	Resource string `json:"resource"`
-	Detail   string `json:"detail"`
+	// Action is what happened to it: for deploy-repo drift add, change or
+	// remove (DeployAdd…); for Argo CD drift missing, out-of-sync or
+	// unhealthy (DriftMissing…).
+	Action string `json:"action"`
+	Detail string `json:"detail"`
 }
+
+// Actions of Argo CD drift.
+const (
+	DriftMissing   = "missing"
+	DriftOutOfSync = "out-of-sync"
+	DriftUnhealthy = "unhealthy"
+)

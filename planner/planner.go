@@ -25,6 +25,7 @@ type Planner struct {
 	logger    *slog.Logger
 	sizer     Sizer
 	terraform TerraformPlanner
+	deploy    DeployPreviewer
 }
 
 // Option configures a Planner.
@@ -175,6 +176,7 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 	if err := p.planTerraform(ctx, &in, plan); err != nil {
 		return nil, err
 	}
+	p.previewDeploy(ctx, &in, plan)
 	p.logger.InfoContext(ctx, "planned", "plan", plan.ID, "commit", plan.Commit, "placements", len(plan.Placements),
 		"unplaceable", len(plan.Unplaceable), "findings", len(plan.Findings), "total_monthly_cost", float64(total.Round()),
 		"gap_percent", plan.Solver.GapPercent, "elapsed", time.Since(start))

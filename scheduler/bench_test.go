@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-func benchmarkSolve(b *testing.B, workloads, targets int) {
-	p := Generate(1, workloads, targets)
+func benchmarkSolve(b *testing.B, generate func(int64, int, int) *Problem, workloads, targets int) {
+	p := generate(1, workloads, targets)
 	b.ReportAllocs()
 	var gap float64
 	for b.Loop() {
@@ -19,9 +19,14 @@ func benchmarkSolve(b *testing.B, workloads, targets int) {
 	b.ReportMetric(gap, "gap%")
 }
 
-func BenchmarkSolve200x20(b *testing.B)   { benchmarkSolve(b, 200, 20) }
-func BenchmarkSolve1000x50(b *testing.B)  { benchmarkSolve(b, 1000, 50) }
-func BenchmarkSolve5000x100(b *testing.B) { benchmarkSolve(b, 5000, 100) }
+func BenchmarkSolve200x20(b *testing.B)   { benchmarkSolve(b, Generate, 200, 20) }
+func BenchmarkSolve1000x50(b *testing.B)  { benchmarkSolve(b, Generate, 1000, 50) }
+func BenchmarkSolve5000x100(b *testing.B) { benchmarkSolve(b, Generate, 5000, 100) }
+
+// The sites instances are the end-to-end plan benchmark's shape: fixed-size
+// sites, heavily oversubscribed.
+func BenchmarkSolveSites1000x50(b *testing.B)  { benchmarkSolve(b, GenerateSites, 1000, 50) }
+func BenchmarkSolveSites5000x100(b *testing.B) { benchmarkSolve(b, GenerateSites, 5000, 100) }
 
 // BenchmarkGenerate1000x50 is the cost of the benchmark generator alone,
 // to tell it apart from solving in end-to-end runs.

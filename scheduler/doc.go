@@ -7,13 +7,14 @@
 // quota) couple the workloads; uncapacitated clouds never compete, so each
 // workload's cheapest uncapacitated option is a private upper bound on what
 // it pays. Solve therefore relaxes the capacity rows in a Lagrangian fashion,
-// maximizes the resulting lower bound with a deflected subgradient method,
-// turns every dual iterate into a feasible placement (repair, best-response
-// sweeps and 1-in-1-out swaps on the capacitated targets), and closes what
-// gap is left with a depth-first branch-and-bound over the options whose
-// Lagrangian reduced cost still fits into the gap. Small instances are
-// thereby solved to proven optimality; large ones stop at the configured gap
-// tolerance or time limit with a proven lower bound.
+// maximizes the resulting lower bound by block-coordinate ascent and then a
+// proximal bundle method (which reaches the LP bound), turns dual iterates
+// into feasible placements (repair, best-response sweeps, re-packing each
+// capacitated target as a two-row knapsack, and 1-in-1-out swaps),
+// and closes what gap is left with a depth-first branch-and-bound over the
+// options whose Lagrangian reduced cost still fits into the gap. Small
+// instances are thereby solved to proven optimality; large ones stop at the
+// configured gap tolerance or time limit with a proven lower bound.
 //
 // Everything is deterministic for a given Problem as long as the solver
 // stops by proven gap rather than by time limit: iteration counts, tie

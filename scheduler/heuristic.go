@@ -7,8 +7,10 @@ import (
 )
 
 // primal turns a (possibly over-capacity) selection into a feasible one,
-// improves it by local search and offers it as incumbent. full adds the
-// swap neighbourhood, which costs more than the rest together.
+// improves it by local search and offers it as incumbent. Re-packing the
+// limited targets (refill) runs only when repair and best responses leave
+// the gap open, as it costs more than they do; full adds the swap
+// neighbourhood, which costs more again.
 func (s *solver) primal(from []int32, lam []float64, full bool) {
 	x := slices.Clone(from)
 	use := make([]float64, 2*s.K)
@@ -17,6 +19,11 @@ func (s *solver) primal(from []int32, lam []float64, full bool) {
 	}
 	s.repair(x, use, lam)
 	s.sweep(x, use)
+	s.offer(x, s.total(x))
+	if !full && s.gap() <= s.tol {
+		return
+	}
+	s.refillAll(x, use)
 	if full {
 		for range 4 {
 			if !s.swaps(x, use) {

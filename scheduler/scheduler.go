@@ -54,7 +54,6 @@ type Result struct {
 // and then the cost of the rest. Solve returns an error only for a
 // structurally inconsistent Problem or a cancelled ctx.
 func Solve(ctx context.Context, p *Problem) (*Result, error) {
-	zzDump(p)
 	start := time.Now()
 	m, err := build(p)
 	if err != nil {

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"fmt"
 	"context"
 	"math"
 	"slices"
@@ -152,18 +151,18 @@ func (s *solver) run() error {
 		s.lb = max(s.lb, s.ascend(lam, 4, 0))
 		s.lagrange(lam, sel, use)
 		s.primal(sel, lam, false)
-		zzTrace(s, fmt.Sprintf("round %d", round))
 		if s.gap() <= s.tol || s.lb-before <= 1e-3*(s.incCost-s.lb) {
 			break
 		}
 	}
+	// Coordinate ascent stalls where only a joint move of several targets'
+	// prices gains; the bundle method takes the bound from there to the LP
+	// optimum.
 	if s.gap() > s.tol && !s.stop() {
-		s.subgradient(lam, 300, 0.1)
-		zzTrace(s, "subgradient")
+		s.bundle(lam, 300, 8)
 	}
 	if (s.gap() > s.tol || len(s.active) <= smallProblem) && !s.stop() {
 		s.primal(s.inc, lam, true)
-		zzTrace(s, "primal full")
 	}
 	if err := s.ctx.Err(); err != nil {
 		return err
@@ -178,7 +177,6 @@ func (s *solver) run() error {
 	case s.gap() > s.tol || len(s.active) <= smallProblem:
 		limit = math.MaxInt
 	}
-	zzTrace(s, "pre-bnb")
 	if limit > 0 && s.branchAndBound(lam, limit) {
 		s.optimal, s.method, s.lb = true, MethodExact, s.incCost
 		return nil

@@ -75,7 +75,6 @@ func (s *Server) handleCostList(w http.ResponseWriter, r *http.Request) {
 	}
 	items := map[string]*costItem{}
 	seen := map[[2]string]bool{}
-	var total meridian.Money
 	for _, pl := range d.plan.Placements {
 		var key string
 		switch groupBy {
@@ -103,7 +102,6 @@ func (s *Server) handleCostList(w http.ResponseWriter, r *http.Request) {
 			seen[[2]string{key, pl.Workload}] = true
 			it.Workloads++
 		}
-		total += pl.MonthlyCost
 	}
 	all := make([]costItem, 0, len(items))
 	for _, it := range items {
@@ -116,7 +114,7 @@ func (s *Server) handleCostList(w http.ResponseWriter, r *http.Request) {
 		return all[i].Key < all[j].Key
 	})
 	writeJSON(w, http.StatusOK, costView{list: pageOf(all, p), PlanID: d.rec.ID, Month: s.now().UTC().Format("2006-01"),
-		Currency: d.plan.Currency, GroupBy: groupBy, Tag: tag, Total: total})
+		Currency: d.plan.Currency, GroupBy: groupBy, Tag: tag, Total: d.plan.TotalMonthlyCost})
 }
 
 // workloadTags returns each workload's tags in the config at commit.

@@ -86,8 +86,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: middleware.GetReqID(r.Context()), ConfigErrors: details}})
 }
 
-// writeJSON writes v with status. Encoding errors can only be logged: the
-// status line is gone by then.
+// writeJSON writes v with status. An encoding error is dropped: the status
+// line is gone by then, and v is always one of this package's own types.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

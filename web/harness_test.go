@@ -147,6 +147,7 @@ type harnessOptions struct {
 	recon  web.ReconcilerOptions
 	// noRun leaves the reconcile loop stopped.
 	noRun bool
+	drift web.DriftChecker
 }
 
 // syncBuffer is a goroutine-safe log sink.
@@ -188,7 +189,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		ro.RetryMin, ro.RetryMax = 5*time.Millisecond, 50*time.Millisecond
 	}
 	ro.PR.GitHub, ro.Logger = client, log
-	h.recon = web.NewReconciler(h.st, h.loader, h.planner, h.applier, nil, ro)
+	h.recon = web.NewReconciler(h.st, h.loader, h.planner, h.applier, o.drift, ro)
 	so := o.server
 	if so.WebhookSecret == nil {
 		so.WebhookSecret = []byte(testSecret)
@@ -312,4 +313,8 @@ func readFile(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func configErrors(file string, line int, field, msg string) error {
+	return meridian.ConfigErrors{{File: file, Line: line, Field: field, Message: msg}}
 }

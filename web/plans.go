@@ -161,8 +161,11 @@ func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalFrom(r.Context())
 	out, err := s.recon.Apply(r.Context(), chi.URLParam(r, "planID"), p.Actor())
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if r.Context().Err() != nil {
 			return // the client left; the apply goes on
+		}
+		if errors.Is(err, context.Canceled) {
+			err = errShutdown
 		}
 		s.writeError(w, r, err)
 		return

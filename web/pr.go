@@ -179,7 +179,10 @@ func (r *Reconciler) review(ctx context.Context, ev *github.PullRequestEvent) (*
 		}
 		c.Preview = preview.Plan.Findings
 	}
-	if c.Before, c.BeforeSource, err = r.before(ctx, base); err != nil {
+	if tf == TerraformOff && hasTerraformTargets(cfg) {
+		c.TerraformSkipped = "Terraform modules can run code, so pull-request heads are planned with Terraform only for repositories on the server's allowlist (--pr-terraform-repos)."
+	}
+	if c.Before, c.BeforeSource, err = r.before(ctx, base, pr.Base.Ref); err != nil {
 		return nil, fmt.Errorf("PR #%d: %w", ev.Number, err)
 	}
 	res := &PRResult{PR: ev.Number, Head: pr.Head.SHA, PlanID: after.Plan.ID, RunID: after.RunID, Blocking: after.Plan.Blocking()}
@@ -228,6 +231,15 @@ func cellText(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
 }
 
+func hasTerraformTargets(cfg *meridian.Config) bool {
+	for _, t := range cfg.Targets {
+		if t.Engine == meridian.EngineTerraform && t.Terraform != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // loadFirst loads the first ref that resolves: a SHA from the payload, then
 // a name for it (the base branch, or GitHub's refs/pull/N/head, which the
 // mirror fetches on demand for heads that live in forks).
@@ -255,7 +267,7 @@ func (r *Reconciler) loadFirst(ctx context.Context, refs ...string) (*Snapshot, 
 
 // before is what a pull request is compared with: the applied-state ledger
 // when anything was applied, otherwise the base's plan.
-func (r *Reconciler) before(ctx context.Context, base *Snapshot) (*meridian.Plan, string, error) {
+func (r *Reconciler) before(ctx context.Context, base *Snapshot, baseRef string) (*meridian.Plan, string, error) {
 	entries, err := r.st.LedgerEntries(ctx, r.opts.RepoID)
 	if err != nil {
 		return nil, "", fmt.Errorf("read ledger: %w", err)
@@ -271,7 +283,7 @@ func (r *Reconciler) before(ctx context.Context, base *Snapshot) (*meridian.Plan
 	if err != nil {
 		return nil, "", fmt.Errorf("plan base: %w", err)
 	}
-	return out.Plan, fmt.Sprintf("plan of base %s @ %s", codeSpan(base.Ref), codeSpan(short(base.Commit))), nil
+	return out.Plan, fmt.Sprintf("plan of base %s @ %s", codeSpan(baseRef), codeSpan(short(base.Commit))), nil
 }
 
 // appliedPlan rebuilds what runs from the ledger: each entry's placement,

@@ -3,13 +3,11 @@ package web
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
-	"sort"
 	"sync"
 	"time"
 
@@ -152,6 +150,9 @@ func NewReconciler(st Store, loader Loader, planner Planner, applier Applier, dr
 	}
 }
 
+// Metrics returns the reconciler's metrics.
+func (r *Reconciler) Metrics() *Metrics { return r.metrics }
+
 // State returns what the reconciler knows about the watched branch.
 func (r *Reconciler) State() BranchState {
 	r.mu.Lock()
@@ -173,54 +174,83 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		r.mu.Unlock()
 		r.bg.Wait()
 	}()
-	now := r.now()
-	nextSync, nextDrift := now, now.Add(r.driftInterval())
-	var syncFails, driftFails int
+	// Drift checks run Terraform on every applied target and may take
+	// minutes: they get a loop of their own, so that new commits are not
+	// kept waiting. The target locks keep them and applies apart.
+	if done, ok := r.track(); ok {
+		go func() { defer done(); r.driftLoop(ctx) }()
+	}
+	nextSync := r.now()
+	fails := 0
 	trigger := "startup"
 	for {
-		wait := time.Until(minTime(nextSync, nextDrift))
-		timer := time.NewTimer(max(wait, 0))
-		woken := false
+		woken, ok := r.sleep(ctx, nextSync)
+		if !ok {
+			r.release(ctx.Err())
+			return nil
+		}
+		if !woken && r.now().Before(nextSync) {
+			continue
+		}
+		r.mu.Lock()
+		waiters := r.waiters
+		r.waiters = nil
+		r.mu.Unlock()
+		if len(waiters) > 0 && trigger != "startup" {
+			trigger = "push"
+		}
+		err := r.sync(ctx, trigger)
+		for _, w := range waiters {
+			w <- err
+		}
+		trigger = "poll"
+		if err != nil && ctx.Err() == nil {
+			fails++
+			nextSync = r.now().Add(r.backoff(fails))
+		} else {
+			fails = 0
+			nextSync = r.now().Add(r.opts.Interval)
+		}
+	}
+}
+
+// sleep waits until the clock reaches t or Sync wakes the loop. It reports
+// whether it was woken, and false for ok when ctx ended.
+func (r *Reconciler) sleep(ctx context.Context, t time.Time) (woken, ok bool) {
+	timer := time.NewTimer(max(t.Sub(r.now()), 0))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false, false
+	case <-r.wake:
+		return true, true
+	case <-timer.C:
+		return false, true
+	}
+}
+
+// driftLoop checks drift every drift interval (meridian.yaml's, once the
+// branch was read), retrying failures with backoff.
+func (r *Reconciler) driftLoop(ctx context.Context) {
+	fails := 0
+	next := r.now().Add(r.driftInterval())
+	for {
+		timer := time.NewTimer(max(next.Sub(r.now()), 0))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			r.release(ctx.Err())
-			return nil
-		case <-r.wake:
-			woken = true
+			return
 		case <-timer.C:
 		}
-		timer.Stop()
-		now = r.now()
-		if woken || !now.Before(nextSync) {
-			r.mu.Lock()
-			waiters := r.waiters
-			r.waiters = nil
-			r.mu.Unlock()
-			if len(waiters) > 0 && trigger != "startup" {
-				trigger = "push"
-			}
-			err := r.sync(ctx, trigger)
-			for _, w := range waiters {
-				w <- err
-			}
-			trigger = "poll"
-			if err != nil && ctx.Err() == nil {
-				syncFails++
-				nextSync = r.now().Add(r.backoff(syncFails))
-			} else {
-				syncFails = 0
-				nextSync = r.now().Add(r.opts.Interval)
-			}
+		if r.now().Before(next) {
+			continue
 		}
-		if !r.now().Before(nextDrift) {
-			if err := r.checkDrift(ctx); err != nil && ctx.Err() == nil {
-				driftFails++
-				nextDrift = r.now().Add(r.backoff(driftFails))
-			} else {
-				driftFails = 0
-				nextDrift = r.now().Add(r.driftInterval())
-			}
+		if err := r.checkDrift(ctx); err != nil && ctx.Err() == nil {
+			fails++
+			next = r.now().Add(r.backoff(fails))
+		} else {
+			fails = 0
+			next = r.now().Add(r.driftInterval())
 		}
 	}
 }
@@ -303,246 +333,6 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 	return r.autoApply(ctx, out.Plan)
 }
 
-// observePlan updates the gauges that describe the branch's newest plan.
-func (r *Reconciler) observePlan(p *meridian.Plan) {
-	r.metrics.findings.Reset()
-	for _, f := range p.Findings {
-		r.metrics.findings.WithLabelValues(f.Rule, string(f.Severity)).Inc()
-	}
-	r.metrics.monthlyCost.Reset()
-	byTarget := map[string]meridian.Money{}
-	for _, pl := range p.Placements {
-		byTarget[pl.Target] += pl.MonthlyCost
-	}
-	for t, c := range byTarget {
-		r.metrics.monthlyCost.WithLabelValues(t, p.Currency).Set(float64(c.Round()))
-	}
-}
-
-// ledger reads the applied-state ledger as the planner wants it.
-func (r *Reconciler) ledger(ctx context.Context) (map[string][]string, error) {
-	es, err := r.st.LedgerEntries(ctx, r.opts.RepoID)
-	if err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
-	}
-	out := map[string][]string{}
-	for _, e := range es {
-		if e.Replicas > 0 {
-			out[e.Workload] = append(out[e.Workload], e.Target)
-		}
-	}
-	for _, ts := range out {
-		sort.Strings(ts)
-	}
-	return out, nil
-}
-
-// planSnapshot plans cfg (snap's config, or a review config) once per set
-// of inputs: the commit, the policies judging it, the ledger and the
-// Terraform mode. Concurrent callers share one plan; later callers get the
-// remembered one. The shared work runs on the server's context, not the
-// first caller's, so that one impatient client cannot cancel it for all.
-func (r *Reconciler) planSnapshot(ctx context.Context, snap *Snapshot, cfg *meridian.Config, tf TerraformMode, trigger string) (*PlanOutput, error) {
-	current, err := r.ledger(ctx)
-	if err != nil {
-		return nil, err
-	}
-	key := planKey(snap, cfg, current, tf)
-	if out, ok := r.done.get(key); ok {
-		return out, nil
-	}
-	ch := r.flight.DoChan(key, func() (any, error) {
-		if out, ok := r.done.get(key); ok {
-			return out, nil
-		}
-		start := r.now()
-		out, err := r.planner.Plan(r.baseContext(), PlanInput{Snapshot: snap, Config: cfg, Current: current, Terraform: tf, Save: true, Actor: r.opts.Actor})
-		r.metrics.planDuration.WithLabelValues(trigger).Observe(r.now().Sub(start).Seconds())
-		switch {
-		case err != nil:
-			r.metrics.plans.WithLabelValues(trigger, "error").Inc()
-			return nil, err
-		case out.Plan.Blocking():
-			r.metrics.plans.WithLabelValues(trigger, "blocked").Inc()
-		default:
-			r.metrics.plans.WithLabelValues(trigger, "clean").Inc()
-		}
-		r.done.put(key, out)
-		return out, nil
-	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*PlanOutput), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// planKey hashes everything a plan depends on besides the price catalog,
-// which is fixed for the server's lifetime.
-func planKey(snap *Snapshot, cfg *meridian.Config, current map[string][]string, tf TerraformMode) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%v\x00%d\x00", snap.Source, snap.Commit, snap.Dirty, tf)
-	for _, p := range cfg.PolicyFiles() {
-		fmt.Fprintf(h, "policy %s\x00%s\x00", p, cfg.Policies[p])
-	}
-	fmt.Fprintf(h, "tags %q %q\x00", cfg.Settings.RequiredTags, sortedPairs(cfg.Settings.TagFormats))
-	ws := make([]string, 0, len(current))
-	for w := range current {
-		ws = append(ws, w)
-	}
-	sort.Strings(ws)
-	for _, w := range ws {
-		fmt.Fprintf(h, "ledger %s=%q\x00", w, current[w])
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func sortedPairs(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (r *Reconciler) baseContext() context.Context {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.base
-}
-
-// autoApply applies the branch's plan unless it blocks or was applied.
-func (r *Reconciler) autoApply(ctx context.Context, p *meridian.Plan) error {
-	if p.Blocking() {
-		r.mu.Lock()
-		first := !r.skipped[p.ID]
-		r.skipped[p.ID] = true
-		r.mu.Unlock()
-		if first {
-			r.metrics.applies.WithLabelValues("auto", "skipped").Inc()
-			r.audit(ctx, store.AuditEvent{Actor: r.opts.Actor, Action: "apply.skipped", PlanID: p.ID,
-				Detail: "auto_apply: the plan has a deny finding or an unplaceable workload; fix it or apply through the API"})
-		}
-		return nil
-	}
-	applied, err := r.appliedOK(ctx, p.ID)
-	if err != nil {
-		return r.failed(ctx, "apply", p.ID, err)
-	}
-	if applied {
-		return nil
-	}
-	out, err := r.apply(ctx, p.ID, r.opts.Actor, "auto")
-	if err != nil {
-		return r.failed(ctx, "apply", p.ID, err)
-	}
-	if out.Status != ApplySucceeded {
-		return r.failed(ctx, "apply", p.ID, fmt.Errorf("apply of plan %s: %s (run %s)", p.ID, out.Status, out.RunID))
-	}
-	return nil
-}
-
-// appliedOK reports whether plan id has a succeeded apply run.
-func (r *Reconciler) appliedOK(ctx context.Context, id string) (bool, error) {
-	r.mu.Lock()
-	if r.state.AppliedPlanID == id {
-		r.mu.Unlock()
-		return true, nil
-	}
-	r.mu.Unlock()
-	runs, err := r.st.ListRuns(ctx, store.RunFilter{RepoID: r.opts.RepoID, PlanID: id, Kind: store.RunApply})
-	if err != nil {
-		return false, fmt.Errorf("list applies of plan %s: %w", id, err)
-	}
-	for _, run := range runs {
-		if run.ParentID == "" && run.Status == store.RunSucceeded {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// Apply applies a saved plan of the watched branch for actor. Plans of
-// pull-request heads and other refs are refused: Meridian applies on merge.
-// The apply runs on the server's context, so that a client that hangs up
-// does not interrupt Terraform halfway; concurrent requests for one plan
-// share one apply.
-func (r *Reconciler) Apply(ctx context.Context, planID, actor string) (*ApplyOutput, error) {
-	rec, err := r.st.GetPlan(ctx, planID)
-	if err != nil {
-		return nil, err
-	}
-	if rec.RepoID != r.opts.RepoID {
-		return nil, meridian.Errorf(meridian.ENOTFOUND, "plan %q not found", planID)
-	}
-	if rec.Ref != r.opts.Branch {
-		return nil, meridian.Errorf(meridian.ECONFLICT, "plan %s is of %q, not of branch %s: only plans of the watched branch are applied (Meridian applies on merge)",
-			planID, rec.Ref, r.opts.Branch)
-	}
-	r.audit(ctx, store.AuditEvent{Actor: actor, Action: "apply.requested", PlanID: planID, Detail: "commit " + short(rec.Commit)})
-	return r.apply(ctx, planID, actor, "api")
-}
-
-func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (*ApplyOutput, error) {
-	ch := r.flight.DoChan("apply\x00"+planID, func() (any, error) {
-		done, ok := r.track()
-		if !ok {
-			return nil, errShutdown
-		}
-		defer done()
-		start := r.now()
-		out, err := r.applier.Apply(r.baseContext(), planID, actor)
-		outcome := "error"
-		switch {
-		case meridian.ErrorCode(err) == meridian.ECONFLICT:
-			outcome = "refused"
-		case err == nil:
-			outcome = out.Status
-		}
-		r.metrics.applyDuration.WithLabelValues(outcome).Observe(r.now().Sub(start).Seconds())
-		r.metrics.applies.WithLabelValues(trigger, outcome).Inc()
-		if err == nil && out.Status == ApplySucceeded {
-			r.mu.Lock()
-			r.state.AppliedPlanID = planID
-			r.mu.Unlock()
-		}
-		return out, err
-	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*ApplyOutput), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// checkDrift runs one drift check and publishes its figures.
-func (r *Reconciler) checkDrift(ctx context.Context) error {
-	out, err := r.drift.CheckDrift(ctx, r.opts.Actor)
-	if meridian.ErrorCode(err) == EUNAVAILABLE {
-		return nil // not configured: nothing to retry
-	}
-	if err != nil {
-		return r.failed(ctx, "drift", "", fmt.Errorf("drift check: %w", err))
-	}
-	r.metrics.drifted.Reset()
-	for t, n := range out.Drifted {
-		r.metrics.drifted.WithLabelValues(t).Set(float64(n))
-	}
-	if len(out.Errors) > 0 {
-		return r.failed(ctx, "drift", "", fmt.Errorf("drift check run %s: %d target(s) could not be checked: %v", out.RunID, len(out.Errors), out.Errors))
-	}
-	return nil
-}
-
 // failed records a failed step: the branch state, a metric, the log, and a
 // failed run in the store (so that it shows in the API), then returns err.
 func (r *Reconciler) failed(ctx context.Context, stage, planID string, err error) error {
@@ -590,13 +380,6 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // errShutdown is returned for work asked for while the server stops.

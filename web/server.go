@@ -115,7 +115,7 @@ func (s *Server) routes() chi.Router {
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
-	metrics := promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry})
+	metrics := promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})
 	if s.opts.MetricsAuth {
 		r.With(s.authenticate, s.require(RoleViewer)).Method(http.MethodGet, "/metrics", metrics)
 	} else {

@@ -91,4 +91,3 @@ func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request) {
 	s.audit(r.Context(), store.AuditEvent{Actor: p.Actor(), Action: "token.revoke", Detail: id})
 	writeJSON(w, http.StatusOK, map[string]string{"revoked": id})
 }
-

@@ -22,6 +22,7 @@ func newPlanCmd(a *app) *cobra.Command {
 		tff    terraformFlags
 		format string
 		out    string
+		cf     compareFlags // --base/--head (serve issue): plan_compare.go
 	)
 	cmd := &cobra.Command{
 		Use:   "plan --repo PATH|URL [--ref REF] [--format table|json|markdown] [--out FILE]",
@@ -36,6 +37,9 @@ With --format json, stdout holds exactly one JSON document, also on exit 2
 and on errors ({"error": ...}).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cf.active() {
+				return a.planCompare(cmd, &rf, &sf, &cf, format, out)
+			}
 			render, err := renderer(format)
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
@@ -75,7 +79,8 @@ and on errors ({"error": ...}).`,
 	rf.register(cmd)
 	sf.register(cmd)
 	tff.register(cmd, true)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or markdown")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, markdown or sarif")
+	cf.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "write the plan to FILE instead of stdout")
 	return cmd
 }
@@ -88,8 +93,10 @@ func renderer(format string) (func(io.Writer, *meridian.Plan) error, error) {
 		return report.JSON, nil
 	case "markdown", "md":
 		return report.Markdown, nil
+	case "sarif":
+		return report.SARIF, nil
 	}
-	return nil, fmt.Errorf("--format must be table, json or markdown, got %q", format)
+	return nil, fmt.Errorf("--format must be table, json, markdown or sarif, got %q", format)
 }
 
 // plan loads the repo and runs the planner.

@@ -57,5 +57,6 @@ the cheapest compliant target within capacity, explaining every choice.`,
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newApplyCmd(a), newDriftCmd(a), newUnlockCmd(a))
 	root.AddCommand(newRenderCmd(a))
+	root.AddCommand(newServeCmd(a), newTokenCmd(a))
 	return root
 }

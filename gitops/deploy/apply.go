@@ -455,7 +455,11 @@ func (a *applier) message(plan *meridian.Plan, step int, moves, done []Move) str
 			fmt.Fprintf(&b, "  %s: %s (now on %s, move started by plan %s)\n", m.Workload, strings.Join(m.From, ","), strings.Join(m.To, ","), m.PlanID)
 		}
 	}
-	fmt.Fprintf(&b, "\n%s: %s\n%s: %s\n%s: %d/2\n", TrailerPlan, plan.ID, TrailerConfig, config, TrailerStep, step)
+	fmt.Fprintf(&b, "\n%s: %s\n%s: %s\n", TrailerPlan, plan.ID, TrailerConfig, config)
+	if step == 2 || len(moves) > 0 {
+		// Only commits that take part in a move are steps of one.
+		fmt.Fprintf(&b, "%s: %d/2\n", TrailerStep, step)
+	}
 	return b.String()
 }
 

@@ -101,7 +101,7 @@ func (a *applier) repoDrift(snap *snapshot) ([]meridian.Drift, error) {
 	for _, f := range Diff(base, snap.tree, "") {
 		out = append(out, meridian.Drift{
 			Kind: DriftDeployRepo, Workload: f.Workload, Target: f.Target,
-			Resource: repoPathOf(a.s.Path, f.Path), Detail: detail(actionText(f.Action)),
+			Resource: repoPathOf(a.s.Path, f.Path), Action: f.Action, Detail: detail(actionText(f.Action)),
 		})
 	}
 	return out, nil
@@ -123,7 +123,6 @@ func actionText(action string) string {
 	}
 	return "changed"
 }
-
 
 // lastMeridianCommit walks first parents from head to the newest commit
 // Meridian made, and counts the commits after it. It returns nil when there
@@ -163,16 +162,20 @@ func ArgoDrift(ctx context.Context, argo Lister, tree Tree) ([]meridian.Drift, e
 		app, ok := live[e.name]
 		if !ok {
 			out = append(out, meridian.Drift{Kind: DriftArgoCD, Workload: e.workload, Target: e.target,
-				Resource: "Application " + e.name, Detail: "declared in the deploy repo but not in Argo CD"})
+				Resource: "Application " + e.name, Action: meridian.DriftMissing, Detail: "declared in the deploy repo but not in Argo CD"})
 			continue
 		}
 		if app.Ready() {
 			continue
 		}
 		out = append(out, meridian.Drift{Kind: DriftArgoCD, Workload: e.workload, Target: e.target,
-			Resource: "Application " + e.name, Detail: app.Summary()})
+			Resource: "Application " + e.name, Action: appAction(app), Detail: app.Summary()})
 		for _, r := range app.Unhealthy() {
 			var why []string
+			action := meridian.DriftUnhealthy
+			if (r.Status != "" && r.Status != argocd.SyncStatusSynced) || r.RequiresPruning {
+				action = meridian.DriftOutOfSync
+			}
 			if r.Status != "" && r.Status != argocd.SyncStatusSynced {
 				why = append(why, r.Status)
 			}
@@ -187,10 +190,18 @@ func ArgoDrift(ctx context.Context, argo Lister, tree Tree) ([]meridian.Drift, e
 				why = append(why, h)
 			}
 			out = append(out, meridian.Drift{Kind: DriftArgoCD, Workload: e.workload, Target: e.target,
-				Resource: r.Ref(), Detail: strings.Join(why, ", ") + " (in Application " + e.name + ")"})
+				Resource: r.Ref(), Action: action, Detail: strings.Join(why, ", ") + " (in Application " + e.name + ")"})
 		}
 	}
 	return out, nil
+}
+
+// appAction classifies a not-ready Application.
+func appAction(app *argocd.Application) string {
+	if app.Status != nil && app.Status.Sync.Status == argocd.SyncStatusSynced {
+		return meridian.DriftUnhealthy
+	}
+	return meridian.DriftOutOfSync
 }
 
 type declared struct{ name, workload, target string }

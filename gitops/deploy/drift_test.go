@@ -14,7 +14,7 @@ import (
 func driftKeys(ds []meridian.Drift) []string {
 	var out []string
 	for _, d := range ds {
-		out = append(out, d.Kind+" "+d.Workload+" "+d.Target+" "+d.Resource)
+		out = append(out, d.Kind+" "+d.Workload+" "+d.Target+" "+d.Resource+" "+d.Action)
 	}
 	return out
 }
@@ -44,9 +44,9 @@ func TestRepoDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"deploy-repo api aws-eu-west-1 clusters/prod/apps/api/aws-eu-west-1.yaml",
-		"deploy-repo   clusters/prod/apps/extra.yaml",
-		"deploy-repo web azure-westeurope clusters/prod/infra/web/azure-westeurope/vault.yaml",
+		"deploy-repo api aws-eu-west-1 clusters/prod/apps/api/aws-eu-west-1.yaml change",
+		"deploy-repo   clusters/prod/apps/extra.yaml add",
+		"deploy-repo web azure-westeurope clusters/prod/infra/web/azure-westeurope/vault.yaml remove",
 	}
 	if diff := cmp.Diff(want, driftKeys(ds)); diff != "" {
 		t.Errorf("drift (-want +got):\n%s", diff)
@@ -93,9 +93,9 @@ func TestArgoDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []meridian.Drift{
-		{Kind: "argocd", Workload: "batch", Target: "onprem-fra", Resource: "Application batch.onprem-fra", Detail: "declared in the deploy repo but not in Argo CD"},
-		{Kind: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "Application web.azure-westeurope", Detail: "OutOfSync/Healthy"},
-		{Kind: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "apps/Deployment foo/my-app", Detail: "OutOfSync (in Application web.azure-westeurope)"},
+		{Kind: "argocd", Workload: "batch", Target: "onprem-fra", Resource: "Application batch.onprem-fra", Action: "missing", Detail: "declared in the deploy repo but not in Argo CD"},
+		{Kind: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "Application web.azure-westeurope", Action: "out-of-sync", Detail: "OutOfSync/Healthy"},
+		{Kind: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "apps/Deployment foo/my-app", Action: "out-of-sync", Detail: "OutOfSync (in Application web.azure-westeurope)"},
 	}
 	if diff := cmp.Diff(want, ds); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -68,14 +68,14 @@ func infraDirOf(w, t string) string   { return path.Join(infraDir, w, t) }
 func Owner(p string) (workload, target string, ok bool) {
 	parts := strings.Split(p, "/")
 	switch {
-	case len(parts) == 3 && parts[0] == appsDir:
+	case len(parts) == 3 && parts[0] == appsDir && parts[1] != "":
 		t, ok := strings.CutSuffix(parts[2], ".yaml")
 		if !ok {
 			return "", "", false
 		}
 		t = strings.TrimSuffix(t, "."+LayerInfra)
 		return parts[1], t, t != "" && !strings.Contains(t, ".")
-	case len(parts) == 4 && parts[0] == infraDir:
+	case len(parts) == 4 && parts[0] == infraDir && parts[1] != "" && parts[2] != "" && parts[3] != "":
 		return parts[1], parts[2], true
 	}
 	return "", "", false

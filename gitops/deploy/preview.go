@@ -54,3 +54,13 @@ func Next(ctx context.Context, cfg *meridian.Config, plan *meridian.Plan, opts O
 	}
 	return &Rendered{Tree: tree, Findings: rendered.Findings}, nil
 }
+
+// Previewer fills plan.Deploy for the planner (planner.WithDeploy).
+type Previewer struct {
+	Options Options
+}
+
+// PreviewDeploy implements planner.DeployPreviewer.
+func (p Previewer) PreviewDeploy(ctx context.Context, cfg *meridian.Config, plan *meridian.Plan) *meridian.DeployDiff {
+	return Preview(ctx, cfg, plan, p.Options)
+}

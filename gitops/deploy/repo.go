@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path"
 	"sort"
@@ -183,7 +184,7 @@ func (r *repo) clone(ctx context.Context) (*git.Repository, error) {
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return nil, fmt.Errorf("deploy repo %s: %w: %w", r.name, meridian.Errorf(meridian.ENOTFOUND, "repository not found"), err)
 	}
-	return nil, fmt.Errorf("deploy repo %s: clone: %w", r.name, err)
+	return nil, fmt.Errorf("deploy repo %s: clone: %w", r.name, r.scrub(err))
 }
 
 // files reads every file under the deploy path of commit c.
@@ -333,8 +334,40 @@ func (r *repo) publish(ctx context.Context, snap *snapshot, h plumbing.Hash) err
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
 		return fmt.Errorf("deploy repo %s: push: %w: %w", r.name, meridian.Errorf(meridian.EUNAUTHORIZED, "credentials rejected"), err)
 	}
-	return fmt.Errorf("deploy repo %s: push: %w", r.name, err)
+	return fmt.Errorf("deploy repo %s: push: %w", r.name, r.scrub(err))
 }
+
+// scrub hides credentials written into the deploy repo URL (a token is
+// often the user name: https://TOKEN@host/repo) from a transport error,
+// which may quote the URL. errors.Is and errors.As still see the cause.
+func (r *repo) scrub(err error) error {
+	u, perr := url.Parse(r.url)
+	if err == nil || perr != nil || u.User == nil {
+		return err
+	}
+	secrets := []string{u.User.String(), u.User.Username()}
+	if p, ok := u.User.Password(); ok {
+		secrets = append(secrets, p)
+	}
+	return &scrubbed{err: err, secrets: secrets}
+}
+
+type scrubbed struct {
+	err     error
+	secrets []string
+}
+
+func (e *scrubbed) Error() string {
+	msg := e.err.Error()
+	for _, s := range e.secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "REDACTED")
+		}
+	}
+	return msg
+}
+
+func (e *scrubbed) Unwrap() error { return e.err }
 
 type treeEntry struct {
 	hash plumbing.Hash

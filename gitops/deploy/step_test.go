@@ -30,7 +30,7 @@ func TestFirstStep(t *testing.T) {
 		wantMoves  []Move
 	}{
 		"move keeps the old placement": {
-			reason: "a new target is added while the old one stays, and the move is recorded before publishing",
+			reason:  "a new target is added while the old one stays, and the move is recorded before publishing",
 			current: placed("w", "a"), desired: placed("w", "b"), configured: true,
 			wantTree:  []string{"apps/w/a.yaml", "apps/w/b.yaml"},
 			wantMoves: []Move{{Workload: "w", From: []string{"a"}, To: []string{"b"}, Phase: PhaseAdding, PlanID: "p2"}},
@@ -134,4 +134,3 @@ func TestSecondStep(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
-

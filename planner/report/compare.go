@@ -27,6 +27,9 @@ type Comparison struct {
 	// policies find, so that reviewers see their effect now.
 	PolicyChanged bool
 	Preview       []meridian.Finding
+	// TerraformSkipped, when set, says why the head was planned without
+	// Terraform (e.g. its repository is not trusted to run modules).
+	TerraformSkipped string
 	// BlobURL, when set, is the URL prefix of files at the head commit
 	// (https://github.com/OWNER/REPO/blob/SHA); finding locations link to
 	// BlobURL/FILE#LLINE.

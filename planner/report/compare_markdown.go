@@ -235,6 +235,9 @@ func deployBlock(c *Comparison) block {
 
 func terraformBlock(c *Comparison) block {
 	if c.After == nil || len(c.After.Terraform) == 0 {
+		if c.TerraformSkipped != "" {
+			return block{head: fmt.Sprintf("<details><summary>Terraform: not planned</summary>\n\n%s\n\n</details>\n\n", inline(c.TerraformSkipped))}
+		}
 		return block{}
 	}
 	var lines []string

@@ -68,6 +68,7 @@ func ParseRepo(full string) (Repo, error) {
 	return Repo{Owner: owner, Name: name}, nil
 }
 
+// String returns OWNER/NAME.
 func (r Repo) String() string { return r.Owner + "/" + r.Name }
 
 // Comment is an issue or pull-request comment.
@@ -104,6 +105,7 @@ type APIError struct {
 	RetryAfter time.Duration
 }
 
+// Error implements error.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("github: %s %s: %d %s", e.Method, e.Path, e.StatusCode, e.Message)
 }

@@ -40,20 +40,20 @@ const EnvAssets = "MERIDIAN_KUBE_ASSETS"
 type cluster struct {
 	cfg      *rest.Config
 	warnings *warnings
-	dyn    dynamic.Interface
-	mapper meta.RESTMapper
-	nsDone map[string]bool
+	dyn      dynamic.Interface
+	mapper   meta.RESTMapper
+	nsDone   map[string]bool
 }
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	assets := os.Getenv(EnvAssets)
 	if assets == "" {
-		msg := "SKIPPED: no kube-apiserver: set " + EnvAssets + "=$(scripts/install-kube-apiserver.sh | tail -1) to run the end-to-end validation"
+		msg := "no kube-apiserver: set " + EnvAssets + "=$(scripts/install-kube-apiserver.sh | tail -1) to run the end-to-end validation"
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg + " (CI=true: this test must run in CI)")
 		}
-		t.Skip(msg)
+		t.Skip("SKIPPED: " + msg)
 	}
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {

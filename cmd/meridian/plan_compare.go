@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/gitops/deploy"
+	"github.com/meridianhq/meridian/planner"
+	"github.com/meridianhq/meridian/planner/report"
+)
+
+// compareFlags are `meridian plan --base REF --head REF`: the pull-request
+// report of `meridian serve`, for any CI system.
+type compareFlags struct {
+	base, head string
+	blobURL    string
+}
+
+func (f *compareFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.base, "base", "", "compare: the ref a change goes into (its policies judge the head)")
+	cmd.Flags().StringVar(&f.head, "head", "", "compare: the ref of the change; with --base, prints the pull-request report (--format markdown, sarif or json)")
+	cmd.Flags().StringVar(&f.blobURL, "blob-url", "", "compare: URL prefix of files at the head commit, for links in the report (default from $GITHUB_SERVER_URL/$GITHUB_REPOSITORY)")
+}
+
+func (f *compareFlags) active() bool { return f.base != "" || f.head != "" }
+
+// planCompare plans the head against the base the way the server reviews a
+// pull request: the head's config judged by the base's policies, a preview
+// of the head's own policies when it changes them, and the base's plan as
+// "before". It plans without Terraform: a change's modules are not
+// trusted to run here. Exit status as plan: 2 when the head blocks.
+func (a *app) planCompare(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, cf *compareFlags, format, out string) (err error) {
+	ctx := cmd.Context()
+	defer func() {
+		// --format json promises one JSON document, also on errors.
+		var ee *exitErr
+		if format == "json" && err != nil && (!errors.As(err, &ee) || ee.err != nil) {
+			writeJSONError(a.stdout, err)
+		}
+	}()
+	if cf.base == "" || cf.head == "" {
+		return &exitErr{code: exitError, err: errors.New("--base and --head go together")}
+	}
+	if rf.ref != "" {
+		return &exitErr{code: exitError, err: errors.New("--ref does not go with --base/--head")}
+	}
+	if format == "table" {
+		format = "markdown" // the comparison has no terminal table
+	}
+	if format != "markdown" && format != "md" && format != "sarif" && format != "json" {
+		return &exitErr{code: exitError, err: fmt.Errorf("with --base/--head, --format must be markdown, sarif or json, got %q", format)}
+	}
+	var base, head *loaded
+	base, err = (&repoFlags{repo: rf.repo, ref: cf.base, cacheDir: rf.cacheDir}).load(ctx, a)
+	if err != nil {
+		return compareLoadErr("--base", err)
+	}
+	head, err = (&repoFlags{repo: rf.repo, ref: cf.head, cacheDir: rf.cacheDir}).load(ctx, a)
+	if err != nil {
+		return compareLoadErr("--head", err)
+	}
+	stateDir, err := sf.dir()
+	if err != nil {
+		return &exitErr{code: exitError, err: err}
+	}
+	p, err := planner.New(planner.WithLogger(a.logger),
+		planner.WithDeploy(deploy.Previewer{Options: deploy.Options{StateDir: stateDir, Logger: a.logger}}))
+	if err != nil {
+		return err
+	}
+	cfg, policyChanged := meridian.ReviewConfig(base.cfg, head.cfg)
+	input := func(l *loaded, cfg *meridian.Config) planner.Input {
+		return planner.Input{Config: cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit, Dirty: l.snap.Dirty}
+	}
+	after, err := p.Plan(ctx, input(head, cfg))
+	if err != nil {
+		return &exitErr{code: exitError, err: fmt.Errorf("plan --head %s: %w", cf.head, err)}
+	}
+	before, err := p.Plan(ctx, input(base, base.cfg))
+	if err != nil {
+		return &exitErr{code: exitError, err: fmt.Errorf("plan --base %s: %w", cf.base, err)}
+	}
+	c := &report.Comparison{
+		Title:         fmt.Sprintf("`%s` → `%s`", cf.head, cf.base),
+		Before:        before,
+		BeforeSource:  fmt.Sprintf("plan of base `%s` @ `%s`", cf.base, shortSHA(base.snap.Commit)),
+		After:         after,
+		PolicyChanged: policyChanged,
+		BlobURL:       cf.blobURL,
+		TerraformSkipped: "`meridian plan --base/--head` plans without Terraform: a change's modules can run code. " +
+			"Run `meridian plan --ref` on trusted refs for Terraform's view.",
+	}
+	if c.BlobURL == "" && os.Getenv("GITHUB_SERVER_URL") != "" && os.Getenv("GITHUB_REPOSITORY") != "" && head.snap.Commit != "" {
+		c.BlobURL = strings.TrimSuffix(os.Getenv("GITHUB_SERVER_URL"), "/") + "/" + os.Getenv("GITHUB_REPOSITORY") + "/blob/" + head.snap.Commit
+	}
+	if policyChanged {
+		preview, err := p.Plan(ctx, input(head, head.cfg))
+		if err != nil {
+			c.Preview = []meridian.Finding{{Rule: "MER-POLICY-PREVIEW", Severity: meridian.SeverityWarn,
+				Message: "the head's policies could not be evaluated: " + err.Error()}}
+		} else {
+			c.Preview = preview.Findings
+		}
+	}
+	var buf bytes.Buffer
+	switch format {
+	case "sarif":
+		err = report.SARIF(&buf, after)
+	case "json":
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(struct {
+			BeforeSource     string                   `json:"before_source"`
+			Before           *meridian.Plan           `json:"before"`
+			After            *meridian.Plan           `json:"after"`
+			PlacementChanges []report.PlacementChange `json:"placement_changes"`
+			PolicyChanged    bool                     `json:"policy_changed"`
+			Preview          []meridian.Finding       `json:"preview,omitempty"`
+		}{c.BeforeSource, before, after, report.PlacementChanges(before, after), policyChanged, c.Preview})
+	default:
+		err = report.CompareMarkdown(&buf, c, report.CompareOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("render comparison: %w", err)
+	}
+	if out != "" {
+		if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write --out: %w", err)
+		}
+	} else if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if after.Blocking() {
+		return &exitErr{code: exitBlocked}
+	}
+	return nil
+}
+
+func compareLoadErr(flag string, err error) error {
+	if msg, ok := configErrorList(err); ok {
+		return &exitErr{code: exitError, err: fmt.Errorf("%s: %s", flag, msg)}
+	}
+	return &exitErr{code: exitError, err: fmt.Errorf("%s: %w", flag, err)}
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}

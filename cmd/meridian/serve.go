@@ -1,0 +1,452 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/store/sqlite"
+	"github.com/meridianhq/meridian/terraform"
+	"github.com/meridianhq/meridian/web"
+	"github.com/meridianhq/meridian/web/github"
+)
+
+// The SQLite store is the server's store.
+var _ web.Store = (*sqlite.DB)(nil)
+
+// Environment variables of `meridian serve`.
+const (
+	envWebhookSecret = "MERIDIAN_WEBHOOK_SECRET"
+	envGitHubToken   = "GITHUB_TOKEN"
+)
+
+// ServeConfig is everything `meridian serve` is told. The zero value of a
+// field means its default.
+type ServeConfig struct {
+	// Repo is the config repo: a directory or a Git URL.
+	Repo   string
+	Branch string
+	// Addr is the listen address (":0" picks a free port; see Main.Addr).
+	Addr     string
+	Interval time.Duration
+	// DriftInterval applies when meridian.yaml has no drift_interval.
+	DriftInterval time.Duration
+	CacheDir      string
+	// StateDir and DB are the store flags shared with apply.
+	StateDir, DB string
+	// TerraformBin, when empty, is found as `meridian apply` finds it; the
+	// server runs without Terraform when there is none, or when
+	// NoTerraform is set.
+	TerraformBin string
+	NoTerraform  bool
+	LockTimeout  time.Duration
+	LockLease    time.Duration
+	Concurrency  int
+
+	WebhookSecret []byte
+	GitHubToken   string
+	GitHubAPIURL  string
+	// GitHubRepo (OWNER/NAME) limits the events handled to one repository.
+	GitHubRepo string
+	// PRTerraformRepos are the repositories whose pull-request heads get
+	// Terraform plans, with PRTerraformEnv as their whole environment
+	// (plus PATH, HOME and proxies): never the server's apply credentials.
+	PRTerraformRepos []string
+	PRTerraformEnv   []string
+	ConfigPath       string
+	PublicURL        string
+	MetricsAuth      bool
+	TrustedProxies   []string
+	ShutdownTimeout  time.Duration
+	// Actor names the server in locks, runs and the audit log.
+	Actor string
+	// Getenv reads the environment (default os.Getenv).
+	Getenv func(string) string
+}
+
+// Main is `meridian serve` as a value, in the style of wtf's cmd/wtfd: Run
+// opens everything and starts serving, Close shuts down gracefully, so that
+// tests boot the whole server in-process with Addr ":0" and t.TempDir().
+type Main struct {
+	Config ServeConfig
+	Logger *slog.Logger
+
+	db        *sqlite.DB
+	ln        net.Listener
+	http      *http.Server
+	recon     *web.Reconciler
+	server    *web.Server
+	cancel    context.CancelFunc
+	reconDone chan struct{}
+	httpDone  chan error
+}
+
+// NewMain returns a Main with the defaults filled in.
+func NewMain() *Main {
+	return &Main{Config: ServeConfig{Branch: "main", Addr: ":8080", Interval: time.Minute, DriftInterval: time.Hour,
+		LockLease: 30 * time.Second, Concurrency: 4, ShutdownTimeout: 30 * time.Second, GitHubAPIURL: github.DefaultBaseURL},
+		Logger: slog.New(slog.DiscardHandler)}
+}
+
+// Run opens the store (creating and migrating it), wires the planner,
+// Terraform workflow and GitHub client, starts the reconcile loop (which
+// plans the branch head at once) and starts serving. It returns once the
+// listener is open; Close stops everything.
+func (m *Main) Run(ctx context.Context) (err error) {
+	c := &m.Config
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.Repo == "" {
+		return errors.New("--repo is required")
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	sf := stateFlags{stateDir: c.StateDir, db: c.DB}
+	stateDir, err := sf.dir()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	if m.db, err = sf.open(ctx); err != nil {
+		return err
+	}
+	source := sourceName(c.Repo)
+	repoID := store.RepoID(source)
+	if err := m.db.EnsureRepo(ctx, store.Repo{ID: repoID, Source: source}); err != nil {
+		return err
+	}
+	log := m.Logger.With("repo", source, "branch", c.Branch)
+	loader := &gitLoader{source: c.Repo, name: source, branch: c.Branch, cacheDir: c.CacheDir, log: m.Logger}
+
+	wfs, err := m.workflows(ctx, stateDir)
+	if err != nil {
+		return err
+	}
+	var applier web.Applier = web.Disabled{Reason: wfs.noTerraform}
+	var drift web.DriftChecker = web.Disabled{Reason: wfs.noTerraform}
+	if wfs.trusted != nil {
+		applier = &serverApplier{wfs: wfs, loader: loader, log: m.Logger}
+		drift = &serverDrift{wfs: wfs, loader: loader, branch: c.Branch}
+	}
+	pl, err := newServerPlanner(wfs, stateDir, m.Logger)
+	if err != nil {
+		return err
+	}
+	var gh web.GitHub
+	if c.GitHubToken != "" {
+		cl, err := github.NewClient(c.GitHubToken, github.ClientOptions{BaseURL: c.GitHubAPIURL})
+		if err != nil {
+			return err
+		}
+		gh = cl
+	} else {
+		log.Warn("no GitHub token ($" + envGitHubToken + " or --github-token-file): pull requests are planned but not commented on")
+	}
+	metrics := web.NewMetrics()
+	m.recon = web.NewReconciler(m.db, loader, pl, applier, drift, web.ReconcilerOptions{
+		RepoID: repoID, Source: source, Branch: c.Branch, Interval: c.Interval, DriftInterval: c.DriftInterval,
+		Actor: c.Actor, Logger: m.Logger, Metrics: metrics,
+		PR: web.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
+	})
+	if len(c.WebhookSecret) == 0 {
+		log.Warn("no webhook secret ($" + envWebhookSecret + " or --webhook-secret-file): POST /webhooks/github is off")
+	}
+	m.server = web.NewServer(m.db, m.recon, web.Options{WebhookSecret: c.WebhookSecret, MetricsAuth: c.MetricsAuth,
+		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics})
+
+	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
+		return fmt.Errorf("listen %s: %w", c.Addr, err)
+	}
+	m.http = &http.Server{Handler: m.server.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel, m.reconDone, m.httpDone = cancel, make(chan struct{}), make(chan error, 1)
+	go func() {
+		defer close(m.reconDone)
+		if err := m.recon.Run(loopCtx); err != nil {
+			log.Error("reconcile loop stopped", "err", err)
+		}
+	}()
+	go func() { m.httpDone <- m.http.Serve(m.ln) }()
+	log.Info("serving", "addr", m.Addr(), "state_dir", stateDir, "db", m.db.Path(), "terraform", wfs.trusted != nil)
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// Reconciler exposes the loop, for tests.
+func (m *Main) Reconciler() *web.Reconciler { return m.recon }
+
+// Store exposes the store, for tests.
+func (m *Main) Store() *sqlite.DB { return m.db }
+
+// Close shuts down gracefully: it stops accepting requests and lets those
+// in flight finish (up to ShutdownTimeout), then stops the reconcile loop,
+// whose current step is interrupted safely (Terraform gets an interrupt,
+// target locks are released, the run is recorded as interrupted) and whose
+// queued webhook work is recorded as failed so that GitHub can redeliver
+// it; last it closes the store.
+func (m *Main) Close() error {
+	var errs []error
+	timeout := m.Config.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if m.http != nil {
+		if err := m.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down HTTP: %w", err))
+		}
+		if err := <-m.httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.http = nil
+	}
+	if m.cancel != nil {
+		m.cancel()
+		// The loop's step was just interrupted; give it its own grace
+		// period to record that and release its locks.
+		t := time.NewTimer(timeout)
+		select {
+		case <-m.reconDone:
+			t.Stop()
+		case <-t.C:
+			// Closing the store under a running step would lose its
+			// record; the lease will free its locks instead.
+			return errors.Join(append(errs, errors.New("the reconcile loop did not stop in time; store left open"))...)
+		}
+		m.cancel = nil
+	}
+	if m.db != nil {
+		if err := m.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		m.db = nil
+	}
+	return errors.Join(errs...)
+}
+
+// workflows finds Terraform and builds the workflows the server needs.
+func (m *Main) workflows(ctx context.Context, stateDir string) (*serverWorkflows, error) {
+	c := &m.Config
+	var err error
+	wfs := &serverWorkflows{db: m.db, stateDir: stateDir, lease: c.LockLease, lockTimeout: c.LockTimeout,
+		concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), actor: c.Actor, log: m.Logger}
+	var bin string
+	if c.NoTerraform {
+		wfs.noTerraform = "the server runs with --terraform=false"
+	} else if bin, err = terraform.FindBinary(c.TerraformBin, c.Getenv); err != nil {
+		if c.TerraformBin != "" {
+			return nil, err
+		}
+		wfs.noTerraform = err.Error()
+		m.Logger.Warn("no Terraform binary: serving plans without Terraform; apply and drift are off", "err", err)
+	}
+	// Plans are saved through a workflow even without Terraform: it records
+	// the run and the plan the same way `meridian plan` does.
+	if wfs.save, err = wfs.workflow(nil, store.Owner{}); err != nil {
+		return nil, err
+	}
+	if bin == "" {
+		return wfs, nil
+	}
+	cache := filepath.Join(stateDir, "plugin-cache")
+	if wfs.runner, err = terraform.New(ctx, bin, terraform.Options{PluginCacheDir: cache, LockTimeout: c.LockTimeout, Logger: m.Logger}); err != nil {
+		return nil, err
+	}
+	if wfs.trusted, err = wfs.workflow(wfs.runner, store.Owner{}); err != nil {
+		return nil, err
+	}
+	if len(c.PRTerraformRepos) > 0 {
+		// Pull-request heads run Terraform with an environment of their
+		// own: never the server's credentials.
+		prDir := filepath.Join(stateDir, "pull-requests")
+		prRunner, err := terraform.New(ctx, bin, terraform.Options{PluginCacheDir: filepath.Join(prDir, "plugin-cache"), LockTimeout: c.LockTimeout,
+			Logger: m.Logger, Environ: prEnviron(os.Environ(), c.PRTerraformEnv)})
+		if err != nil {
+			return nil, err
+		}
+		// Their workspaces and plan files live apart from the server's,
+		// so that a module never sees the local state of applied targets.
+		pr := *wfs
+		pr.stateDir = prDir
+		if wfs.untrusted, err = pr.workflow(prRunner, store.Owner{}); err != nil {
+			return nil, err
+		}
+	}
+	return wfs, nil
+}
+
+// prEnviron is the environment of pull-request Terraform runs: what a
+// process needs to run at all, plus the operator's plan-only variables.
+// Cloud credentials of the server's own environment are not passed on.
+func prEnviron(parent, extra []string) []string {
+	keep := map[string]bool{"PATH": true, "HOME": true, "TMPDIR": true, "LANG": true, "HTTP_PROXY": true, "HTTPS_PROXY": true,
+		"NO_PROXY": true, "http_proxy": true, "https_proxy": true, "no_proxy": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true}
+	var out []string
+	for _, kv := range parent {
+		if k, _, ok := strings.Cut(kv, "="); ok && keep[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, extra...)
+}
+
+// readEnvFile reads KEY=VALUE lines (blank lines and # comments skipped).
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, _, ok := strings.Cut(line, "="); !ok || k == "" {
+			return nil, fmt.Errorf("%s:%d: want KEY=VALUE", path, n)
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}
+
+// readSecretFile reads a secret from a file, trimming one trailing newline.
+func readSecretFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimRight(string(b), "\r\n")), nil
+}
+
+func newServeCmd(a *app) *cobra.Command {
+	m := NewMain()
+	c := &m.Config
+	var sf stateFlags
+	var tff terraformFlags
+	var secretFile, tokenFile, prEnvFile string
+	cmd := &cobra.Command{
+		Use:   "serve --repo URL|PATH [--branch main] [--listen :8080] [--state-dir DIR] [--db FILE]",
+		Short: "Run the control plane: plan every commit, report on pull requests, apply on merge",
+		Long: `serve runs Meridian continuously against a config repo (see docs/server.md):
+
+  - it plans the branch head at startup, then every new commit, polling every
+    --interval or at once on a push webhook;
+  - with auto_apply: true in meridian.yaml it applies each new commit's plan
+    (apply on merge), and it checks drift every drift_interval;
+  - on pull requests it posts one comment (cost before and after, placement
+    changes, policy findings, deploy and Terraform diffs) and a commit status;
+  - it serves the JSON API under /api/v1 (bearer tokens: meridian token
+    create), /healthz, /readyz and Prometheus /metrics.
+
+The store is the one apply uses (--state-dir, --db). The webhook secret
+comes from $` + envWebhookSecret + ` or --webhook-secret-file; without one the webhook
+endpoint is off. The GitHub token comes from $` + envGitHubToken + ` or --github-token-file.
+
+SIGTERM or SIGINT shuts down gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c.StateDir, c.DB = sf.stateDir, sf.db
+			c.TerraformBin, c.LockTimeout, c.LockLease, c.Concurrency = tff.bin, tff.lockTimeout, tff.lease, tff.concurrency
+			switch tff.mode {
+			case "false":
+				c.NoTerraform = true
+			case "true":
+				if c.TerraformBin == "" {
+					if _, err := terraform.FindBinary("", os.Getenv); err != nil {
+						return &exitErr{code: exitError, err: err}
+					}
+				}
+			}
+			m.Logger = a.logger
+			if c.Actor == "" {
+				c.Actor = "serve:" + owner().Actor
+			}
+			c.WebhookSecret = []byte(os.Getenv(envWebhookSecret))
+			if secretFile != "" {
+				s, err := readSecretFile(secretFile)
+				if err != nil {
+					return &exitErr{code: exitError, err: fmt.Errorf("--webhook-secret-file: %w", err)}
+				}
+				c.WebhookSecret = s
+			}
+			c.GitHubToken = os.Getenv(envGitHubToken)
+			if tokenFile != "" {
+				s, err := readSecretFile(tokenFile)
+				if err != nil {
+					return &exitErr{code: exitError, err: fmt.Errorf("--github-token-file: %w", err)}
+				}
+				c.GitHubToken = string(s)
+			}
+			if prEnvFile != "" {
+				env, err := readEnvFile(prEnvFile)
+				if err != nil {
+					return &exitErr{code: exitError, err: fmt.Errorf("--pr-terraform-env-file: %w", err)}
+				}
+				c.PRTerraformEnv = env
+			}
+			ctx := cmd.Context()
+			if err := m.Run(ctx); err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			fmt.Fprintf(a.stderr, "meridian: serving %s (branch %s) on %s\n", c.Repo, c.Branch, m.Addr())
+			select {
+			case <-ctx.Done():
+			case err := <-m.httpDone:
+				m.httpDone <- err // Close reads it
+			}
+			return m.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.Repo, "repo", "", "config repo: a directory or a Git URL")
+	f.StringVar(&c.Branch, "branch", c.Branch, "branch to plan, apply and compare pull requests against")
+	f.StringVar(&c.Addr, "listen", c.Addr, "listen address")
+	f.DurationVar(&c.Interval, "interval", c.Interval, "how often to poll the branch (a push webhook wakes it at once)")
+	f.DurationVar(&c.DriftInterval, "drift-interval", c.DriftInterval, "how often to check drift when meridian.yaml has no drift_interval")
+	f.StringVar(&c.CacheDir, "cache-dir", "", "where Git clones are cached (default: ~/.cache/meridian/repos)")
+	f.StringVar(&secretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (default $"+envWebhookSecret+")")
+	f.StringVar(&tokenFile, "github-token-file", "", "file holding the GitHub token for comments and statuses (default $"+envGitHubToken+")")
+	f.StringVar(&c.GitHubAPIURL, "github-api-url", c.GitHubAPIURL, "GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)")
+	f.StringVar(&c.GitHubRepo, "github-repo", "", "handle only events of this repository (OWNER/NAME)")
+	f.StringSliceVar(&c.PRTerraformRepos, "pr-terraform-repos", nil, "repositories (OWNER/NAME) whose pull-request heads get Terraform plans; others are planned without Terraform")
+	f.StringVar(&prEnvFile, "pr-terraform-env-file", "", "KEY=VALUE file: the environment (read-only credentials) of pull-request Terraform plans")
+	f.StringVar(&c.ConfigPath, "config-path", "", "the config root's folder inside the GitHub repository, for links to files")
+	f.StringVar(&c.PublicURL, "public-url", "", "the server's external URL, for links in statuses and comments")
+	f.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require a viewer token for /metrics")
+	f.StringSliceVar(&c.TrustedProxies, "trusted-proxy", nil, "CIDR of a reverse proxy whose X-Forwarded-For is trusted for client IPs")
+	f.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
+	_ = cmd.MarkFlagRequired("repo")
+	sf.register(cmd)
+	tff.register(cmd, true)
+	return cmd
+}

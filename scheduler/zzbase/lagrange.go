@@ -1,0 +1,348 @@
+package scheduler
+
+import (
+	"math"
+	"slices"
+)
+
+// Special skipK arguments of pricedBest.
+const (
+	noSkip     = -2 // skip nothing
+	skipCapped = -3 // skip every capacitated target
+)
+
+// lagrangeOne picks workload i's cheapest option under lam into o and
+// returns its priced cost; leaving the workload out is an option at the
+// drop penalty.
+func (s *solver) lagrangeOne(i int, lam []float64, o []int32) float64 {
+	v := s.pricedBest(i, lam, s.m.ws[i].n, noSkip, noSkip, o)
+	if v >= s.m.penalty {
+		o[0] = -1
+		return s.m.penalty
+	}
+	return v
+}
+
+// pricedBest returns the least priced cost of need candidates of workload i
+// in distinct spread groups, skipping candidates on capacitated target
+// skipK and in group skipG, and writes their indices into o. It returns
+// +Inf if there are not enough. Candidates come sorted by cost and pricing
+// only adds, so the scan stops at the first candidate whose bare cost
+// cannot improve on what is chosen.
+func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, o []int32) float64 {
+	ws := &s.m.ws[i]
+	if need == 1 {
+		best, bj := math.Inf(1), int32(-1)
+		for j := range ws.cands {
+			c := &ws.cands[j]
+			if c.cost >= best {
+				break
+			}
+			if c.k == skipK || c.g == skipG || skipK == skipCapped && c.k >= 0 {
+				continue
+			}
+			v := c.cost
+			if c.k >= 0 {
+				v += lam[2*c.k]*c.nv + lam[2*c.k+1]*c.nm
+			}
+			if v < best {
+				best, bj = v, int32(j)
+			}
+		}
+		o[0] = bj
+		return best
+	}
+	top := s.top[:0]
+	for j := range ws.cands {
+		c := &ws.cands[j]
+		if len(top) == need && c.cost >= top[need-1].v {
+			break
+		}
+		if c.k == skipK || c.g == skipG || skipK == skipCapped && c.k >= 0 {
+			continue
+		}
+		v := c.cost
+		if c.k >= 0 {
+			v += lam[2*c.k]*c.nv + lam[2*c.k+1]*c.nm
+		}
+		q := -1
+		for x := range top {
+			if top[x].g == c.g {
+				q = x
+				break
+			}
+		}
+		switch {
+		case q >= 0:
+			if v >= top[q].v {
+				continue
+			}
+			top[q] = pick{v, int32(j), c.g}
+		case len(top) < need:
+			top = append(top, pick{v, int32(j), c.g})
+			q = len(top) - 1
+		case v < top[need-1].v:
+			top[need-1] = pick{v, int32(j), c.g}
+			q = need - 1
+		default:
+			continue
+		}
+		for ; q > 0 && top[q].v < top[q-1].v; q-- {
+			top[q], top[q-1] = top[q-1], top[q]
+		}
+	}
+	s.top = top
+	if len(top) < need {
+		o[0] = -1
+		return math.Inf(1)
+	}
+	sum := 0.0
+	for x, t := range top {
+		sum += t.v
+		o[x] = t.j
+	}
+	slices.Sort(o[:need])
+	return sum
+}
+
+// clearTarget re-prices the two capacity rows of target k to maximize the
+// Lagrangian along them, all other prices fixed: their market-clearing
+// prices. Every workload that can use k has, for given prices, a cost alt
+// of its best option avoiding k and a cost base of its best option using
+// k before k's own prices; it wants k while base + lam·share < alt. The
+// vCPU and memory prices are cleared alternately, which needs alt and
+// base only once.
+func (s *solver) clearTarget(k int32, lam []float64, sc *clearScratch) {
+	sc.bids = sc.bids[:0]
+	for _, pr := range s.onK[k] {
+		ws := &s.m.ws[pr.i]
+		c := &ws.cands[pr.j]
+		alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, k, noSkip, sc.tmp))
+		base := c.cost
+		if ws.n > 1 {
+			base += s.pricedBest(pr.i, lam, ws.n-1, k, c.g, sc.tmp)
+		}
+		if alt > base {
+			sc.bids = append(sc.bids, bid{alt - base, c.nv, c.nm})
+		}
+	}
+	for round := 0; round < 4; round++ {
+		v := s.clearingPrice(sc, lam[2*k+1], false)
+		m := s.clearingPrice(sc, v, true)
+		changed := v != lam[2*k] || m != lam[2*k+1]
+		lam[2*k], lam[2*k+1] = v, m
+		if !changed {
+			break
+		}
+	}
+}
+
+// seedPrices sets lam to the clearing prices each capacitated target would
+// have if the workloads' only alternatives were unlimited targets. That
+// overprices targets that compete with each other, which the ascent then
+// corrects from above; starting from zero takes it longer from below.
+func (s *solver) seedPrices(lam []float64) {
+	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
+	for k := int32(0); int(k) < s.K; k++ {
+		sc.bids = sc.bids[:0]
+		for _, pr := range s.onK[k] {
+			ws := &s.m.ws[pr.i]
+			c := &ws.cands[pr.j]
+			alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, skipCapped, noSkip, sc.tmp))
+			base := c.cost
+			if ws.n > 1 {
+				base += s.pricedBest(pr.i, lam, ws.n-1, skipCapped, c.g, sc.tmp)
+			}
+			if alt > base {
+				sc.bids = append(sc.bids, bid{alt - base, c.nv, c.nm})
+			}
+		}
+		for round := 0; round < 4; round++ {
+			v := s.clearingPrice(sc, lam[2*k+1], false)
+			m := s.clearingPrice(sc, v, true)
+			changed := v != lam[2*k] || m != lam[2*k+1]
+			lam[2*k], lam[2*k+1] = v, m
+			if !changed {
+				break
+			}
+		}
+	}
+}
+
+// bid is what a workload would pay to run on a target (its saving over
+// the best option elsewhere) and the shares of the two rows it takes.
+type bid struct {
+	save, nv, nm float64
+}
+
+type clearScratch struct {
+	bids []bid
+	bps  []breakpoint
+	tmp  []int32
+}
+
+// breakpoint is the price of a row below which a workload wants the row's
+// target, and the share of the row it takes.
+type breakpoint struct {
+	beta, a float64
+}
+
+// clearingPrice returns the price of one row (memory if mem, else vCPU)
+// given the price of the other: the largest breakpoint at which the
+// demand of the workloads with a higher breakpoint, plus its own, exceeds
+// the capacity; zero if all demand fits.
+func (s *solver) clearingPrice(sc *clearScratch, other float64, mem bool) float64 {
+	bps := sc.bps[:0]
+	total := 0.0
+	for _, b := range sc.bids {
+		a, o := b.nv, b.nm
+		if mem {
+			a, o = b.nm, b.nv
+		}
+		if a <= 0 {
+			continue
+		}
+		if beta := (b.save - other*o) / a; beta > 0 {
+			bps = append(bps, breakpoint{beta, a})
+			total += a
+		}
+	}
+	sc.bps = bps
+	if total <= 1+capEps {
+		return 0
+	}
+	return weightedSelect(bps, 1+capEps)
+}
+
+// weightedSelect returns the breakpoint at which, going down from the
+// highest, the cumulative share first exceeds budget. It partitions around
+// a median-of-three pivot (deterministic, linear on average) and reorders
+// bps.
+func weightedSelect(bps []breakpoint, budget float64) float64 {
+	for {
+		n := len(bps)
+		if n == 1 {
+			return bps[0].beta
+		}
+		p := median3(bps[0].beta, bps[n/2].beta, bps[n-1].beta)
+		// Three-way partition: > p, == p, < p.
+		lt, i, gt := 0, 0, n
+		for i < gt {
+			switch b := bps[i].beta; {
+			case b > p:
+				bps[lt], bps[i] = bps[i], bps[lt]
+				lt++
+				i++
+			case b < p:
+				gt--
+				bps[gt], bps[i] = bps[i], bps[gt]
+			default:
+				i++
+			}
+		}
+		sg, se := 0.0, 0.0
+		for _, b := range bps[:lt] {
+			sg += b.a
+		}
+		for _, b := range bps[lt:gt] {
+			se += b.a
+		}
+		switch {
+		case sg > budget:
+			bps = bps[:lt]
+		case sg+se > budget:
+			return p
+		default:
+			budget -= sg + se
+			bps = bps[gt:]
+			if len(bps) == 0 {
+				return 0
+			}
+		}
+	}
+}
+
+func median3(a, b, c float64) float64 {
+	if a > b {
+		a, b = b, a
+	}
+	if b > c {
+		b = c
+	}
+	return max(a, b)
+}
+
+// ascend runs cyclic block-coordinate ascent (market clearing, one target
+// at a time) from lam for at most maxCycles cycles or until a cycle gains
+// less than minGain, and returns the bound at lam.
+func (s *solver) ascend(lam []float64, maxCycles int, minGain float64) float64 {
+	sel := s.newSel()
+	use := make([]float64, 2*s.K)
+	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
+	L := s.lagrange(lam, sel, use)
+	for cycle := 0; cycle < maxCycles && !s.stop(); cycle++ {
+		for k := int32(0); int(k) < s.K; k++ {
+			s.clearTarget(k, lam, sc)
+		}
+		next := s.lagrange(lam, sel, use)
+		gain := next - L
+		L = max(L, next)
+		if gain <= minGain {
+			break
+		}
+	}
+	return L
+}
+
+// subgradient maximizes the Lagrangian dual from lam with a projected
+// subgradient method and Polyak steps towards the incumbent, turning
+// iterates into feasible placements along the way. On return lam holds the
+// best multipliers found and s.lb their bound.
+func (s *solver) subgradient(lam []float64, maxIter int, theta float64) {
+	sel := s.newSel()
+	use := make([]float64, 2*s.K)
+	dir := make([]float64, 2*s.K)
+	bestLam := slices.Clone(lam)
+	best := math.Inf(-1)
+	stall := 0
+	for it := 0; it < maxIter; it++ {
+		if s.stop() {
+			break
+		}
+		L := s.lagrange(lam, sel, use)
+		improved := it == 0 || L > best+eps(best)
+		if improved {
+			best = L
+			copy(bestLam, lam)
+			stall = 0
+		} else if stall++; stall >= 10 {
+			theta /= 2
+			stall = 0
+		}
+		if it%8 == 0 {
+			s.primal(sel, lam, false)
+		}
+		s.lb = max(s.lb, best)
+		if s.gap() <= s.tol || theta < 1e-4 {
+			break
+		}
+		norm := 0.0
+		for r := range dir {
+			g := use[r] - 1
+			if lam[r] <= 0 && g < 0 {
+				g = 0
+			}
+			dir[r] = g
+			norm += g * g
+		}
+		if norm == 0 {
+			break
+		}
+		step := theta * (s.incCost - L) / norm
+		for r := range lam {
+			lam[r] = max(0, lam[r]+step*dir[r])
+		}
+	}
+	copy(lam, bestLam)
+	s.lb = max(s.lb, best)
+}

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+)
+
+// autoApply applies the branch's plan unless it blocks or was applied.
+func (r *Reconciler) autoApply(ctx context.Context, p *meridian.Plan) error {
+	if p.Blocking() {
+		r.mu.Lock()
+		first := !r.skipped[p.ID]
+		r.skipped[p.ID] = true
+		r.mu.Unlock()
+		if first {
+			r.metrics.applies.WithLabelValues("auto", "skipped").Inc()
+			r.audit(ctx, store.AuditEvent{Actor: r.opts.Actor, Action: "apply.skipped", PlanID: p.ID,
+				Detail: "auto_apply: the plan has a deny finding or an unplaceable workload; fix it or apply through the API"})
+		}
+		return nil
+	}
+	applied, err := r.appliedOK(ctx, p.ID)
+	if err != nil {
+		return r.failed(ctx, "apply", p.ID, err)
+	}
+	if applied {
+		return nil
+	}
+	out, err := r.apply(ctx, p.ID, r.opts.Actor, "auto")
+	if err != nil {
+		return r.failed(ctx, "apply", p.ID, err)
+	}
+	if out.Status != ApplySucceeded {
+		return r.failed(ctx, "apply", p.ID, fmt.Errorf("apply of plan %s: %s (run %s)", p.ID, out.Status, out.RunID))
+	}
+	return nil
+}
+
+// appliedOK reports whether plan id has a succeeded apply run.
+func (r *Reconciler) appliedOK(ctx context.Context, id string) (bool, error) {
+	r.mu.Lock()
+	if r.state.AppliedPlanID == id {
+		r.mu.Unlock()
+		return true, nil
+	}
+	r.mu.Unlock()
+	runs, err := r.st.ListRuns(ctx, store.RunFilter{RepoID: r.opts.RepoID, PlanID: id, Kind: store.RunApply})
+	if err != nil {
+		return false, fmt.Errorf("list applies of plan %s: %w", id, err)
+	}
+	for _, run := range runs {
+		if run.ParentID == "" && run.Status == store.RunSucceeded {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Apply applies a saved plan of the watched branch for actor. Plans of
+// pull-request heads and other refs are refused: Meridian applies on merge.
+// The apply runs on the server's context, so that a client that hangs up
+// does not interrupt Terraform halfway; concurrent requests for one plan
+// share one apply.
+func (r *Reconciler) Apply(ctx context.Context, planID, actor string) (*ApplyOutput, error) {
+	rec, err := r.st.GetPlan(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	if rec.RepoID != r.opts.RepoID {
+		return nil, meridian.Errorf(meridian.ENOTFOUND, "plan %q not found", planID)
+	}
+	if rec.Ref != r.opts.Branch {
+		return nil, meridian.Errorf(meridian.ECONFLICT, "plan %s is of %q, not of branch %s: only plans of the watched branch are applied (Meridian applies on merge)",
+			planID, rec.Ref, r.opts.Branch)
+	}
+	r.audit(ctx, store.AuditEvent{Actor: actor, Action: "apply.requested", PlanID: planID, Detail: "commit " + short(rec.Commit)})
+	return r.apply(ctx, planID, actor, "api")
+}
+
+func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (*ApplyOutput, error) {
+	ch := r.flight.DoChan("apply\x00"+planID, func() (any, error) {
+		done, ok := r.track()
+		if !ok {
+			return nil, errShutdown
+		}
+		defer done()
+		start := r.now()
+		out, err := r.applier.Apply(r.baseContext(), planID, actor)
+		outcome := "error"
+		switch {
+		case meridian.ErrorCode(err) == meridian.ECONFLICT:
+			outcome = "refused"
+		case err == nil:
+			outcome = out.Status
+		}
+		r.metrics.applyDuration.WithLabelValues(outcome).Observe(r.now().Sub(start).Seconds())
+		r.metrics.applies.WithLabelValues(trigger, outcome).Inc()
+		if err == nil && out.Status == ApplySucceeded {
+			r.mu.Lock()
+			r.state.AppliedPlanID = planID
+			r.mu.Unlock()
+		}
+		return out, err
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*ApplyOutput), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// checkDrift runs one drift check and publishes its figures.
+func (r *Reconciler) checkDrift(ctx context.Context) error {
+	out, err := r.drift.CheckDrift(ctx, r.opts.Actor)
+	if meridian.ErrorCode(err) == EUNAVAILABLE {
+		return nil // not configured: nothing to retry
+	}
+	if err != nil {
+		return r.failed(ctx, "drift", "", fmt.Errorf("drift check: %w", err))
+	}
+	r.metrics.drifted.Reset()
+	for t, n := range out.Drifted {
+		r.metrics.drifted.WithLabelValues(t).Set(float64(n))
+	}
+	if len(out.Errors) > 0 {
+		return r.failed(ctx, "drift", "", fmt.Errorf("drift check run %s: %d target(s) could not be checked: %v", out.RunID, len(out.Errors), out.Errors))
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	"github.com/meridianhq/meridian"
+)
+
+// observePlan updates the gauges that describe the branch's newest plan.
+func (r *Reconciler) observePlan(p *meridian.Plan) {
+	r.metrics.findings.Reset()
+	for _, f := range p.Findings {
+		r.metrics.findings.WithLabelValues(f.Rule, string(f.Severity)).Inc()
+	}
+	r.metrics.monthlyCost.Reset()
+	byTarget := map[string]meridian.Money{}
+	for _, pl := range p.Placements {
+		byTarget[pl.Target] += pl.MonthlyCost
+	}
+	for t, c := range byTarget {
+		r.metrics.monthlyCost.WithLabelValues(t, p.Currency).Set(float64(c.Round()))
+	}
+}
+
+// ledger reads the applied-state ledger as the planner wants it.
+func (r *Reconciler) ledger(ctx context.Context) (map[string][]string, error) {
+	es, err := r.st.LedgerEntries(ctx, r.opts.RepoID)
+	if err != nil {
+		return nil, fmt.Errorf("read ledger: %w", err)
+	}
+	out := map[string][]string{}
+	for _, e := range es {
+		if e.Replicas > 0 {
+			out[e.Workload] = append(out[e.Workload], e.Target)
+		}
+	}
+	for _, ts := range out {
+		sort.Strings(ts)
+	}
+	return out, nil
+}
+
+// planSnapshot plans cfg (snap's config, or a review config) once per set
+// of inputs: the commit, the policies judging it, the ledger and the
+// Terraform mode. Concurrent callers share one plan; later callers get the
+// remembered one. The shared work runs on the server's context, not the
+// first caller's, so that one impatient client cannot cancel it for all.
+func (r *Reconciler) planSnapshot(ctx context.Context, snap *Snapshot, cfg *meridian.Config, tf TerraformMode, trigger string) (*PlanOutput, error) {
+	current, err := r.ledger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := planKey(snap, cfg, current, tf)
+	if out, ok := r.done.get(key); ok {
+		return out, nil
+	}
+	ch := r.flight.DoChan(key, func() (any, error) {
+		if out, ok := r.done.get(key); ok {
+			return out, nil
+		}
+		start := r.now()
+		out, err := r.planner.Plan(r.baseContext(), PlanInput{Snapshot: snap, Config: cfg, Current: current, Terraform: tf, Save: true, Actor: r.opts.Actor})
+		r.metrics.planDuration.WithLabelValues(trigger).Observe(r.now().Sub(start).Seconds())
+		switch {
+		case err != nil:
+			r.metrics.plans.WithLabelValues(trigger, "error").Inc()
+			return nil, err
+		case out.Plan.Blocking():
+			r.metrics.plans.WithLabelValues(trigger, "blocked").Inc()
+		default:
+			r.metrics.plans.WithLabelValues(trigger, "clean").Inc()
+		}
+		r.done.put(key, out)
+		return out, nil
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*PlanOutput), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// planKey hashes everything a plan depends on besides the price catalog,
+// which is fixed for the server's lifetime.
+func planKey(snap *Snapshot, cfg *meridian.Config, current map[string][]string, tf TerraformMode) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%v\x00%d\x00", snap.Source, snap.Commit, snap.Dirty, tf)
+	for _, p := range cfg.PolicyFiles() {
+		fmt.Fprintf(h, "policy %s\x00%s\x00", p, cfg.Policies[p])
+	}
+	fmt.Fprintf(h, "tags %q %q\x00", cfg.Settings.RequiredTags, sortedPairs(cfg.Settings.TagFormats))
+	ws := make([]string, 0, len(current))
+	for w := range current {
+		ws = append(ws, w)
+	}
+	sort.Strings(ws)
+	for _, w := range ws {
+		fmt.Fprintf(h, "ledger %s=%q\x00", w, current[w])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func sortedPairs(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *Reconciler) baseContext() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.base
+}

@@ -1,0 +1,218 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/web"
+)
+
+// TestStartupPlansHead: the head is planned as soon as the loop starts,
+// without waiting for the poll interval.
+func TestStartupPlansHead(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRun: true, recon: web.ReconcilerOptions{Interval: 24 * 3600e9}})
+	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.recon.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the startup plan", func() bool { return h.recon.State().PlanID != "" })
+	var plans struct{ Items []map[string]any }
+	if h.do("GET", "/api/v1/plans", web.RoleViewer, nil, &plans); len(plans.Items) != 1 || plans.Items[0]["commit"] != "c1" {
+		t.Errorf("plans after startup: %v", plans.Items)
+	}
+}
+
+// TestCoalescing: a burst of syncs and of reviews of one head share their
+// work: one fetch-and-plan per new commit, one plan per head.
+func TestCoalescing(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRun: true, recon: web.ReconcilerOptions{Interval: 24 * 3600e9}})
+	h.planner.Gate = make(chan struct{})
+	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 2))))
+	h.loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 3))))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.recon.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for range 20 {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- h.recon.Sync(context.Background()) }()
+	}
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := h.recon.ReviewPR(context.Background(), prEvent(1, "h1", "b1"))
+			errs <- err
+		}()
+	}
+	// Let plans through one at a time until everyone is answered.
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case h.planner.Gate <- struct{}{}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Plans: the branch head (startup and the syncs share it), the PR head
+	// and the PR base. Nothing else, however many callers.
+	if n := h.planner.Calls(); n != 3 {
+		t.Errorf("%d plans for 1 branch commit and 1 PR (head and base), want 3", n)
+	}
+	// A later sync of the same commit does not plan again.
+	if err := h.recon.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.planner.Calls(); n != 3 {
+		t.Errorf("re-sync of a planned commit planned again (%d plans)", n)
+	}
+}
+
+// TestFailureRetried: a failing step is recorded and retried with backoff;
+// the loop keeps running and recovers.
+func TestFailureRetried(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRun: true})
+	h.loader.Fail("master", errors.New("connection refused"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.recon.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the failure to be recorded", func() bool {
+		runs, _ := h.st.ListRuns(context.Background(), store.RunFilter{Kind: store.RunPlan})
+		return len(runs) >= 2 && h.recon.State().LastError != "" // retried at least once
+	})
+	runs, _ := h.st.ListRuns(context.Background(), store.RunFilter{Kind: store.RunPlan})
+	if runs[0].Status != store.RunFailed || runs[0].Error == "" {
+		t.Errorf("failed sync recorded as %+v", runs[0])
+	}
+	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	waitFor(t, "recovery", func() bool { s := h.recon.State(); return s.PlanID != "" && s.LastError == "" })
+}
+
+// TestAutoApply: with auto_apply, each new commit's plan is applied once;
+// a blocking plan is not applied, and the skip is audited.
+func TestAutoApply(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRun: true})
+	cfg := config(nil, workload("api", "alice", 2))
+	cfg.Settings.AutoApply = true
+	h.loader.Set("master", snapshot("c1", cfg))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); h.recon.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the auto-apply", func() bool { return h.applier.Applied() == 1 })
+	for range 3 {
+		if err := h.recon.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.applier.Applied(); n != 1 {
+		t.Errorf("the same plan was applied %d times", n)
+	}
+	blocking := config(nil, workload("api", "", 2))
+	blocking.Settings.AutoApply = true
+	h.loader.Set("master", snapshot("c2", blocking))
+	if err := h.recon.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.applier.Applied(); n != 1 {
+		t.Errorf("a blocking plan was applied")
+	}
+	if ev, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "apply.skipped"}); len(ev) != 1 {
+		t.Errorf("apply.skipped audited %d times, want 1", len(ev))
+	}
+}
+
+// TestAPIApply applies the branch's plan through the API.
+func TestAPIApply(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	waitFor(t, "the startup plan", func() bool { return h.recon.State().PlanID != "" })
+	id := h.recon.State().PlanID
+	var out web.ApplyOutput
+	if code := h.do("POST", "/api/v1/plans/"+id+"/apply", web.RoleOperator, nil, &out); code != 200 || out.Status != web.ApplySucceeded {
+		t.Fatalf("apply: %d %+v", code, out)
+	}
+	ev, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "apply.requested"})
+	if len(ev) != 1 || ev[0].Actor != "api:t-operator" || ev[0].PlanID != id {
+		t.Errorf("audit: %+v", ev)
+	}
+}
+
+// TestPlanError: a plan that cannot be made is an error for the caller and
+// a metric, not a crash.
+func TestPlanError(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRun: true})
+	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	var err error = meridian.Errorf(meridian.EINVALID, "policies do not compile")
+	h.planner.Err.Store(&err)
+	var body map[string]map[string]string
+	if code := h.do("POST", "/api/v1/plans", web.RoleOperator, map[string]string{"ref": "master"}, &body); code != 400 || body["error"]["code"] != "invalid" {
+		t.Errorf("got %d %v", code, body)
+	}
+}
+
+// fakeDrift fails its first check, then finds two drifted resources.
+type fakeDrift struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *fakeDrift) CheckDrift(context.Context, string) (*web.DriftOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.calls == 1 {
+		return nil, errors.New("state backend unreachable")
+	}
+	return &web.DriftOutput{RunID: "drift-1", Drifted: map[string]int{"aws-a": 2, "onprem-b": 0}}, nil
+}
+
+func (f *fakeDrift) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// TestDriftScheduled: drift is checked on its schedule, a failed check is
+// retried, and the result is published as a metric.
+func TestDriftScheduled(t *testing.T) {
+	d := &fakeDrift{}
+	h := newHarness(t, harnessOptions{drift: d, recon: web.ReconcilerOptions{DriftInterval: 10 * time.Millisecond}})
+	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	waitFor(t, "a retried drift check", func() bool { return d.Calls() >= 2 })
+	var text string
+	waitFor(t, "the drift gauge", func() bool {
+		fams, _ := h.recon.Metrics().Registry.Gather()
+		for _, f := range fams {
+			if f.GetName() == "meridian_drifted_resources" {
+				for _, m := range f.GetMetric() {
+					if m.GetGauge().GetValue() == 2 && m.GetLabel()[0].GetValue() == "aws-a" {
+						text = "ok"
+					}
+				}
+			}
+		}
+		return text == "ok"
+	})
+}
