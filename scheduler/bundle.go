@@ -58,7 +58,7 @@ func (s *solver) bundle(lam []float64, maxIter, primalEvery int) {
 	}
 	serious := 0
 	for it := 0; it < maxIter && !s.stop(); it++ {
-		s.prox(cuts, c, u, G, d)
+		prox(cuts, c, u, G, d)
 		for r := range y {
 			y[r] = c[r] + d[r]
 		}
@@ -68,7 +68,7 @@ func (s *solver) bundle(lam []float64, maxIter, primalEvery int) {
 		}
 		delta := model - fc
 		if delta <= 1e-9*(1+math.Abs(fc)) {
-			break // the centre maximizes the model: it is optimal
+			break // the model promises nothing more: the centre is (nearly) optimal
 		}
 		fy := s.lagrange(y, sel, use)
 		gy := supergradient(use, nil)
@@ -148,10 +148,11 @@ func pruneCuts(cuts []*cut, limit int) []*cut {
 // where psi_r(G) = max_{d_r >= -c_r} G·d_r - u/2·d_r² is smooth and convex,
 // with maximizer d_r = max(-c_r, G/u). It runs pairwise (SMO) steps: mass
 // moves from the active cut with the largest partial derivative to the
-// cut with the smallest, by an exact line search on the one-dimensional
-// convex function, until the two are within a relative tolerance. Weights
+// cut with the smallest, as far as the one-dimensional convex function
+// along that move decreases (bisection on its derivative), until the two
+// derivatives are within a relative tolerance. Weights
 // warm-start from the previous call. It writes G and the step d.
-func (s *solver) prox(cuts []*cut, c []float64, u float64, G, d []float64) {
+func prox(cuts []*cut, c []float64, u float64, G, d []float64) {
 	sum := 0.0
 	for _, ct := range cuts {
 		sum += ct.alpha

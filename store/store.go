@@ -19,6 +19,7 @@ type Store interface {
 	Ledger
 	Drift
 	Audit
+	Moves
 	// Close releases the backend's resources.
 	Close() error
 }

@@ -67,6 +67,7 @@ func Markdown(w io.Writer, p *meridian.Plan) error {
 		fmt.Fprintln(ew, "\n</details>")
 	}
 	terraformMarkdown(ew, p)
+	deployMarkdown(ew, p)
 	return ew.err
 }
 

@@ -38,6 +38,7 @@ func Table(w io.Writer, p *meridian.Plan) error {
 		}
 	}
 	terraformTable(ew, p)
+	deployTable(ew, p)
 	if len(p.Findings) > 0 {
 		fmt.Fprintf(ew, "\nFindings (%s):\n", findingCounts(p.Findings))
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)

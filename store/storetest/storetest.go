@@ -1,8 +1,8 @@
 // Package storetest is the conformance suite every store.Store backend
 // runs, so that the SQLite backend and a later PostgreSQL backend behave
 // the same: locks exclude each other, expired leases are taken over with a
-// new fencing token, interrupted runs never become succeeded, and ledger
-// writes are fenced.
+// new fencing token, interrupted runs never become succeeded, ledger
+// writes are fenced, and GitOps moves are replaced per scope all at once.
 package storetest
 
 import (
@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Ledger", func(t *testing.T) { testLedger(t, open) })
 	t.Run("Drift", func(t *testing.T) { testDrift(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
+	t.Run("Moves", func(t *testing.T) { testMoves(t, open) })
 }
 
 func openWith(t *testing.T, open Opener) (store.Store, *Clock) {

@@ -1,0 +1,124 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
+)
+
+// Moves live in migration 2's moves table. Its repo_id holds the move's
+// scope (the deploy repository, branch and path, which is what a move
+// belongs to), from_target and to_target hold comma-separated target
+// names (a move may span several targets; names are DNS labels), state the
+// phase, and detail the rest of the move as JSON. The id is the scope and
+// the workload, so a scope holds at most one move per workload.
+
+// LoadMoves implements store.Moves.
+func (s *DB) LoadMoves(ctx context.Context, scope string) ([]store.Move, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT workload, from_target, to_target, plan_id, state, detail, created_at, updated_at
+		FROM moves WHERE repo_id = ? ORDER BY workload`, scope)
+	if err != nil {
+		return nil, fmt.Errorf("load moves of %s: %w", scope, err)
+	}
+	defer rows.Close()
+	out := []store.Move{}
+	for rows.Next() {
+		m := store.Move{Scope: scope}
+		var from, to, detail string
+		var created, updated int64
+		if err := rows.Scan(&m.Workload, &from, &to, &m.PlanID, &m.State, &detail, &created, &updated); err != nil {
+			return nil, fmt.Errorf("load moves of %s: %w", scope, err)
+		}
+		m.From, m.To = splitTargets(from), splitTargets(to)
+		if detail != "" {
+			m.Detail = json.RawMessage(detail)
+		}
+		m.CreatedAt, m.UpdatedAt = fromMS(created), fromMS(updated)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load moves of %s: %w", scope, err)
+	}
+	return out, nil
+}
+
+// SaveMoves implements store.Moves.
+func (s *DB) SaveMoves(ctx context.Context, scope string, moves []store.Move) error {
+	seen := map[string]bool{}
+	for _, m := range moves {
+		if m.Workload == "" || seen[m.Workload] {
+			return meridian.Errorf(meridian.EINVALID, "save moves of %s: workload %q is empty or listed twice", scope, m.Workload)
+		}
+		seen[m.Workload] = true
+		for _, t := range append(append([]string(nil), m.From...), m.To...) {
+			if t == "" || strings.Contains(t, ",") {
+				return meridian.Errorf(meridian.EINVALID, "save moves of %s: %s: invalid target name %q", scope, m.Workload, t)
+			}
+		}
+		if len(m.Detail) > 0 && !json.Valid(m.Detail) {
+			return meridian.Errorf(meridian.EINVALID, "save moves of %s: %s: detail is not JSON", scope, m.Workload)
+		}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		created, err := createdAt(ctx, tx, scope)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM moves WHERE repo_id = ?`, scope); err != nil {
+			return err
+		}
+		now := ms2(s.now())
+		for _, m := range moves {
+			at, ok := created[m.Workload]
+			if !ok {
+				at = now
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO moves (id, repo_id, workload, from_target, to_target, plan_id, state, detail, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				moveID(scope, m.Workload), scope, m.Workload, strings.Join(m.From, ","), strings.Join(m.To, ","), m.PlanID, m.State, string(m.Detail), at, now)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save moves of %s: %w", scope, err)
+	}
+	return nil
+}
+
+// createdAt returns when each of scope's saved moves was first saved.
+func createdAt(ctx context.Context, tx *sql.Tx, scope string) (map[string]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT workload, created_at FROM moves WHERE repo_id = ?`, scope)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var w string
+		var at int64
+		if err := rows.Scan(&w, &at); err != nil {
+			return nil, err
+		}
+		out[w] = at
+	}
+	return out, rows.Err()
+}
+
+// moveID is unique per (scope, workload): workload names hold no spaces,
+// so the last space splits the two apart.
+func moveID(scope, workload string) string { return scope + " " + workload }
+
+func splitTargets(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
