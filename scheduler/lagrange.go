@@ -113,14 +113,33 @@ func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, 
 // vCPU and memory prices are cleared alternately, which needs alt and
 // base only once.
 func (s *solver) clearTarget(k int32, lam []float64, sc *clearScratch) {
+	s.clearPrices(k, k, lam, sc)
+}
+
+// seedPrices sets lam to the clearing prices each capacitated target would
+// have if the workloads' only alternatives were unlimited targets. That
+// overprices targets that compete with each other, which the ascent then
+// corrects from above; starting from zero takes it longer from below.
+func (s *solver) seedPrices(lam []float64) {
+	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
+	for k := int32(0); int(k) < s.K; k++ {
+		s.clearPrices(k, skipCapped, lam, sc)
+	}
+}
+
+// clearPrices sets target k's vCPU and memory prices to where the bids of
+// the workloads that can use k clear its capacity. A workload's
+// alternative is its best option avoiding skip: k itself when clearing
+// against all other targets, skipCapped when only unlimited ones count.
+func (s *solver) clearPrices(k, skip int32, lam []float64, sc *clearScratch) {
 	sc.bids = sc.bids[:0]
 	for _, pr := range s.onK[k] {
 		ws := &s.m.ws[pr.i]
 		c := &ws.cands[pr.j]
-		alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, k, noSkip, sc.tmp))
+		alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, skip, noSkip, sc.tmp))
 		base := c.cost
 		if ws.n > 1 {
-			base += s.pricedBest(pr.i, lam, ws.n-1, k, c.g, sc.tmp)
+			base += s.pricedBest(pr.i, lam, ws.n-1, skip, c.g, sc.tmp)
 		}
 		if alt > base {
 			sc.bids = append(sc.bids, bid{alt - base, c.nv, c.nm})
@@ -133,38 +152,6 @@ func (s *solver) clearTarget(k int32, lam []float64, sc *clearScratch) {
 		lam[2*k], lam[2*k+1] = v, m
 		if !changed {
 			break
-		}
-	}
-}
-
-// seedPrices sets lam to the clearing prices each capacitated target would
-// have if the workloads' only alternatives were unlimited targets. That
-// overprices targets that compete with each other, which the ascent then
-// corrects from above; starting from zero takes it longer from below.
-func (s *solver) seedPrices(lam []float64) {
-	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
-	for k := int32(0); int(k) < s.K; k++ {
-		sc.bids = sc.bids[:0]
-		for _, pr := range s.onK[k] {
-			ws := &s.m.ws[pr.i]
-			c := &ws.cands[pr.j]
-			alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, skipCapped, noSkip, sc.tmp))
-			base := c.cost
-			if ws.n > 1 {
-				base += s.pricedBest(pr.i, lam, ws.n-1, skipCapped, c.g, sc.tmp)
-			}
-			if alt > base {
-				sc.bids = append(sc.bids, bid{alt - base, c.nv, c.nm})
-			}
-		}
-		for round := 0; round < 4; round++ {
-			v := s.clearingPrice(sc, lam[2*k+1], false)
-			m := s.clearingPrice(sc, v, true)
-			changed := v != lam[2*k] || m != lam[2*k+1]
-			lam[2*k], lam[2*k+1] = v, m
-			if !changed {
-				break
-			}
 		}
 	}
 }

@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"time"
 
 	"github.com/meridianhq/meridian/gitops/deploy"
@@ -84,20 +81,14 @@ func (a *app) deployOptions(sf *stateFlags, st store.Moves) (deploy.Options, err
 // exists (without creating one), so that the preview keeps the old
 // placements an apply would keep. close releases the store.
 func (a *app) deployPreview(ctx context.Context, sf *stateFlags) (opt planner.Option, close func(), err error) {
-	p, err := sf.dbPath()
+	db, err := sf.openExisting(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	var st store.Store
+	var st store.Moves
 	close = func() {}
-	if _, serr := os.Stat(p); serr == nil {
-		db, err := sf.openExisting(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
+	if db != nil {
 		st, close = db, func() { db.Close() }
-	} else if !errors.Is(serr, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("store %s: %w", p, serr)
 	}
 	opts, err := a.deployOptions(sf, st)
 	if err != nil {

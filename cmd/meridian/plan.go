@@ -113,7 +113,13 @@ func (a *app) plan(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, tff *terra
 		return nil, err
 	}
 	defer tp.close()
-	p, err := planner.New(append([]planner.Option{planner.WithLogger(a.logger)}, tp.options()...)...)
+	// The deploy-repo diff an apply would commit; see moves.go.
+	deployOpt, closeDeploy, err := a.deployPreview(ctx, sf)
+	if err != nil {
+		return nil, err
+	}
+	defer closeDeploy()
+	p, err := planner.New(append([]planner.Option{planner.WithLogger(a.logger), deployOpt}, tp.options()...)...)
 	if err != nil {
 		return nil, err
 	}
