@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
+	"github.com/meridianhq/meridian/gitops/config"
+	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/workflow"
@@ -47,13 +50,20 @@ stop the others; the summary lists what was and was not applied. Workloads
 with a blocking finding are frozen at their applied replicas. Targets
 without a Terraform module are applied only through the GitOps output.
 
+Once every Terraform target is applied, the plan's Argo CD and Crossplane
+manifests are committed to the deploy repo (deploy.repo, or a local bare
+repository in the state dir), moving workloads make-before-break; moves in
+progress are kept in the store. Re-applying an unchanged plan makes no
+commit. When a Terraform target fails, the deploy repo is left as it was.
+
 Each target is locked in the store while it is planned and applied: a
 second run on the same target fails at once naming the holder, or waits
 up to --lock-timeout. A killed run's lock is taken over when its lease
 (--lock-lease) expires.
 
-Exit status: 0 applied; 1 a target failed or could not be applied, or an
-error; 2 refused (stale plan, lock held).`,
+Exit status: 0 applied; 1 a target failed or could not be applied, the
+deploy repo could not be written, or an error; 2 refused (stale plan, lock
+held).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
@@ -71,11 +81,11 @@ error; 2 refused (stale plan, lock held).`,
 				return &exitErr{code: exitError, err: err}
 			}
 			defer db.Close()
-			var res *workflow.ApplyResult
+			var res *applyOutcome
 			if len(args) == 1 {
-				res, err = a.applySaved(ctx, wf, &rf, args[0])
+				res, err = a.applySaved(ctx, wf, db, &rf, &sf, args[0])
 			} else {
-				res, err = a.planAndApply(ctx, wf, &rf, autoApprove, format)
+				res, err = a.planAndApply(ctx, wf, db, &rf, &sf, autoApprove, format)
 			}
 			if err != nil {
 				return applyExit(err)
@@ -90,7 +100,8 @@ error; 2 refused (stale plan, lock held).`,
 					return err
 				}
 			} else {
-				writeApplyResult(a.stdout, res)
+				writeApplyResult(a.stdout, res.ApplyResult)
+				writeDeployStep(a.stdout, res.Deploy)
 			}
 			if res.Failed() {
 				return &exitErr{code: exitError}
@@ -121,9 +132,9 @@ func applyExit(err error) error {
 }
 
 // planAndApply is `meridian apply --repo`: plan with Terraform under the
-// target locks, show the changes, ask, apply, all in one session so that
-// nobody can apply in between.
-func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, rf *repoFlags, autoApprove bool, format string) (res *workflow.ApplyResult, err error) {
+// target locks, show the changes, ask, apply, commit the deploy tree, all
+// in one session so that nobody can apply in between.
+func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, autoApprove bool, format string) (res *applyOutcome, err error) {
 	l, err := rf.load(ctx, a)
 	if err != nil {
 		return nil, err
@@ -136,12 +147,16 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, rf *repoF
 	if err != nil {
 		return nil, err
 	}
+	dopts, err := a.deployOptions(sf, st)
+	if err != nil {
+		return nil, err
+	}
 	sess, err := wf.Begin(ctx, store.RunApply, src, workflow.ModeApply)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { sess.Close(err, res) }()
-	p, err := planner.New(planner.WithLogger(a.logger), planner.WithTerraform(sess))
+	defer func() { closeSession(sess, err, res) }()
+	p, err := planner.New(planner.WithLogger(a.logger), planner.WithTerraform(sess), planner.WithDeploy(deploy.Previewer{Options: dopts}))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +174,7 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, rf *repoF
 	}
 	writePlanSummary(out, plan, l.cfg)
 	if !anyChanges(plan) {
-		fmt.Fprintln(out, "\nNo changes. The infrastructure matches the plan; recording it in the ledger.")
+		fmt.Fprintln(out, "\nNo changes. The infrastructure and the deploy repo match the plan; recording it in the ledger.")
 	} else if !autoApprove {
 		ok, err := confirm(a.stdin, out, plan.ID)
 		if err != nil {
@@ -170,38 +185,86 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, rf *repoF
 			return nil, workflow.ErrNotApproved
 		}
 	}
-	return sess.Apply(ctx, plan.ID, nil)
+	tf, err := sess.Apply(ctx, plan.ID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &applyOutcome{ApplyResult: tf, Deploy: applyDeploy(ctx, a.logger, st, owner().Actor, src.RepoID(), l.cfg, plan, tf, dopts)}, nil
+}
+
+// closeSession records the run: a failed deploy step fails it, although
+// the Terraform results it holds stand.
+func closeSession(sess *workflow.Session, err error, res *applyOutcome) {
+	if err == nil {
+		err = res.closeErr()
+	}
+	sess.Close(err, res)
 }
 
 // applySaved is `meridian apply PLAN_ID`.
-func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, rf *repoFlags, planID string) (res *workflow.ApplyResult, err error) {
+func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, planID string) (*applyOutcome, error) {
+	dopts, err := a.deployOptions(sf, st)
+	if err != nil {
+		return nil, err
+	}
+	res, _, err := applySavedPlan(ctx, a.logger, wf, st, dopts, rf.cacheDir, owner().Actor, planID)
+	return res, err
+}
+
+// applySavedPlan applies exactly the saved plan planID, as both `meridian
+// apply PLAN_ID` and the server do: it reloads the config from where the
+// plan came from so that the workflow refuses a stale plan, applies the
+// Terraform targets, then commits the deploy tree. runID names the run.
+func applySavedPlan(ctx context.Context, log *slog.Logger, wf *workflow.Workflow, st store.Store, dopts deploy.Options, cacheDir, actor, planID string) (res *applyOutcome, runID string, err error) {
 	rec, err := wf.Store().GetPlan(ctx, planID)
 	if err != nil {
 		if meridian.ErrorCode(err) == meridian.ENOTFOUND {
-			return nil, fmt.Errorf("no saved plan %s in this store (plan with Terraform first, or check --state-dir/--db)", planID)
+			return nil, "", fmt.Errorf("no saved plan %s in this store (plan with Terraform first, or check --state-dir/--db): %w", planID, err)
 		}
-		return nil, err
+		return nil, "", err
 	}
 	// Reload the config from where the plan came from: a new commit or an
 	// edited file makes the plan stale.
-	snap, err := gitops.Load(ctx, rec.Source, rec.Ref, gitops.Options{CacheDir: rf.cacheDir, Logger: a.logger})
+	snap, err := gitops.Load(ctx, rec.Source, rec.Ref, gitops.Options{CacheDir: cacheDir, Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("reload config repo %s to check the plan is current: %w", rec.Source, err)
+		return nil, "", fmt.Errorf("reload config repo %s to check the plan is current: %w", rec.Source, err)
 	}
 	digest, err := workflow.TreeDigest(snap.FS)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	// The deploy tree is rendered from the saved plan and the config it
+	// was made from (Apply refuses the plan below if the config moved).
+	var plan meridian.Plan
+	if err := json.Unmarshal(rec.Document, &plan); err != nil {
+		return nil, "", fmt.Errorf("saved plan %s: %w", planID, err)
 	}
 	src := workflow.Source{Source: rec.Source, Ref: rec.Ref, Commit: rec.Commit, Dirty: rec.Dirty, TreeDigest: rec.TreeDigest}
 	sess, err := wf.Begin(ctx, store.RunApply, src, workflow.ModeApply)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	defer func() { sess.Close(err, res) }()
-	return sess.Apply(ctx, planID, &workflow.ConfigNow{Commit: snap.Commit, TreeDigest: digest})
+	runID = sess.RunID()
+	defer func() { closeSession(sess, err, res) }()
+	tf, err := sess.Apply(ctx, planID, &workflow.ConfigNow{Commit: snap.Commit, TreeDigest: digest})
+	if err != nil {
+		return nil, runID, err
+	}
+	// Parsed only once Apply found the config unchanged: a stale config
+	// may no longer parse, and must be refused as stale.
+	cfg, err := config.Load(snap.FS)
+	if err != nil {
+		return &applyOutcome{ApplyResult: tf, Deploy: &deployStep{Status: deployFailed, Error: fmt.Sprintf("parse config: %v", err)}}, runID, nil
+	}
+	return &applyOutcome{ApplyResult: tf, Deploy: applyDeploy(ctx, log, st, actor, src.RepoID(), cfg, &plan, tf, dopts)}, runID, nil
 }
 
+// anyChanges reports whether applying p would change anything: a Terraform
+// target, or the deploy repo (or it could not tell).
 func anyChanges(p *meridian.Plan) bool {
+	if d := p.Deploy; d != nil && (len(d.Files) > 0 || d.Error != "") {
+		return true
+	}
 	for _, c := range p.Terraform {
 		if c.HasChanges() {
 			return true
@@ -278,6 +341,7 @@ func writePlanSummary(w io.Writer, p *meridian.Plan, cfg *meridian.Config) {
 	if len(gitopsOnly) > 0 {
 		fmt.Fprintf(w, "\nNot applied by Terraform (no module; GitOps output only): %s\n", strings.Join(gitopsOnly, ", "))
 	}
+	writeDeployPreview(w, p.Deploy)
 	deny, warn := 0, 0
 	for _, f := range p.Findings {
 		switch f.Severity {

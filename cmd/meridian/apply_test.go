@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/meridianhq/meridian"
@@ -36,8 +38,31 @@ func gitExample(t *testing.T) string {
 	return dir
 }
 
+// runGit runs the git CLI in dir as an operator other than Meridian.
+func runGit(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Ops", "GIT_AUTHOR_EMAIL=ops@example.com", "GIT_COMMITTER_NAME=Ops",
+		"GIT_COMMITTER_EMAIL=ops@example.com", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// deployClone clones the local deploy repo of a state dir.
+func deployClone(t testing.TB, state string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "deploy")
+	runGit(t, t.TempDir(), "clone", "-q", "--branch", "main", filepath.Join(state, "deploy.git"), dir)
+	return dir
+}
+
 // TestApplyExample is the issue's acceptance run: on a copy of the example,
-// apply twice (the second is a no-op) and check drift, all offline.
+// apply twice (the second is a no-op, in Terraform and in the deploy repo)
+// and check drift, all offline.
 func TestApplyExample(t *testing.T) {
 	bin := terraformtest.Binary(t)
 	dir, state := gitExample(t), t.TempDir()
@@ -50,12 +75,32 @@ func TestApplyExample(t *testing.T) {
 	if !regexp.MustCompile(`(\d+) of \d+ targets applied \(\d+ changed`).MatchString(r.stdout) || strings.Contains(r.stdout, "FAILED") {
 		t.Errorf("first apply summary:\n%s", r.stdout)
 	}
+	if !strings.Contains(r.stdout, "Deploy repo ") || !strings.Contains(r.stdout, ": COMMITTED, ") {
+		t.Errorf("first apply must report the deploy repo commit:\n%s", r.stdout)
+	}
+	// The deploy repo holds exactly the tree `meridian render` writes.
+	clone := deployClone(t, state)
+	if n := runGit(t, clone, "rev-list", "--count", "main"); n != "1" {
+		t.Errorf("first apply made %s deploy repo commits, want 1", n)
+	}
+	head := runGit(t, clone, "rev-parse", "main")
+	got := readDir(t, filepath.Join(clone, "clusters", "prod"))
+	for p, s := range got {
+		got[p] = strings.ReplaceAll(s, "file://"+filepath.ToSlash(state), "file://<state-dir>")
+	}
+	if diff := cmp.Diff(readDir(t, filepath.Join("testdata", "render", "hybrid")), got); diff != "" {
+		t.Errorf("deploy repo differs from the rendered example (-want +got):\n%s", diff)
+	}
 	r = runCLI(t, append([]string{"apply", "--repo", dir, "--auto-approve", "--format", "json"}, tf...)...)
 	if r.code != 0 {
 		t.Fatalf("second apply exited %d:\n%s", r.code, r.stderr)
 	}
 	var res struct {
 		Targets []struct{ Target, Status string }
+		Deploy  struct {
+			Status  string
+			Commits []struct{ SHA string }
+		}
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("--format json must print one JSON document: %v\n%s", err, r.stdout)
@@ -68,8 +113,14 @@ func TestApplyExample(t *testing.T) {
 			t.Errorf("second apply: %s is %s, want no_changes", tg.Target, tg.Status)
 		}
 	}
+	if res.Deploy.Status != deployUnchanged || len(res.Deploy.Commits) != 0 {
+		t.Errorf("second apply: deploy repo %s with commits %v, want no_changes and none", res.Deploy.Status, res.Deploy.Commits)
+	}
+	if h := runGit(t, clone, "ls-remote", "origin", "refs/heads/main"); !strings.HasPrefix(h, head) {
+		t.Errorf("second apply moved the deploy branch: %s, was %s", h, head)
+	}
 	r = runCLI(t, append([]string{"drift", "--repo", dir}, tf...)...)
-	if r.code != 0 {
+	if r.code != 0 || !strings.Contains(r.stdout, "Deploy repo: clean") {
 		t.Fatalf("drift after apply exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -99,6 +150,88 @@ func TestApplyExample(t *testing.T) {
 	r = runCLI(t, append([]string{"drift", "--repo", dir}, tf...)...)
 	if r.code != 2 || !strings.Contains(r.stdout, addr) || !strings.Contains(r.stdout, "DRIFTED") {
 		t.Errorf("drift after state rm exited %d, want 2 naming %s:\n%s\n%s", r.code, addr, r.stdout, r.stderr)
+	}
+
+	// Out of band: an operator edits a manifest in the deploy repo.
+	const file = "clusters/prod/apps/docs-site/onprem-fra-dc1.yaml"
+	replaceIn(t, filepath.Join(clone, filepath.FromSlash(file)), "count: 1", "count: 5")
+	runGit(t, clone, "commit", "-qam", "scale docs-site by hand")
+	runGit(t, clone, "push", "-q", "origin", "main")
+	r = runCLI(t, append([]string{"drift", "--repo", dir, "--format", "json"}, tf...)...)
+	var rep struct {
+		RunID  string `json:"run_id"`
+		Deploy struct {
+			Drifted bool
+			Items   []store.DriftObservation
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("drift --format json: %v\n%s", err, r.stdout)
+	}
+	want := []store.DriftObservation{{Kind: "deploy-repo", Target: "onprem-fra-dc1", Workload: "docs-site", Address: file, Action: "change"}}
+	if diff := cmp.Diff(want, rep.Deploy.Items, cmpopts.IgnoreFields(store.DriftObservation{}, "RepoID", "RunID", "Detail")); r.code != 2 || diff != "" {
+		t.Errorf("drift after a hand edit exited %d, want 2 naming %s (-want +got):\n%s\n%s", r.code, file, diff, r.stderr)
+	}
+	db, err = sqlite.Open(context.Background(), filepath.Join(state, "meridian.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stored, err := db.ListDrift(context.Background(), store.DriftFilter{RunID: rep.RunID})
+	var found bool
+	for _, o := range stored {
+		found = found || (o.Kind == "deploy-repo" && o.Address == file && o.RepoID == store.RepoID(dir))
+	}
+	if err != nil || !found {
+		t.Errorf("the deploy-repo drift must be stored with the run's observations: %+v, %v", stored, err)
+	}
+}
+
+// TestApplyDeployFailure checks that a deploy repo that cannot be written
+// fails the apply (exit 1, run recorded as failed) without losing what
+// Terraform applied: the targets' results are reported and in the ledger.
+func TestApplyDeployFailure(t *testing.T) {
+	bin := terraformtest.Binary(t)
+	dir, state := gitExample(t), t.TempDir()
+	notGit := filepath.Join(t.TempDir(), "not-a-repo")
+	if err := os.MkdirAll(notGit, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(notGit, "README"), []byte("not Git\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replaceIn(t, filepath.Join(dir, "meridian.yaml"), "deploy:\n", "deploy:\n  repo: "+notGit+"\n")
+
+	r := runCLI(t, "apply", "--repo", dir, "--auto-approve", "--format", "json", "--state-dir", state, "--terraform-bin", bin)
+	var res struct {
+		RunID   string `json:"run_id"`
+		Targets []struct{ Target, Status string }
+		Deploy  struct{ Status, Error string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("--format json must print one JSON document also when the deploy step fails: %v\n%s", err, r.stdout)
+	}
+	if r.code != 1 || res.Deploy.Status != deployFailed || !strings.Contains(res.Deploy.Error, "not a Git repository") {
+		t.Errorf("apply with an unusable deploy repo exited %d, deploy %+v; want 1 and a failed deploy step", r.code, res.Deploy)
+	}
+	if len(res.Targets) == 0 {
+		t.Fatal("the Terraform results are missing")
+	}
+	for _, tg := range res.Targets {
+		if tg.Status != "applied" {
+			t.Errorf("%s is %s, want applied: a deploy failure must not hide Terraform's results", tg.Target, tg.Status)
+		}
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(state, "meridian.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if entries, err := db.LedgerEntries(context.Background(), store.RepoID(dir)); err != nil || len(entries) == 0 {
+		t.Errorf("the ledger must record what Terraform applied: %v, %v", entries, err)
+	}
+	if run, err := db.GetRun(context.Background(), res.RunID); err != nil || run.Status != store.RunFailed || !strings.Contains(run.Error, "deploy repo") {
+		t.Errorf("the run must be recorded as failed by the deploy step: %+v, %v", run, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/workflow"
 )
@@ -31,8 +34,14 @@ applied there, and records what it finds in the store:
   - a plan of the last applied module and variables would change resources
     to restore them.
 
-Each finding names the kind (terraform), target, workload (when the
-resource is keyed by a workload name), resource address and detail.
+It also checks the GitOps output: files below deploy.path that differ
+from Meridian's last commit on the deploy branch (kind deploy-repo: hand
+edits, added or removed files) and, with argocd.server, Applications Argo
+CD does not have or reports OutOfSync or not Healthy (kind argocd).
+
+Each finding names the kind (terraform, deploy-repo or argocd), target,
+workload (when the resource belongs to one), resource (Terraform address,
+deploy repo file or Kubernetes resource) and detail.
 
 Exit status: 0 no drift; 2 drift found; 1 error.`,
 		Args: cobra.NoArgs,
@@ -59,23 +68,28 @@ Exit status: 0 no drift; 2 drift found; 1 error.`,
 				return err
 			}
 			rep, err := sess.Drift(ctx)
-			sess.Close(err, rep)
+			var out *driftOutcome
+			if err == nil {
+				out = &driftOutcome{DriftReport: rep, Deploy: a.driftDeploy(ctx, &sf, db, l.cfg, src.RepoID(), rep.RunID)}
+			}
+			sess.Close(err, out)
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
 			if format == "json" {
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
+				if err := enc.Encode(out); err != nil {
 					return err
 				}
 			} else {
 				writeDrift(a.stdout, src.Source, rep)
+				writeDeployDrift(a.stdout, out.Deploy)
 			}
 			switch {
-			case rep.Errored():
+			case out.Errored():
 				return &exitErr{code: exitError}
-			case rep.Drifted():
+			case out.Drifted():
 				return &exitErr{code: exitBlocked}
 			}
 			return nil
@@ -91,7 +105,7 @@ Exit status: 0 no drift; 2 drift found; 1 error.`,
 func writeDrift(w io.Writer, repo string, rep *workflow.DriftReport) {
 	fmt.Fprintf(w, "Drift of %s (run %s): %d applied target(s) checked\n\n", repo, rep.RunID, len(rep.Targets))
 	if len(rep.Targets) == 0 {
-		fmt.Fprintln(w, "Nothing applied yet: run meridian apply first.")
+		fmt.Fprintln(w, "No Terraform target applied yet.")
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -125,4 +139,70 @@ func writeDrift(w io.Writer, repo string, rep *workflow.DriftReport) {
 		}
 		tw.Flush()
 	}
+}
+
+// driftOutcome is the drift report: Terraform's, target by target (the
+// embedded report's fields are the top level of the JSON), and the GitOps
+// output's.
+type driftOutcome struct {
+	*workflow.DriftReport
+	Deploy *deployDrift `json:"deploy"`
+}
+
+// Drifted reports whether anything drifted: exit status 2.
+func (o *driftOutcome) Drifted() bool { return o.DriftReport.Drifted() || o.Deploy.Drifted }
+
+// Errored reports whether something could not be checked: exit status 1.
+func (o *driftOutcome) Errored() bool { return o.DriftReport.Errored() || o.Deploy.Error != "" }
+
+// deployDrift is the GitOps output's drift: deploy-repo files changed
+// behind Meridian's back, and Argo CD Applications out of sync or unhealthy.
+type deployDrift struct {
+	Drifted bool                     `json:"drifted"`
+	Items   []store.DriftObservation `json:"items"`
+	Error   string                   `json:"error,omitempty"`
+}
+
+// driftDeploy checks the deploy repo (and Argo CD) and records what it
+// finds with the drift run's Terraform observations.
+func (a *app) driftDeploy(ctx context.Context, sf *stateFlags, st store.Drift, cfg *meridian.Config, repoID, runID string) *deployDrift {
+	out := &deployDrift{Items: []store.DriftObservation{}}
+	opts, err := a.deployOptions(sf, nil)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	ds, err := deploy.Drift(ctx, cfg, opts)
+	if err != nil {
+		out.Error = err.Error()
+		return out
+	}
+	for _, d := range ds {
+		out.Items = append(out.Items, store.DriftObservation{RepoID: repoID, RunID: runID, Kind: d.Kind, Target: d.Target,
+			Workload: d.Workload, Address: d.Resource, Action: d.Action, Detail: d.Detail})
+	}
+	out.Drifted = len(out.Items) > 0
+	if out.Drifted {
+		if err := st.RecordDrift(context.WithoutCancel(ctx), out.Items); err != nil {
+			out.Error = fmt.Sprintf("record drift: %v", err)
+		}
+	}
+	return out
+}
+
+func writeDeployDrift(w io.Writer, d *deployDrift) {
+	switch {
+	case d.Error != "":
+		fmt.Fprintf(w, "\nDeploy repo: ERROR: %s\n", firstLine(d.Error))
+		return
+	case !d.Drifted:
+		fmt.Fprintln(w, "\nDeploy repo: clean")
+		return
+	}
+	fmt.Fprintf(w, "\nDeploy repo: DRIFTED (%d)\n", len(d.Items))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, it := range d.Items {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Kind, it.Action, it.Address, dashIfEmpty(it.Workload), it.Detail)
+	}
+	tw.Flush()
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meridianhq/meridian"
-	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/planner/report"
 )
@@ -66,12 +65,13 @@ func (a *app) planCompare(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, cf 
 	if err != nil {
 		return compareLoadErr("--head", err)
 	}
-	stateDir, err := sf.dir()
+	// The preview reads moves in progress from the store, when one exists.
+	preview, closePreview, err := a.deployPreview(ctx, sf)
 	if err != nil {
 		return &exitErr{code: exitError, err: err}
 	}
-	p, err := planner.New(planner.WithLogger(a.logger),
-		planner.WithDeploy(deploy.Previewer{Options: deploy.Options{StateDir: stateDir, Logger: a.logger}}))
+	defer closePreview()
+	p, err := planner.New(planner.WithLogger(a.logger), preview)
 	if err != nil {
 		return err
 	}

@@ -31,9 +31,10 @@ With --out DIR the tree is written into DIR (created if needed; a folder
 holding files Meridian did not render is refused). Without it, every
 manifest goes to stdout as one YAML stream with "# Source:" comments.
 
-render reads the deploy repo, read-only, so that the tree keeps what an
-apply keeps: the old placement of a workload being moved and the files of
-a workload held by a blocking finding. --plan-only renders the plan alone.
+render reads the deploy repo and the moves in progress in the store,
+read-only, so that the tree keeps what an apply keeps: the old placement
+of a workload being moved and the files of a workload held by a blocking
+finding. --plan-only renders the plan alone.
 
 Exit status: 0 written; 1 on errors.`,
 		Args: cobra.NoArgs,
@@ -55,7 +56,18 @@ Exit status: 0 written; 1 on errors.`,
 			if planOnly {
 				r, err = deploy.Render(cfg, plan, deploy.RenderOptions{StateDir: stateDir})
 			} else {
-				r, err = deploy.Next(ctx, cfg, plan, deploy.Options{StateDir: stateDir, Logger: a.logger})
+				// Moves in progress are in the store, when there is one.
+				sf := &stateFlags{stateDir: stateDir}
+				db, derr := sf.openExisting(ctx)
+				if derr != nil {
+					return &exitErr{code: exitError, err: derr}
+				}
+				opts := deploy.Options{StateDir: stateDir, Logger: a.logger}
+				if db != nil {
+					defer db.Close()
+					opts.Store = moveStore{db}
+				}
+				r, err = deploy.Next(ctx, cfg, plan, opts)
 			}
 			if err != nil {
 				return &exitErr{code: exitError, err: fmt.Errorf("render plan %s: %w", plan.ID, err)}

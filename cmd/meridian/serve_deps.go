@@ -141,7 +141,7 @@ func newServerPlanner(wfs *serverWorkflows, stateDir string, log *slog.Logger) (
 func (p *serverPlanner) Plan(ctx context.Context, in web.PlanInput) (out *web.PlanOutput, err error) {
 	snap := in.Snapshot
 	opts := []planner.Option{planner.WithLogger(p.log), planner.WithCatalog(p.catalog),
-		planner.WithDeploy(deploy.Previewer{Options: deploy.Options{StateDir: p.stateDir, Logger: p.log}})}
+		planner.WithDeploy(deploy.Previewer{Options: deploy.Options{StateDir: p.stateDir, Store: moveStore{p.wfs.db}, Logger: p.log}})}
 	wf := p.wfs.save
 	switch {
 	case in.Terraform == web.TerraformTrusted && p.wfs.trusted != nil:
@@ -197,32 +197,15 @@ type serverApplier struct {
 }
 
 // Apply implements web.Applier. Its locks and run name actor, so that an
-// operator can force-unlock what they started.
-func (a *serverApplier) Apply(ctx context.Context, planID, actor string) (out *web.ApplyOutput, err error) {
-	rec, err := a.wfs.db.GetPlan(ctx, planID)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := gitops.Load(ctx, rec.Source, rec.Ref, gitops.Options{CacheDir: a.loader.cacheDir, Logger: a.log})
-	if err != nil {
-		return nil, fmt.Errorf("reload config repo %s to check the plan is current: %w", rec.Source, err)
-	}
-	digest, err := workflow.TreeDigest(snap.FS)
-	if err != nil {
-		return nil, err
-	}
+// operator can force-unlock what they started. It is `meridian apply
+// PLAN_ID`: Terraform, then the deploy repo.
+func (a *serverApplier) Apply(ctx context.Context, planID, actor string) (*web.ApplyOutput, error) {
 	wf, err := a.wfs.workflow(a.wfs.runner, store.Owner{Actor: actor})
 	if err != nil {
 		return nil, err
 	}
-	src := workflow.Source{Source: rec.Source, Ref: rec.Ref, Commit: rec.Commit, Dirty: rec.Dirty, TreeDigest: rec.TreeDigest}
-	sess, err := wf.Begin(ctx, store.RunApply, src, workflow.ModeApply)
-	if err != nil {
-		return nil, err
-	}
-	var res *workflow.ApplyResult
-	defer func() { sess.Close(err, res) }()
-	res, err = sess.Apply(ctx, planID, &workflow.ConfigNow{Commit: snap.Commit, TreeDigest: digest})
+	dopts := deploy.Options{StateDir: a.wfs.stateDir, Store: moveStore{a.wfs.db}, Logger: a.log}
+	res, runID, err := applySavedPlan(ctx, a.log, wf, a.wfs.db, dopts, a.loader.cacheDir, actor, planID)
 	if err != nil {
 		var refused *workflow.RefusedError
 		if errors.As(err, &refused) {
@@ -230,7 +213,7 @@ func (a *serverApplier) Apply(ctx context.Context, planID, actor string) (out *w
 		}
 		return nil, err
 	}
-	out = &web.ApplyOutput{RunID: sess.RunID(), Status: web.ApplySucceeded, Detail: res}
+	out := &web.ApplyOutput{RunID: runID, Status: web.ApplySucceeded, Detail: res}
 	if res.Failed() {
 		out.Status = web.ApplyFailed
 	}

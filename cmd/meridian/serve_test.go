@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/terraformtest"
 	"github.com/meridianhq/meridian/web/github"
@@ -365,7 +366,7 @@ egress_gb_month: 10
 	for _, e := range audit.Items {
 		seen[e.Action] = true
 	}
-	for _, a := range []string{"token.create", "plan.saved", "pr.reported", "apply.requested", "apply.start", "apply.finish"} {
+	for _, a := range []string{"token.create", "plan.saved", "pr.reported", "apply.requested", "apply.start", "apply.deploy", "apply.finish"} {
 		if !seen[a] {
 			t.Errorf("audit log lacks %s: %+v", a, audit.Items)
 		}
@@ -374,6 +375,11 @@ egress_gb_month: 10
 	es, err := m.Store().LedgerEntries(context.Background(), store.RepoID(repo))
 	if err != nil || len(es) == 0 {
 		t.Errorf("ledger after the apply: %d entries, %v", len(es), err)
+	}
+	// The server's apply also committed the deploy tree, as `meridian apply` does.
+	refs, err := exec.Command("git", "-C", deploy.LocalRepoDir(state), "for-each-ref", "refs/heads").Output()
+	if err != nil || len(refs) == 0 {
+		t.Errorf("the server's apply committed nothing to the deploy repo: %q, %v", refs, err)
 	}
 }
 

@@ -8,10 +8,10 @@ import (
 	"github.com/meridianhq/meridian"
 )
 
-// deployDiffBudget bounds the unified diffs Markdown inlines, so that a
-// first apply of a large config (every file added) still fits a PR comment;
-// the JSON document always carries every diff.
-const deployDiffBudget = 40000
+// deployDiffBudget bounds the unified diffs Markdown inlines, so that the
+// plan still fits a GitHub comment (65,536 characters) when an apply adds
+// every file of a large config; the JSON document carries every diff.
+const deployDiffBudget = 16000
 
 // deployCounts is "2 to add, 1 to change, 0 to remove".
 func deployCounts(d *meridian.DeployDiff) string {
@@ -110,16 +110,30 @@ func deployMarkdown(w io.Writer, p *meridian.Plan) {
 			fmt.Fprintf(w, "- kept for a move: %s\n", cell(heldText(h)))
 		}
 	}
-	var diffs strings.Builder
-	left := 0
-	for _, f := range d.Files {
-		if diffs.Len()+len(f.Diff) > deployDiffBudget {
-			left++
-			continue
+	// Changes and removals first: they are what a reviewer must read; an
+	// added file is all "+" lines.
+	shown := map[int]bool{}
+	size, left := 0, 0
+	for _, adds := range []bool{false, true} {
+		for i, f := range d.Files {
+			if (f.Action == meridian.DeployAdd) != adds {
+				continue
+			}
+			if size+len(f.Diff) > deployDiffBudget {
+				left++
+				continue
+			}
+			size += len(f.Diff)
+			shown[i] = true
 		}
-		diffs.WriteString(f.Diff)
-		if !strings.HasSuffix(f.Diff, "\n") {
-			diffs.WriteString("\n")
+	}
+	var diffs strings.Builder
+	for i, f := range d.Files {
+		if shown[i] {
+			diffs.WriteString(f.Diff)
+			if !strings.HasSuffix(f.Diff, "\n") {
+				diffs.WriteString("\n")
+			}
 		}
 	}
 	if diffs.Len() > 0 {
