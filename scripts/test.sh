@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs Meridian's whole test suite: vet, every package's tests, and each fuzz
-# target for MERIDIAN_FUZZTIME (default: seed corpus only, as part of go test).
+# Runs Meridian's whole test suite: vet, each fuzz target for
+# MERIDIAN_FUZZTIME (default: seed corpus only, as part of go test), then
+# every package's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,8 +10,12 @@ if [[ -z "${MERIDIAN_TERRAFORM:-}" ]]; then
   echo "         (run: export MERIDIAN_TERRAFORM=\$(scripts/install-terraform.sh | tail -n1))" >&2
 fi
 
+if [[ -z "${MERIDIAN_KUBE_ASSETS:-}" ]]; then
+  echo "WARNING: MERIDIAN_KUBE_ASSETS is not set: the deploy end-to-end test against a real kube-apiserver will skip" >&2
+  echo "         (run: export MERIDIAN_KUBE_ASSETS=\$(scripts/install-kube-apiserver.sh | tail -n1))" >&2
+fi
+
 go vet ./...
-go test -count=1 "$@" ./...
 
 fuzztime="${MERIDIAN_FUZZTIME:-}"
 if [[ -n "$fuzztime" && "$fuzztime" != 0 ]]; then
@@ -20,7 +25,13 @@ if [[ -n "$fuzztime" && "$fuzztime" != 0 ]]; then
     dir=$(dirname "$f")
     for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | sed 's/^func //'); do
       echo "fuzz: $dir $name ($fuzztime)"
-      go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$dir" >/dev/null
+      if ! out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$dir" 2>&1); then
+        printf '%s\n' "$out"
+        exit 1
+      fi
     done
   done
 fi
+
+# Last, so that go test's own summary closes the output.
+go test -count=1 "$@" ./...
