@@ -146,6 +146,18 @@ const (
 	DeployRemove = "remove"
 )
 
+// DeploySign is the diff sign of a deploy-repo file action: + add,
+// - remove, ~ change.
+func DeploySign(action string) string {
+	switch action {
+	case DeployAdd:
+		return "+"
+	case DeployRemove:
+		return "-"
+	}
+	return "~"
+}
+
 // DeployDiff is what an apply would change in the deploy repo.
 type DeployDiff struct {
 	// Repo is the deploy repository (credentials removed).

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"log/slog"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/meridianhq/meridian"
@@ -107,21 +107,11 @@ func writeDeployPreview(w io.Writer, d *meridian.DeployDiff) {
 	}
 	fmt.Fprintf(w, "\nDeploy repo %s (%s): %d file(s) change\n", d.Repo, d.Branch, len(d.Files))
 	for _, f := range d.Files {
-		fmt.Fprintf(w, "  %s %s\n", deploySign(f.Action), f.Path)
+		fmt.Fprintf(w, "  %s %s\n", meridian.DeploySign(f.Action), f.Path)
 	}
 	for _, h := range d.Held {
 		fmt.Fprintf(w, "  kept for a move: %s on %s until %s is Synced and Healthy\n", h.Workload, h.Target, strings.Join(h.Until, ", "))
 	}
-}
-
-func deploySign(action string) string {
-	switch action {
-	case meridian.DeployAdd:
-		return "+"
-	case meridian.DeployRemove:
-		return "-"
-	}
-	return "~"
 }
 
 // writeDeployStep says what the deploy-repo step did.

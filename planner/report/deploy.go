@@ -42,16 +42,6 @@ func shortSHA(s string) string {
 	return s
 }
 
-func deploySign(action string) string {
-	switch action {
-	case meridian.DeployAdd:
-		return "+"
-	case meridian.DeployRemove:
-		return "-"
-	}
-	return "~"
-}
-
 func heldText(h meridian.HeldPlacement) string {
 	return fmt.Sprintf("%s stays on %s until %s is Synced and Healthy", h.Workload, h.Target, strings.Join(h.Until, ", "))
 }
@@ -72,7 +62,7 @@ func deployTable(w io.Writer, p *meridian.Plan) {
 	} else {
 		fmt.Fprintf(w, "  %s\n", deployCounts(d))
 		for _, f := range d.Files {
-			fmt.Fprintf(w, "  %s %s\n", deploySign(f.Action), f.Path)
+			fmt.Fprintf(w, "  %s %s\n", meridian.DeploySign(f.Action), f.Path)
 		}
 	}
 	for _, h := range d.Held {
