@@ -168,7 +168,7 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		total += pl.MonthlyCost
 	}
 	plan.TotalMonthlyCost = total
-	id, err := planID(in)
+	id, err := planID(in, plan.Catalog, sizing)
 	if err != nil {
 		return nil, err
 	}
@@ -299,9 +299,11 @@ func sortFindings(fs []meridian.Finding) {
 }
 
 // planID derives the plan's identity from its inputs: the same commit,
-// config, ledger and catalog always give the same ID, and any change to
-// them gives another.
-func planID(in Input) (string, error) {
+// config, ledger, catalog and sizing always give the same ID, and any
+// change to them gives another. Sizing stands in for the load history,
+// which the config does not hold: an edited CSV in a dirty tree, or new
+// Prometheus data, changes the replicas and so the plan.
+func planID(in Input, catalog string, sizing []meridian.Sizing) (string, error) {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	current := make([]string, 0, len(in.Current))
@@ -317,7 +319,9 @@ func planID(in Input) (string, error) {
 		Dirty   bool
 		Config  *meridian.Config
 		Current []string
-	}{in.Commit, in.Dirty, in.Config, current}); err != nil {
+		Catalog string
+		Sizing  []meridian.Sizing
+	}{in.Commit, in.Dirty, in.Config, current, catalog, sizing}); err != nil {
 		return "", fmt.Errorf("hash plan inputs: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil

@@ -184,6 +184,14 @@ func TestPlanIDIsContentDerived(t *testing.T) {
 	if c.ID == a.ID || d.ID == a.ID {
 		t.Errorf("a different ledger (%s) or config (%s) must change the ID %s", c.ID, d.ID, a.ID)
 	}
+	// The load history is not part of the parsed config, but it changes
+	// the plan through sizing, so it must change the ID too.
+	withLoad := web + "load: {history: metrics/web.csv}\n"
+	cfgLo, fsLo := repo(t, map[string]string{"workloads/web.yaml": withLoad, "metrics/web.csv": sineCSV(3, 10, 50)})
+	cfgHi, fsHi := repo(t, map[string]string{"workloads/web.yaml": withLoad, "metrics/web.csv": sineCSV(3, 10, 90)})
+	if lo, hi := plan(t, cfgLo, fsLo, nil), plan(t, cfgHi, fsHi, nil); lo.ID == hi.ID {
+		t.Errorf("different load history gave the same ID %s", lo.ID)
+	}
 }
 
 func TestForecastSizing(t *testing.T) {
