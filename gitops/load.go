@@ -99,6 +99,18 @@ type source struct {
 	raw string
 }
 
+// SourceName returns the name Load gives raw in Snapshot.Source: the
+// absolute directory, file:// and the absolute path of a local bare
+// repository, or the URL without credentials. Callers that key records by
+// repo (the server's store) need it before the repo can be reached.
+func SourceName(raw string) (string, error) {
+	src, err := parseSource(raw)
+	if err != nil {
+		return "", err
+	}
+	return src.name, nil
+}
+
 // parseSource tells directories from Git URLs. An existing local path wins
 // over an scp-like reading of it, so a directory named "a:b" stays a
 // directory. A local bare repository is mirrored like any URL, because

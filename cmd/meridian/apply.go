@@ -66,8 +66,8 @@ deploy repo could not be written, or an error; 2 refused (stale plan, lock
 held).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "table" && format != "json" {
-				return &exitErr{code: exitError, err: fmt.Errorf("--format must be table or json, got %q", format)}
+			if err := tableOrJSON(format); err != nil {
+				return err
 			}
 			switch {
 			case len(args) == 1 && rf.repo != "":
@@ -94,9 +94,7 @@ held).`,
 				return nil
 			}
 			if format == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
+				if err := writeJSON(a.stdout, res); err != nil {
 					return err
 				}
 			} else {
@@ -160,8 +158,7 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.
 	if err != nil {
 		return nil, err
 	}
-	plan, err := p.Plan(ctx, planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit,
-		Dirty: l.snap.Dirty, Current: current})
+	plan, err := p.Plan(ctx, l.input(current))
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -46,8 +45,8 @@ deploy repo file or Kubernetes resource) and detail.
 Exit status: 0 no drift; 2 drift found; 1 error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return &exitErr{code: exitError, err: fmt.Errorf("--format must be table or json, got %q", format)}
+			if err := tableOrJSON(format); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			l, err := rf.load(ctx, a)
@@ -77,9 +76,7 @@ Exit status: 0 no drift; 2 drift found; 1 error.`,
 				return &exitErr{code: exitError, err: err}
 			}
 			if format == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(out); err != nil {
+				if err := writeJSON(a.stdout, out); err != nil {
 					return err
 				}
 			} else {

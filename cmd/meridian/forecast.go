@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -41,8 +40,8 @@ ceil(max Pq / per_replica.capacity × (1 + headroom)), clamped to
 replicas.min.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return &exitErr{code: exitError, err: fmt.Errorf("--format must be table or json, got %q", format)}
+			if err := tableOrJSON(format); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			l, err := rf.load(ctx, a)
@@ -72,9 +71,7 @@ replicas.min.`,
 				return &exitErr{code: exitError, err: fmt.Errorf("no workload named %q", workload)}
 			}
 			if format == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rows)
+				return writeJSON(a.stdout, rows)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "WORKLOAD\tSIZING\tREPLICAS\tPEAK P50\tPEAK Pq\tMODEL")

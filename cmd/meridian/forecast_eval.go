@@ -34,8 +34,8 @@ starting from the previous origin's parameters.`,
 			if data == "" {
 				return fmt.Errorf("--data is required")
 			}
-			if format != "table" && format != "json" {
-				return fmt.Errorf("--format must be table or json, got %q", format)
+			if err := tableOrJSON(format); err != nil {
+				return err
 			}
 			if st, err := os.Stat(data); err != nil {
 				return fmt.Errorf("--data: %w", err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -123,14 +122,7 @@ func (a *app) plan(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, tff *terra
 	if err != nil {
 		return nil, err
 	}
-	plan, err := p.Plan(ctx, planner.Input{
-		Config:  l.cfg,
-		FS:      l.snap.FS,
-		Repo:    l.snap.Source,
-		Commit:  l.snap.Commit,
-		Dirty:   l.snap.Dirty,
-		Current: tp.current,
-	})
+	plan, err := p.Plan(ctx, l.input(tp.current))
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +150,5 @@ func writeJSONError(w io.Writer, err error) {
 			doc.ConfigErrors = append(doc.ConfigErrors, cfgErr(e))
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(doc)
+	_ = writeJSON(w, doc)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -77,7 +76,9 @@ func (a *app) planCompare(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, cf 
 	}
 	cfg, policyChanged := meridian.ReviewConfig(base.cfg, head.cfg)
 	input := func(l *loaded, cfg *meridian.Config) planner.Input {
-		return planner.Input{Config: cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit, Dirty: l.snap.Dirty}
+		in := l.input(nil)
+		in.Config = cfg
+		return in
 	}
 	after, err := p.Plan(ctx, input(head, cfg))
 	if err != nil {
@@ -114,9 +115,7 @@ func (a *app) planCompare(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, cf 
 	case "sarif":
 		err = report.SARIF(&buf, after)
 	case "json":
-		enc := json.NewEncoder(&buf)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(struct {
+		err = writeJSON(&buf, struct {
 			BeforeSource     string                   `json:"before_source"`
 			Before           *meridian.Plan           `json:"before"`
 			After            *meridian.Plan           `json:"after"`

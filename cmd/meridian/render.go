@@ -40,17 +40,15 @@ Exit status: 0 written; 1 on errors.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, plan, err := a.loadAndPlan(ctx, &rf)
-			if err != nil {
-				if msg, ok := configErrorList(err); ok {
-					return &exitErr{code: exitError, err: fmt.Errorf("%s", msg)}
-				}
-				return &exitErr{code: exitError, err: err}
-			}
 			if stateDir == "" {
+				var err error
 				if stateDir, err = deploy.DefaultStateDir(); err != nil {
 					return &exitErr{code: exitError, err: err}
 				}
+			}
+			cfg, plan, err := a.loadAndPlan(ctx, &rf, stateDir)
+			if err != nil {
+				return configExit(err)
 			}
 			var r *deploy.Rendered
 			if planOnly {
@@ -92,18 +90,25 @@ Exit status: 0 written; 1 on errors.`,
 	return cmd
 }
 
-// loadAndPlan is what `meridian plan` does, keeping the parsed config that
-// rendering needs too.
-func (a *app) loadAndPlan(ctx context.Context, rf *repoFlags) (*meridian.Config, *meridian.Plan, error) {
+// loadAndPlan is what `meridian plan` does without Terraform, keeping the
+// parsed config that rendering needs too. It starts from the ledger in the
+// store under stateDir, when there is one, so that hysteresis keeps the
+// placements an apply would keep.
+func (a *app) loadAndPlan(ctx context.Context, rf *repoFlags, stateDir string) (*meridian.Config, *meridian.Plan, error) {
 	l, err := rf.load(ctx, a)
 	if err != nil {
 		return nil, nil, err
 	}
+	tp, err := a.planTerraform(ctx, &stateFlags{stateDir: stateDir}, &terraformFlags{mode: "false"}, l, rf.ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tp.close()
 	p, err := planner.New(planner.WithLogger(a.logger))
 	if err != nil {
 		return nil, nil, err
 	}
-	plan, err := p.Plan(ctx, planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit, Dirty: l.snap.Dirty})
+	plan, err := p.Plan(ctx, l.input(tp.current))
 	if err != nil {
 		return nil, nil, err
 	}

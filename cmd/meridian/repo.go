@@ -10,6 +10,7 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/gitops/config"
+	"github.com/meridianhq/meridian/planner"
 )
 
 // repoFlags are how every command names the config repo.
@@ -30,6 +31,12 @@ func (f *repoFlags) register(cmd *cobra.Command) {
 type loaded struct {
 	snap *gitops.Snapshot
 	cfg  *meridian.Config
+}
+
+// input is the planner input for the loaded repo, starting from the
+// applied-state ledger current.
+func (l *loaded) input(current map[string][]string) planner.Input {
+	return planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit, Dirty: l.snap.Dirty, Current: current}
 }
 
 // load reads and parses the repo. Config errors come back as

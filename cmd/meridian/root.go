@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -59,4 +60,20 @@ the cheapest compliant target within capacity, explaining every choice.`,
 	root.AddCommand(newRenderCmd(a))
 	root.AddCommand(newServeCmd(a), newTokenCmd(a))
 	return root
+}
+
+// tableOrJSON checks the --format of commands that print a table or JSON.
+func tableOrJSON(format string) error {
+	if format != "table" && format != "json" {
+		return &exitErr{code: exitError, err: fmt.Errorf("--format must be table or json, got %q", format)}
+	}
+	return nil
+}
+
+// writeJSON prints v as one indented JSON document, as every --format json
+// does.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/terraform"
@@ -128,7 +129,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.db, err = sf.open(ctx); err != nil {
 		return err
 	}
-	source := sourceName(c.Repo)
+	// A repo that cannot be reached yet is still served: the loop records
+	// the failure and retries.
+	source, err := gitops.SourceName(c.Repo)
+	if err != nil {
+		source = gitops.RedactURL(c.Repo)
+	}
 	repoID := store.RepoID(source)
 	if err := m.db.EnsureRepo(ctx, store.Repo{ID: repoID, Source: source}); err != nil {
 		return err

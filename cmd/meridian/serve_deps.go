@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/meridianhq/meridian"
@@ -26,40 +24,6 @@ import (
 // This file adapts Meridian's packages to the interfaces package web
 // consumes: gitops for web.Loader, planner and the Terraform workflow for
 // web.Planner, web.Applier and web.DriftChecker.
-
-// sourceName is the name gitops.Load gives a source (and the store keys
-// the repo by): the absolute directory, file:// and the absolute path for
-// a local bare repository, or the URL without credentials. The server needs
-// it before it can reach the repo.
-func sourceName(raw string) string {
-	if !strings.Contains(raw, "://") {
-		if fi, err := os.Stat(raw); err == nil && fi.IsDir() {
-			abs, err := filepath.Abs(raw)
-			if err != nil {
-				return raw
-			}
-			if isBare(abs) {
-				return "file://" + filepath.ToSlash(abs)
-			}
-			return abs
-		}
-	}
-	if p, ok := strings.CutPrefix(raw, "file://"); ok {
-		if abs, err := filepath.Abs(p); err == nil {
-			return "file://" + filepath.ToSlash(abs)
-		}
-	}
-	return gitops.RedactURL(raw)
-}
-
-func isBare(dir string) bool {
-	for _, p := range []string{"HEAD", "objects", "refs"} {
-		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
-			return false
-		}
-	}
-	return true
-}
 
 // gitLoader is web.Loader on gitops and the config parser.
 type gitLoader struct {

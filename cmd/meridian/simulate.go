@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,8 +35,8 @@ History comes from --history-dir DIR/<workload>.csv when given, else from
 each workload's load.history in the repo.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return &exitErr{code: exitError, err: fmt.Errorf("--format must be table or json, got %q", format)}
+			if err := tableOrJSON(format); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			l, err := rf.load(ctx, a)
@@ -75,7 +74,7 @@ each workload's load.history in the repo.`,
 				return err
 			}
 			sim, err := p.Simulate(ctx, planner.SimulationInput{
-				Input:  planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit},
+				Input:  l.input(nil),
 				Series: series,
 				Replan: replan,
 			})
@@ -83,9 +82,7 @@ each workload's load.history in the repo.`,
 				return &exitErr{code: exitError, err: err}
 			}
 			if format == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(sim)
+				return writeJSON(a.stdout, sim)
 			}
 			fmt.Fprintf(a.stdout, "Replayed %d workloads (%v) over %d windows of %s: the final 20%% of each series.\n\n",
 				len(sim.Workloads), sim.Workloads, sim.Windows, replan)
