@@ -94,13 +94,9 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile policies: %w", err)
 	}
-	findings, err := engine.CheckWorkloads(ctx, cfg.Workloads)
+	findings, matrix, err := engine.Check(ctx, cfg.Workloads, cfg.Targets)
 	if err != nil {
-		return nil, fmt.Errorf("check workloads: %w", err)
-	}
-	matrix, err := engine.CheckPlacements(ctx, cfg.Workloads, cfg.Targets)
-	if err != nil {
-		return nil, fmt.Errorf("check placements: %w", err)
+		return nil, fmt.Errorf("check policies: %w", err)
 	}
 	p.logger.DebugContext(ctx, "policies evaluated", "workloads", len(cfg.Workloads), "targets", len(cfg.Targets), "elapsed", time.Since(start))
 

@@ -484,3 +484,36 @@ func TestPlacementFinding(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckMatchesSeparateChecks keeps Check, which shares the workload
+// documents between both kinds of rule, equal to the two calls it replaces.
+func TestCheckMatchesSeparateChecks(t *testing.T) {
+	e := newEngine(t, meridian.DefaultSettings(), nil)
+	ws := []meridian.Workload{
+		apiWorkload(),
+		with(apiWorkload(), func(w *meridian.Workload) { w.Name = "untagged"; w.Tags = nil; w.Requires.Encryption = meridian.EncryptionHSM }),
+	}
+	ts := []meridian.Target{euTarget(), with(euTarget(), func(t *meridian.Target) { t.Name = "us"; t.Jurisdiction = "us" })}
+	ctx := context.Background()
+	gotF, gotM, err := e.Check(ctx, ws, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantF, err := e.CheckWorkloads(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantM, err := e.CheckPlacements(ctx, ws, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wantF) == 0 || len(wantM[1][1]) == 0 {
+		t.Fatalf("fixture must produce findings and violations: %v %v", wantF, wantM)
+	}
+	if diff := cmp.Diff(wantF, gotF); diff != "" {
+		t.Errorf("findings (-separate +Check):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantM, gotM); diff != "" {
+		t.Errorf("violations (-separate +Check):\n%s", diff)
+	}
+}

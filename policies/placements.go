@@ -21,6 +21,11 @@ func (e *Engine) CheckPlacements(ctx context.Context, ws []meridian.Workload, ts
 	if err != nil {
 		return nil, err
 	}
+	return e.checkPlacements(ctx, ws, ts, wdocs)
+}
+
+func (e *Engine) checkPlacements(ctx context.Context, ws []meridian.Workload, ts []meridian.Target, wdocs []map[string]any) ([][][]meridian.Violation, error) {
+	var err error
 	tdocs := make([]map[string]any, len(ts))
 	for j := range ts {
 		if tdocs[j], err = targetDoc(&ts[j]); err != nil {

@@ -17,6 +17,29 @@ func (e *Engine) CheckWorkloads(ctx context.Context, ws []meridian.Workload) ([]
 	if err != nil {
 		return nil, err
 	}
+	return e.checkWorkloads(ctx, ws, docs)
+}
+
+// Check runs both kinds of rule: CheckWorkloads and CheckPlacements in one
+// call, building every workload's input document once for both.
+func (e *Engine) Check(ctx context.Context, ws []meridian.Workload, ts []meridian.Target) ([]meridian.Finding, [][][]meridian.Violation, error) {
+	docs, err := e.workloadDocs(ctx, ws)
+	if err != nil {
+		return nil, nil, err
+	}
+	findings, err := e.checkWorkloads(ctx, ws, docs)
+	if err != nil {
+		return nil, nil, err
+	}
+	matrix, err := e.checkPlacements(ctx, ws, ts, docs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return findings, matrix, nil
+}
+
+func (e *Engine) checkWorkloads(ctx context.Context, ws []meridian.Workload, docs []map[string]any) ([]meridian.Finding, error) {
+	var err error
 	per := make([]classes, len(e.workload))
 	offsets := make([]int, len(e.workload)+1)
 	for u, un := range e.workload {
