@@ -491,7 +491,11 @@ func TestCheckMatchesSeparateChecks(t *testing.T) {
 	e := newEngine(t, meridian.DefaultSettings(), nil)
 	ws := []meridian.Workload{
 		apiWorkload(),
-		with(apiWorkload(), func(w *meridian.Workload) { w.Name = "untagged"; w.Tags = nil; w.Requires.Encryption = meridian.EncryptionHSM }),
+		with(apiWorkload(), func(w *meridian.Workload) {
+			w.Name = "untagged"
+			w.Tags = nil
+			w.Requires.Encryption = meridian.EncryptionHSM
+		}),
 	}
 	ts := []meridian.Target{euTarget(), with(euTarget(), func(t *meridian.Target) { t.Name = "us"; t.Jurisdiction = "us" })}
 	ctx := context.Background()
