@@ -62,19 +62,15 @@ Exit status: 0 no drift; 2 drift found; 1 error.`,
 				return &exitErr{code: exitError, err: err}
 			}
 			defer db.Close()
-			sess, err := wf.Begin(ctx, store.RunDrift, src, workflow.ModeApply)
-			if err != nil {
-				return err
-			}
-			rep, err := sess.Drift(ctx)
-			var out *driftOutcome
-			if err == nil {
-				out = &driftOutcome{DriftReport: rep, Deploy: a.driftDeploy(ctx, &sf, db, l.cfg, src.RepoID(), rep.RunID)}
-			}
-			sess.Close(err, out)
+			dopts, err := a.deployOptions(&sf, nil)
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
+			out, err := checkDrift(ctx, wf, db, dopts, l.cfg, src)
+			if err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			rep := out.DriftReport
 			if format == "json" {
 				if err := writeJSON(a.stdout, out); err != nil {
 					return err
@@ -160,13 +156,29 @@ type deployDrift struct {
 	Error   string                   `json:"error,omitempty"`
 }
 
-// driftDeploy checks the deploy repo (and Argo CD) and records what it
-// finds with the drift run's Terraform observations.
-func (a *app) driftDeploy(ctx context.Context, sf *stateFlags, st store.Drift, cfg *meridian.Config, repoID, runID string) *deployDrift {
-	out := &deployDrift{Items: []store.DriftObservation{}}
-	opts, err := a.deployOptions(sf, nil)
+// checkDrift is `meridian drift`, for the CLI and the server alike: a
+// drift run in the store checking every applied Terraform target, then the
+// deploy repo and Argo CD, all recorded under the run.
+func checkDrift(ctx context.Context, wf *workflow.Workflow, st store.Drift, dopts deploy.Options, cfg *meridian.Config, src workflow.Source) (out *driftOutcome, err error) {
+	sess, err := wf.Begin(ctx, store.RunDrift, src, workflow.ModeApply)
 	if err != nil {
-		out.Error = err.Error()
+		return nil, err
+	}
+	defer func() { sess.Close(err, out) }()
+	rep, err := sess.Drift(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &driftOutcome{DriftReport: rep, Deploy: driftDeploy(ctx, st, dopts, cfg, src.RepoID(), rep.RunID)}, nil
+}
+
+// driftDeploy checks the deploy repo (and Argo CD) and records what it
+// finds with the drift run's Terraform observations. A nil cfg (a config
+// that does not parse) skips the check with an error.
+func driftDeploy(ctx context.Context, st store.Drift, opts deploy.Options, cfg *meridian.Config, repoID, runID string) *deployDrift {
+	out := &deployDrift{Items: []store.DriftObservation{}}
+	if cfg == nil {
+		out.Error = "the config does not parse, so the deploy repo was not checked"
 		return out
 	}
 	ds, err := deploy.Drift(ctx, cfg, opts)

@@ -205,21 +205,35 @@ func (d *serverDrift) CheckDrift(ctx context.Context, actor string) (out *web.Dr
 	if err != nil {
 		return nil, err
 	}
-	sess, err := wf.Begin(ctx, store.RunDrift, workflow.Source{Source: snap.Source, Ref: snap.Ref, Commit: snap.Commit, Dirty: snap.Dirty, TreeDigest: digest}, workflow.ModeApply)
+	// Terraform drift needs no parsed config: a head that does not parse
+	// still gets it, and the deploy check reports why it was skipped.
+	cfg, cerr := config.Load(snap.FS)
+	if cerr != nil {
+		cfg = nil
+	}
+	src := workflow.Source{Source: snap.Source, Ref: snap.Ref, Commit: snap.Commit, Dirty: snap.Dirty, TreeDigest: digest}
+	dopts := deploy.Options{StateDir: d.wfs.stateDir, Logger: d.loader.log}
+	res, err := checkDrift(ctx, wf, d.wfs.db, dopts, cfg, src)
 	if err != nil {
 		return nil, err
 	}
-	var rep *workflow.DriftReport
-	defer func() { sess.Close(err, rep) }()
-	if rep, err = sess.Drift(ctx); err != nil {
-		return nil, err
-	}
-	out = &web.DriftOutput{RunID: rep.RunID, Drifted: map[string]int{}}
-	for _, t := range rep.Targets {
+	out = &web.DriftOutput{RunID: res.RunID, Drifted: map[string]int{}}
+	for _, t := range res.Targets {
 		out.Drifted[t.Target] = len(t.Items)
 		if t.Error != "" {
 			out.Errors = append(out.Errors, t.Target+": "+t.Error)
 		}
+	}
+	// Deploy-repo and Argo CD drift count against their targets too.
+	for _, it := range res.Deploy.Items {
+		target := it.Target
+		if target == "" {
+			target = "deploy-repo"
+		}
+		out.Drifted[target]++
+	}
+	if res.Deploy.Error != "" {
+		out.Errors = append(out.Errors, "deploy repo: "+res.Deploy.Error)
 	}
 	return out, nil
 }
