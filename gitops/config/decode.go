@@ -212,8 +212,9 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, skip map
 			d.errorf(k, fp, "unknown field%s", suggest(name, fields))
 			continue
 		}
-		d.lines[fp] = k.Line
 		d.decode(val, v.Field(idx), fp, nil)
+		// A field's line is its key's, not its value's (which decode
+		// records, and which is on the next line for blocks).
 		d.lines[fp] = k.Line
 	}
 }
