@@ -2,6 +2,7 @@ package meridian
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -54,6 +55,8 @@ type Config struct {
 	// Policies maps a .rego file path (relative to the config root) to its
 	// source. Files ending in _test.rego are tests.
 	Policies map[string]string
+	// Waivers are the waivers/*.yaml documents, in file order.
+	Waivers []Waiver
 }
 
 // Target returns the target with the given name.
@@ -95,6 +98,8 @@ type Settings struct {
 	// DriftInterval is how often `meridian serve` checks for drift; zero
 	// means the server's default (see docs/server.md).
 	DriftInterval time.Duration `json:"drift_interval,omitempty"`
+	// Limits caps what is read from the repo.
+	Limits Limits `json:"limits"`
 	Origin        Origin        `json:"-"`
 }
 
@@ -125,6 +130,50 @@ type PrometheusSettings struct {
 	URL string `json:"url,omitempty"`
 }
 
+// Limits caps the size of files read from a config repo, so that a repo
+// (or a pull request to it) cannot exhaust the memory of the planner. A
+// file over its cap is a config error; it is never read.
+type Limits struct {
+	// LoadHistoryBytes caps one load-history CSV (load.history).
+	LoadHistoryBytes ByteSize `json:"load_history_bytes"`
+}
+
+// Size caps. Only the load-history cap is settable (limits in
+// meridian.yaml); the YAML and Rego caps are fixed, since meridian.yaml
+// itself is read under them.
+const (
+	// DefaultLoadHistoryBytes is Limits.LoadHistoryBytes unless set: a year
+	// of one-minute samples is about 16 MiB.
+	DefaultLoadHistoryBytes ByteSize = 32 << 20
+	// MaxLoadHistoryBytes is the most Limits.LoadHistoryBytes may be set
+	// to: a bound on what a pull request can raise the cap to.
+	MaxLoadHistoryBytes ByteSize = 256 << 20
+	// MaxYAMLBytes caps one YAML file: a single file holding 10,000
+	// workloads is about 5 MiB.
+	MaxYAMLBytes ByteSize = 16 << 20
+	// MaxRegoBytes caps one policy file.
+	MaxRegoBytes ByteSize = 4 << 20
+)
+
+// ByteSize is a number of bytes. In config files it is written as an
+// integer or with a unit: 512KB, 64MB, 1GB (powers of 1024; KiB, MiB and
+// GiB mean the same).
+type ByteSize int64
+
+// String renders b in the largest unit that divides it, as config files
+// write it ("32MiB").
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		n    ByteSize
+		name string
+	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if b >= u.n && b%u.n == 0 {
+			return strconv.FormatInt(int64(b/u.n), 10) + u.name
+		}
+	}
+	return strconv.FormatInt(int64(b), 10) + " bytes"
+}
+
 // DefaultSettings returns the settings a repo gets for everything it omits.
 func DefaultSettings() Settings {
 	return Settings{
@@ -138,5 +187,6 @@ func DefaultSettings() Settings {
 			TimeLimit:               2 * time.Second,
 		},
 		Currency: "USD",
+		Limits:   Limits{LoadHistoryBytes: DefaultLoadHistoryBytes},
 	}
 }

@@ -74,3 +74,55 @@ func TestReviewConfig(t *testing.T) {
 		t.Errorf("base modified: %v", base.Settings.Origin.Lines)
 	}
 }
+
+// TestReviewConfigOutwardFromBase: settings that make the server reach out
+// (and carry its credentials) are the base's, never a pull request head's.
+func TestReviewConfigOutwardFromBase(t *testing.T) {
+	base := &Config{
+		Settings: Settings{
+			Prometheus: PrometheusSettings{URL: "https://prom.internal"},
+			Deploy:     DeploySettings{Repo: "https://git.internal/deploy.git"},
+			ArgoCD:     ArgoCDSettings{Server: "https://argocd.internal", TokenEnv: "ARGOCD_AUTH_TOKEN"},
+		},
+		Targets: []Target{{Name: "aws-eu", Terraform: &TerraformModule{Module: "modules/aws", BackendConfig: map[string]string{"bucket": "state-internal"}}}},
+	}
+	head := &Config{
+		Settings: Settings{
+			Prometheus: PrometheusSettings{URL: "http://attacker.example:9090"},
+			Deploy:     DeploySettings{Repo: "https://attacker.example/x.git"},
+			ArgoCD:     ArgoCDSettings{Server: "https://attacker.example", TokenEnv: "GITHUB_TOKEN"},
+			AutoApply:  true,
+		},
+		Targets: []Target{
+			{Name: "aws-eu", Terraform: &TerraformModule{Module: "modules/aws", BackendConfig: map[string]string{"bucket": "attacker"}}},
+			{Name: "new", Terraform: &TerraformModule{Module: "modules/new", BackendConfig: map[string]string{"address": "https://attacker.example"}}},
+		},
+	}
+	for name, cfg := range map[string]*Config{"review": must(ReviewConfig(base, head)), "preview": PreviewConfig(base, head)} {
+		t.Run(name, func(t *testing.T) {
+			if cfg.Settings.Prometheus != base.Settings.Prometheus {
+				t.Errorf("prometheus = %+v, want the base's", cfg.Settings.Prometheus)
+			}
+			if cfg.Settings.Deploy != base.Settings.Deploy {
+				t.Errorf("deploy = %+v, want the base's", cfg.Settings.Deploy)
+			}
+			if cfg.Settings.ArgoCD.Server != base.Settings.ArgoCD.Server || cfg.Settings.ArgoCD.TokenEnv != base.Settings.ArgoCD.TokenEnv {
+				t.Errorf("argocd = %+v, want the base's", cfg.Settings.ArgoCD)
+			}
+			if cfg.Settings.AutoApply {
+				t.Error("auto_apply came from the head")
+			}
+			if got := cfg.Targets[0].Terraform.BackendConfig["bucket"]; got != "state-internal" {
+				t.Errorf("existing target's backend bucket = %q, want the base's", got)
+			}
+			if got := cfg.Targets[1].Terraform.BackendConfig; got != nil {
+				t.Errorf("a target new in the head kept its own backend config %v", got)
+			}
+			if head.Targets[0].Terraform.BackendConfig["bucket"] != "attacker" {
+				t.Error("TrustedOutward modified the head it was given")
+			}
+		})
+	}
+}
+
+func must(c *Config, _ bool) *Config { return c }

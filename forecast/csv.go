@@ -29,6 +29,10 @@ type CSVSource struct {
 	// names Path.
 	File string
 	Line int
+	// MaxBytes caps the file's size (limits.load_history_bytes); zero
+	// means meridian.DefaultLoadHistoryBytes. A larger file is a
+	// ConfigError and is not read.
+	MaxBytes meridian.ByteSize
 }
 
 // History implements Source.
@@ -36,16 +40,34 @@ func (c CSVSource) History(ctx context.Context) (Series, error) {
 	if err := ctx.Err(); err != nil {
 		return Series{}, err
 	}
+	max := c.MaxBytes
+	if max <= 0 {
+		max = meridian.DefaultLoadHistoryBytes
+	}
+	// The size is checked before anything is read, so that a huge file (or
+	// a device) costs a stat, not memory.
+	fi, err := fs.Stat(c.FS, c.Path)
+	if err != nil {
+		return Series{}, c.openError(err)
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		return Series{}, c.openError(fmt.Errorf("not a regular file"))
+	case fi.Size() > int64(max):
+		return Series{}, c.tooLarge(fi.Size(), max)
+	}
 	f, err := c.FS.Open(c.Path)
 	if err != nil {
-		if c.File != "" {
-			return Series{}, meridian.ConfigError{File: c.File, Line: c.Line, Field: "load.history",
-				Message: fmt.Sprintf("open %s: %v", c.Path, unwrapPath(err))}
-		}
-		return Series{}, meridian.ConfigError{File: c.Path, Message: fmt.Sprintf("open load history: %v", unwrapPath(err))}
+		return Series{}, c.openError(err)
 	}
 	defer f.Close()
-	samples, err := ReadCSV(f, c.Path)
+	// Stat may be wrong (a file growing under us, an FS that does not know
+	// sizes): the reader stops at the cap too.
+	lr := &capReader{r: f, n: int64(max)}
+	samples, err := ReadCSV(lr, c.Path)
+	if lr.over {
+		return Series{}, c.tooLarge(int64(max)+1, max)
+	}
 	if err != nil {
 		return Series{}, err
 	}
@@ -57,6 +79,58 @@ func (c CSVSource) History(ctx context.Context) (Series, error) {
 		return meridian.ConfigError{File: c.Path, Line: lastLine, Message: msg}
 	})
 }
+
+// openError is the ConfigError for a file that cannot be opened, located
+// at the load.history field when known.
+func (c CSVSource) openError(err error) error {
+	if c.File != "" {
+		return meridian.ConfigError{File: c.File, Line: c.Line, Field: "load.history",
+			Message: fmt.Sprintf("open %s: %v", c.Path, unwrapPath(err))}
+	}
+	return meridian.ConfigError{File: c.Path, Message: fmt.Sprintf("open load history: %v", unwrapPath(err))}
+}
+
+// tooLarge is the ConfigError for a file over the cap; size is a lower
+// bound when the file was found too large while reading.
+func (c CSVSource) tooLarge(size int64, max meridian.ByteSize) error {
+	msg := fmt.Sprintf("load history %s is %d bytes, over the %s cap (limits.load_history_bytes)", c.Path, size, max)
+	if c.File != "" {
+		return meridian.ConfigError{File: c.File, Line: c.Line, Field: "load.history", Message: msg}
+	}
+	return meridian.ConfigError{File: c.Path, Message: msg}
+}
+
+// capReader reads at most n bytes and records whether there was more.
+// Unlike io.LimitReader, it tells a file that ends at the cap from one that
+// goes past it.
+type capReader struct {
+	r    io.Reader
+	n    int64
+	over bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n <= 0 {
+		// One byte more answers whether the file goes on.
+		var one [1]byte
+		if k, _ := c.r.Read(one[:]); k > 0 {
+			c.over = true
+		}
+		if c.over {
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.n {
+		p = p[:c.n]
+	}
+	k, err := c.r.Read(p)
+	c.n -= int64(k)
+	return k, err
+}
+
+// errTooLarge stops ReadCSV at the cap; History reports the cap instead.
+var errTooLarge = errors.New("load history is larger than its cap")
 
 // unwrapPath drops the *fs.PathError wrapper, whose text repeats the path
 // that the ConfigError already names.

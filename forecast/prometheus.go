@@ -158,7 +158,10 @@ func (p *PrometheusSource) queryRange(ctx context.Context, client *http.Client, 
 			quote(p.Query), resp.StatusCode, err)
 	}
 	if r.Status != "success" {
-		msg := fmt.Sprintf("prometheus rejected query %s: %s: %s", quote(p.Query), r.ErrorType, r.Error)
+		// Only Prometheus's documented error type is repeated, never its
+		// free text: messages end up in public pull-request comments, and
+		// no response from another host may reach one.
+		msg := fmt.Sprintf("prometheus rejected query %s: %s", quote(p.Query), promErrorType(r.ErrorType))
 		// bad_data is the query's fault, so the user must fix the config;
 		// anything else (timeout, execution, unavailable) is the server's.
 		if r.ErrorType == "bad_data" {
@@ -191,19 +194,19 @@ func (p *PrometheusSource) queryRange(ctx context.Context, client *http.Client, 
 // milliseconds and the value.
 func parsePromPoint(pair []json.RawMessage) (int64, float64, error) {
 	if len(pair) != 2 {
-		return 0, 0, fmt.Errorf("sample %s: want [time, value]", pair)
+		return 0, 0, fmt.Errorf("a sample has %d elements, want [time, value]", len(pair))
 	}
 	ts, err := strconv.ParseFloat(string(pair[0]), 64)
 	if err != nil || math.IsNaN(ts) || math.IsInf(ts, 0) {
-		return 0, 0, fmt.Errorf("sample time %s is not a number", pair[0])
+		return 0, 0, errors.New("a sample time is not a number")
 	}
 	var vs string
 	if err := json.Unmarshal(pair[1], &vs); err != nil {
-		return 0, 0, fmt.Errorf("sample value %s is not a string", pair[1])
+		return 0, 0, errors.New("a sample value is not a string")
 	}
 	v, err := strconv.ParseFloat(vs, 64)
 	if err != nil {
-		return 0, 0, fmt.Errorf("sample value %q is not a number", vs)
+		return 0, 0, errors.New("a sample value is not a number")
 	}
 	return int64(math.Round(ts * 1000)), v, nil
 }
@@ -269,4 +272,14 @@ func ParsePromDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be a positive duration, got %q", s)
 	}
 	return total, nil
+}
+
+// promErrorType returns Prometheus's errorType when it is one the HTTP API
+// documents, and "unknown" otherwise.
+func promErrorType(t string) string {
+	switch t {
+	case "bad_data", "timeout", "canceled", "execution", "internal", "unavailable", "not_found", "bad_response":
+		return t
+	}
+	return "unknown"
 }

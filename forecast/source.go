@@ -52,7 +52,8 @@ func SourceFor(w *meridian.Workload, settings meridian.Settings, repo fs.FS, opt
 		if !fs.ValidPath(p) {
 			return nil, false, bad("load.history", "must be a path inside the config repo, got "+quote(l.History))
 		}
-		return CSVSource{FS: repo, Path: p, File: w.Origin.File, Line: w.Origin.LineOf("load.history")}, true, nil
+		return CSVSource{FS: repo, Path: p, File: w.Origin.File, Line: w.Origin.LineOf("load.history"),
+			MaxBytes: settings.Limits.LoadHistoryBytes}, true, nil
 	case l.Prometheus != nil:
 		if settings.Prometheus.URL == "" {
 			return nil, false, bad("load.prometheus", "prometheus.url is not set in the settings")

@@ -35,6 +35,13 @@ func TestSourceFor(t *testing.T) {
 			want:   CSVSource{FS: repo, Path: "loads/api.csv", File: "workloads/api.yaml", Line: 10},
 			wantOK: true,
 		},
+		"csv cap from settings": {
+			reason:   "limits.load_history_bytes reaches the reader.",
+			load:     meridian.Load{History: "loads/api.csv"},
+			settings: meridian.Settings{Limits: meridian.Limits{LoadHistoryBytes: 64 << 20}},
+			want:     CSVSource{FS: repo, Path: "loads/api.csv", File: "workloads/api.yaml", Line: 10, MaxBytes: 64 << 20},
+			wantOK:   true,
+		},
 		"csv outside repo": {
 			reason:  "A history path may not escape the repo.",
 			load:    meridian.Load{History: "../secrets.csv"},

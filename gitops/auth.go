@@ -2,8 +2,13 @@ package gitops
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
@@ -23,16 +28,29 @@ const DefaultTokenEnv = "MERIDIAN_GIT_TOKEN"
 const DefaultTokenUsername = "x-access-token"
 
 // AuthOptions holds credentials for remote repositories. The zero value
-// reads an HTTPS token from $MERIDIAN_GIT_TOKEN and uses ssh-agent for SSH.
+// reads an HTTPS token from $MERIDIAN_GIT_TOKEN and uses ssh-agent for SSH;
+// the token goes only to the hosts in TokenHosts.
 type AuthOptions struct {
-	// Token is sent as the basic-auth password to HTTPS remotes. Empty
-	// falls back to credentials in the URL, then to $TokenEnv.
+	// Token is sent as the basic-auth password to HTTPS remotes on
+	// TokenHosts. Empty falls back to credentials in the URL, then to
+	// $TokenEnv.
 	Token string
 	// TokenEnv names the environment variable holding the token.
 	// Empty means DefaultTokenEnv.
 	TokenEnv string
 	// Username goes with Token. Empty means DefaultTokenUsername.
 	Username string
+	// TokenHosts are the hosts Token (or $TokenEnv) may be sent to: "host"
+	// (port 443), "host:port", or an https URL whose host and port count.
+	// Hosts compare case-insensitively. The token is attached only to
+	// https:// URLs on one of them, and only to requests to that same
+	// origin, so a redirect elsewhere does not carry it.
+	//
+	// Empty means no host: Method never sends the token, because a URL
+	// that came from a config repo (a pull request's deploy.repo, say)
+	// must not receive the server's credentials. Load fills an empty list
+	// with the host of the source it loads, which the operator chose.
+	TokenHosts []string
 
 	// SSHKeyFile is a private key file (PEM or OpenSSH format). Empty means
 	// ssh-agent.
@@ -47,13 +65,27 @@ type AuthOptions struct {
 	Getenv func(string) string
 }
 
+// WithTokenHostOf returns a copy of a whose TokenHosts also hold rawURL's
+// host and port, for a caller that has decided rawURL may receive the
+// token (the config repo it was started with, the deploy repository of
+// the trusted branch). A rawURL that is not an https URL adds nothing.
+func (a AuthOptions) WithTokenHostOf(rawURL string) AuthOptions {
+	ep, err := transport.NewEndpoint(rawURL)
+	if err != nil || ep.Protocol != "https" {
+		return a
+	}
+	a.TokenHosts = append(slices.Clip(a.TokenHosts), endpointOrigin(ep))
+	return a
+}
+
 // Method returns the transport.AuthMethod for a Git URL: basic auth for
 // HTTPS (Token, then the URL's userinfo, then $TokenEnv), public keys from
 // SSHKeyFile or ssh-agent for SSH, and nil when there is nothing to send.
 //
-// Tokens from options or the environment go to https:// remotes only, never
-// in clear text over http://; credentials written into the URL itself are
-// honoured for both. Errors never contain the secrets.
+// Tokens from options or the environment go to https:// remotes on
+// TokenHosts only, never to another host and never in clear text over
+// http://; credentials written into the URL itself are honoured for both
+// schemes, for that URL's origin only. Errors never contain the secrets.
 func (a AuthOptions) Method(rawURL string) (transport.AuthMethod, error) {
 	ep, err := transport.NewEndpoint(rawURL)
 	if err != nil {
@@ -70,33 +102,121 @@ func (a AuthOptions) method(ep *transport.Endpoint) (transport.AuthMethod, error
 	switch ep.Protocol {
 	case "http":
 		if ep.User != "" {
-			return &githttp.BasicAuth{Username: ep.User, Password: ep.Password}, nil
+			return bind(ep, ep.User, ep.Password), nil
 		}
 		return nil, nil
 	case "https":
-		token := a.Token
-		if token == "" && ep.User != "" {
-			return &githttp.BasicAuth{Username: ep.User, Password: ep.Password}, nil
+		mayToken := a.tokenAllowed(ep)
+		if a.Token != "" && mayToken {
+			return bind(ep, a.username(), a.Token), nil
 		}
-		if token == "" {
-			token = getenv(a.tokenEnv())
+		if ep.User != "" {
+			return bind(ep, ep.User, ep.Password), nil
 		}
-		if token == "" {
+		if !mayToken {
 			return nil, nil
 		}
-		user := a.Username
-		if user == "" {
-			user = DefaultTokenUsername
+		if token := getenv(a.tokenEnv()); token != "" {
+			return bind(ep, a.username(), token), nil
 		}
-		return &githttp.BasicAuth{Username: user, Password: token}, nil
+		return nil, nil
 	case "ssh":
 		return a.sshMethod(ep, getenv)
 	}
 	return nil, nil
 }
 
+func (a AuthOptions) username() string {
+	if a.Username == "" {
+		return DefaultTokenUsername
+	}
+	return a.Username
+}
+
+// tokenAllowed reports whether ep's origin is on TokenHosts.
+func (a AuthOptions) tokenAllowed(ep *transport.Endpoint) bool {
+	want := endpointOrigin(ep)
+	for _, h := range a.TokenHosts {
+		if o, ok := hostOrigin(h); ok && o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// origin is host:port as a connection uses it: the host lower-cased (an IP
+// address in its canonical form, without brackets), the port without
+// leading zeros and defaulted from the scheme. Two URLs with the same origin
+// reach the same server.
+func origin(scheme, host, port string) string {
+	host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if ip, err := netip.ParseAddr(host); err == nil {
+		host = ip.String()
+	}
+	if n, err := strconv.Atoi(port); err == nil && n > 0 {
+		port = strconv.Itoa(n)
+	} else if strings.EqualFold(scheme, "http") {
+		port = "80"
+	} else {
+		port = "443"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func endpointOrigin(ep *transport.Endpoint) string {
+	port := ""
+	if ep.Port > 0 {
+		port = strconv.Itoa(ep.Port)
+	}
+	return origin(ep.Protocol, ep.Host, port)
+}
+
+// hostOrigin reads a TokenHosts entry as an https origin.
+func hostOrigin(h string) (string, bool) {
+	h = strings.TrimSpace(h)
+	if strings.Contains(h, "://") {
+		u, err := url.Parse(h)
+		if err != nil || !strings.EqualFold(u.Scheme, "https") || u.Hostname() == "" {
+			return "", false
+		}
+		return origin("https", u.Hostname(), u.Port()), true
+	}
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		return origin("https", host, port), host != ""
+	}
+	return origin("https", h, ""), h != ""
+}
+
+// boundAuth is basic auth that is attached only to requests for the origin
+// it was issued for. go-git already drops credentials when a redirect
+// leaves the origin; this keeps the promise in Meridian's own code too, for
+// every request the transport makes, whatever its redirect handling.
+type boundAuth struct {
+	*githttp.BasicAuth
+	scheme, origin string
+}
+
+func bind(ep *transport.Endpoint, user, pass string) *boundAuth {
+	return &boundAuth{
+		BasicAuth: &githttp.BasicAuth{Username: user, Password: pass},
+		scheme:    ep.Protocol,
+		origin:    endpointOrigin(ep),
+	}
+}
+
+// SetAuth implements githttp.AuthMethod.
+func (b *boundAuth) SetAuth(r *http.Request) {
+	if r == nil || r.URL == nil || !strings.EqualFold(r.URL.Scheme, b.scheme) ||
+		origin(r.URL.Scheme, r.URL.Hostname(), r.URL.Port()) != b.origin {
+		return
+	}
+	b.BasicAuth.SetAuth(r)
+}
+
 func (a AuthOptions) sshMethod(ep *transport.Endpoint, getenv func(string) string) (transport.AuthMethod, error) {
-	user := ep.User
+	// go-git reads scp-like user:pass@host:path as user "user:pass"; SSH
+	// has no password there, and the login is what precedes the ':'.
+	user, _, _ := strings.Cut(ep.User, ":")
 	if user == "" {
 		user = "git"
 	}
@@ -140,52 +260,6 @@ func (a AuthOptions) tokenEnv() string {
 		return DefaultTokenEnv
 	}
 	return a.TokenEnv
-}
-
-// RedactURL returns a Git URL fit for logs, error messages and cache keys:
-// without a password, and for HTTP(S) without a username either, since a
-// token often sits there (https://TOKEN@host/repo). SSH keeps its username,
-// which is not a secret and selects the account. Anything that does not
-// parse as a URL is returned unchanged unless it holds an "@", which is then
-// cut down to what follows it.
-func RedactURL(raw string) string {
-	if !strings.Contains(raw, "://") {
-		// scp-like user@host:path has no password field, and a path has no
-		// userinfo at all.
-		return raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// Unparseable: keep the scheme and what follows the last '@', which
-		// drops any userinfo without needing to understand the rest.
-		scheme, rest, _ := strings.Cut(raw, "://")
-		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-			rest = rest[i+1:]
-		}
-		return scheme + "://" + rest
-	}
-	if u.User != nil {
-		if u.Scheme == "ssh" {
-			u.User = url.User(u.User.Username())
-		} else {
-			u.User = nil
-		}
-	}
-	return u.String()
-}
-
-// secretsOf lists what in a raw URL must never be shown.
-func secretsOf(raw string) []string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return nil
-	}
-	p, _ := u.User.Password()
-	out := []string{p, u.User.String()}
-	if u.Scheme != "ssh" {
-		out = append(out, u.User.Username())
-	}
-	return out
 }
 
 // scrub wraps err so that its message has every secret replaced. errors.Is

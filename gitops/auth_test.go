@@ -34,6 +34,8 @@ func summarize(m transport.AuthMethod) *authSummary {
 		return nil
 	case *githttp.BasicAuth:
 		return &authSummary{Kind: "basic", User: m.Username, Password: m.Password}
+	case *boundAuth:
+		return &authSummary{Kind: "basic", User: m.Username, Password: m.Password}
 	case *gitssh.PublicKeys:
 		return &authSummary{
 			Kind: "ssh-key", User: m.User,
@@ -92,18 +94,54 @@ func TestAuthOptionsMethod(t *testing.T) {
 		},
 		"https, env token": {
 			reason: "the token from $MERIDIAN_GIT_TOKEN goes as the x-access-token password",
-			url:    "https://github.com/o/r.git",
-			want:   &authSummary{Kind: "basic", User: "x-access-token", Password: "env-token"},
+			url:    "https://github.com/o/r.git", auth: AuthOptions{TokenHosts: []string{"github.com"}},
+			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "env-token"},
 		},
 		"https, options token wins over env": {
 			reason: "an explicit token beats the ambient one",
-			url:    "https://github.com/o/r.git", auth: AuthOptions{Token: "opt-token"},
+			url:    "https://github.com/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"github.com"}},
 			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "opt-token"},
 		},
 		"https, custom env and username": {
 			reason: "GitLab and Bitbucket use other usernames; CI may name the variable",
-			url:    "https://gitlab.com/o/r.git", auth: AuthOptions{TokenEnv: "OTHER_TOKEN", Username: "oauth2"},
+			url:    "https://gitlab.com/o/r.git", auth: AuthOptions{TokenEnv: "OTHER_TOKEN", Username: "oauth2", TokenHosts: []string{"gitlab.com"}},
 			want: &authSummary{Kind: "basic", User: "oauth2", Password: "other-token"},
+		},
+		"https, no token hosts": {
+			reason: "with no host allowed, neither the env nor the options token goes anywhere (a PR's deploy.repo)",
+			url:    "https://attacker.example/x.git", auth: AuthOptions{Token: "opt-token"},
+		},
+		"https, other host": {
+			reason: "the token is for the configured host only",
+			url:    "https://attacker.example/x.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"github.com"}},
+		},
+		"https, env token to other host": {
+			reason: "the ambient token is for the configured host only",
+			url:    "https://attacker.example/x.git", auth: AuthOptions{TokenHosts: []string{"github.com"}},
+		},
+		"https, host compared case-insensitively": {
+			reason: "DNS names are case-insensitive",
+			url:    "https://GitHub.COM/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"github.com"}},
+			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "opt-token"},
+		},
+		"https, default port spelled out": {
+			reason: "host and host:443 are the same origin",
+			url:    "https://github.com:443/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"https://github.com/"}},
+			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "opt-token"},
+		},
+		"https, other port": {
+			reason: "another port is another server",
+			url:    "https://github.com:8443/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"github.com"}},
+		},
+		"https, port listed": {
+			reason: "host:port entries allow exactly that port",
+			url:    "https://git.internal:8443/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"git.internal:8443"}},
+			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "opt-token"},
+		},
+		"https, URL credentials on other host": {
+			reason: "credentials written into a URL are for that URL, whatever TokenHosts says",
+			url:    "https://bot:url-pass@other.example/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"github.com"}},
+			want: &authSummary{Kind: "basic", User: "bot", Password: "url-pass"},
 		},
 		"https, URL credentials beat env": {
 			reason: "credentials written into this URL are meant for it",
@@ -112,12 +150,12 @@ func TestAuthOptionsMethod(t *testing.T) {
 		},
 		"https, options token beats URL credentials": {
 			reason: "an explicit option wins",
-			url:    "https://bot:url-pass@github.com/o/r.git", auth: AuthOptions{Token: "opt-token"},
+			url:    "https://bot:url-pass@github.com/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"github.com"}},
 			want: &authSummary{Kind: "basic", User: "x-access-token", Password: "opt-token"},
 		},
 		"http, env token not sent": {
 			reason: "an ambient token must not travel in clear text",
-			url:    "http://git.internal/o/r.git", auth: AuthOptions{Token: "opt-token"},
+			url:    "http://git.internal/o/r.git", auth: AuthOptions{Token: "opt-token", TokenHosts: []string{"git.internal", "git.internal:80"}},
 		},
 		"http, URL credentials": {
 			reason: "credentials the user wrote into an http URL are used as given",
@@ -211,6 +249,42 @@ func TestRedactURL(t *testing.T) {
 			reason: "git@host:path has no password field",
 			in:     "git@github.com:o/r.git", want: "git@github.com:o/r.git",
 		},
+		"scp-like with password": {
+			reason: "finding #12: user:pass@host:path was never redacted",
+			in:     "git:hunter22@github.com:o/r.git", want: "git@github.com:o/r.git",
+		},
+		"scp-like password with @": {
+			reason: "the host is what follows the last '@' before host:",
+			in:     "git:p@ss@github.com:o/r.git", want: "git@github.com:o/r.git",
+		},
+		"scp-like path with @": {
+			reason: "an '@' in the path does not move the host",
+			in:     "git:pw@github.com:o/r@v1.git", want: "git@github.com:o/r@v1.git",
+		},
+		"https user only": {
+			reason: "https://TOKEN@host: a lone username is a token",
+			in:     "https://ghp_x@host/r.git", want: "https://host/r.git",
+		},
+		"https password with slash": {
+			reason: "url.Parse reads user:12/x@host as host user, port 12; the password must still go",
+			in:     "https://user:12/x@host/r.git", want: "https://host/r.git",
+		},
+		"https empty user": {
+			reason: "https://:token@host",
+			in:     "https://:tok@host/r.git", want: "https://host/r.git",
+		},
+		"ssh empty user": {
+			reason: "no dangling @ for a password-only SSH URL",
+			in:     "ssh://:pw@host/r.git", want: "ssh://host/r.git",
+		},
+		"upper-case scheme": {
+			reason: "schemes are case-insensitive",
+			in:     "HTTPS://u:p@host/r.git", want: "https://host/r.git",
+		},
+		"no userinfo, @ in path": {
+			reason: "an honest URL is left alone",
+			in:     "https://host/o/r@v1.git", want: "https://host/o/r@v1.git",
+		},
 		"path untouched": {
 			reason: "paths have no userinfo", in: "/srv/git/r.git", want: "/srv/git/r.git",
 		},
@@ -234,20 +308,112 @@ func FuzzRedactURL(f *testing.F) {
 	for _, s := range []string{
 		"https://u:p@host/r.git", "ssh://git:pw@host/r", "git@host:o/r.git",
 		"https://u:p@ho st/%zz", "file:///x", "http://a@b@c/d", "https://[::1]:80/x",
+		"git:pw@host:o/r.git", "https://user:12/x@host/r",
 	} {
-		f.Add(s)
+		f.Add(s, "hunter22")
 	}
-	f.Fuzz(func(t *testing.T, raw string) {
+	f.Fuzz(func(t *testing.T, raw, pass string) {
 		out := RedactURL(raw)
-		u, err := url.Parse(out)
-		if err != nil || u.User == nil || !strings.Contains(raw, "://") {
+		if u, err := url.Parse(out); err == nil && u.User != nil && strings.Contains(raw, "://") {
+			if _, has := u.User.Password(); has {
+				t.Errorf("RedactURL(%q) = %q keeps a password", raw, out)
+			}
+			if u.Scheme != "ssh" {
+				t.Errorf("RedactURL(%q) = %q keeps userinfo", raw, out)
+			}
+		}
+		// Built URLs with a known password: it must never survive.
+		if len(pass) < 4 || strings.ContainsAny(pass, "@/\\ \t\n\r") || !isPrintable(pass) {
 			return
 		}
-		if _, has := u.User.Password(); has {
-			t.Errorf("RedactURL(%q) = %q keeps a password", raw, out)
-		}
-		if u.Scheme != "ssh" {
-			t.Errorf("RedactURL(%q) = %q keeps userinfo", raw, out)
+		for _, in := range []string{
+			"https://user:" + pass + "@git.example/o/r.git",
+			"ssh://git:" + pass + "@git.example:22/o/r.git",
+			"git:" + pass + "@git.example:o/r.git",
+			"http://" + pass + "@git.example/o/r.git",
+		} {
+			if strings.Count(in, pass) != 1 {
+				continue // the password is also part of the rest
+			}
+			if got := RedactURL(in); strings.Contains(got, pass) {
+				t.Errorf("RedactURL(%q) = %q shows the password", in, got)
+			}
+			if strings.ContainsAny(pass, "\"'<>`") {
+				continue // RedactText's token separators; a URL must percent-encode them
+			}
+			if got := RedactText("cloning " + in + ": failed"); strings.Contains(got, pass) {
+				t.Errorf("RedactText shows the password: %q", got)
+			}
 		}
 	})
+}
+
+func isPrintable(s string) bool {
+	for _, r := range s {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func TestRedactText(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		in     string
+		want   string
+	}{
+		"startup line": {
+			reason: "serve logs the repo it watches",
+			in:     `msg="watching config repo" repo=https://x-access-token:ghp_abc@github.com/acme/cfg.git branch=main`,
+			want:   `msg="watching config repo" repo=https://github.com/acme/cfg.git branch=main`,
+		},
+		"quoted in an error": {
+			reason: "errors quote sources with %q",
+			in:     `load config repo "https://u:pw@host/r.git": not found`,
+			want:   `load config repo "https://host/r.git": not found`,
+		},
+		"scp-like": {
+			reason: "finding #12",
+			in:     "clone git:pw@host:o/r.git failed",
+			want:   "clone git@host:o/r.git failed",
+		},
+		"ssh keeps user": {
+			reason: "the login is not secret",
+			in:     "ssh://git:pw@host/r ok",
+			want:   "ssh://git@host/r ok",
+		},
+		"two URLs in one token": {
+			reason: "a URL in another's query is redacted on its own",
+			in:     "https://host/a?next=https://u:pw@other/b",
+			want:   "https://host/a?next=https://other/b",
+		},
+		"JSON": {
+			reason: "API output",
+			in:     `{"repo":"https://u:pw@host/r.git","n":1}`,
+			want:   `{"repo":"https://host/r.git","n":1}`,
+		},
+		"parenthesised": {
+			reason: "trailing punctuation does not hide the URL",
+			in:     "(see https://u:pw@host)",
+			want:   "(see https://host)",
+		},
+		"no credentials": {
+			reason: "text without userinfo is unchanged",
+			in:     "mail ops@example.com about https://host/r@v1 and git@host:o/r",
+			want:   "mail ops@example.com about https://host/r@v1 and git@host:o/r",
+		},
+		"whitespace kept": {
+			reason: "only URLs change",
+			in:     "a\tb\n  https://u:p@h/x\n",
+			want:   "a\tb\n  https://h/x\n",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := RedactText(tc.in); got != tc.want {
+				t.Errorf("%s\nRedactText(%q)\n got %q\nwant %q", tc.reason, tc.in, got, tc.want)
+			}
+		})
+	}
 }

@@ -35,7 +35,11 @@ func loadDir(ctx context.Context, src *source, ref string, log *slog.Logger) (*S
 				"load config repo %q: ref %q given, but the directory is not in a Git repository", src.name, ref)
 		}
 		log.Debug("config directory is not in Git")
-		return &Snapshot{FS: newDirFS(src.dir), Source: src.name}, nil
+		fsys, err := newDirFS(src.dir)
+		if err != nil {
+			return nil, loadError(src.name, meridian.EINVALID, err, "open directory")
+		}
+		return &Snapshot{FS: fsys, Source: src.name}, nil
 	}
 	rel, err := relPath(root, real)
 	if err != nil {
@@ -45,7 +49,11 @@ func loadDir(ctx context.Context, src *source, ref string, log *slog.Logger) (*S
 		return loadDirAt(src, repo, rel, ref)
 	}
 
-	snap := &Snapshot{FS: newDirFS(src.dir), Source: src.name}
+	fsys, err := newDirFS(src.dir)
+	if err != nil {
+		return nil, loadError(src.name, meridian.EINVALID, err, "open directory")
+	}
+	snap := &Snapshot{FS: fsys, Source: src.name}
 	var head *object.Commit
 	h, err := repo.Head()
 	switch {
@@ -59,7 +67,7 @@ func loadDir(ctx context.Context, src *source, ref string, log *slog.Logger) (*S
 			return nil, loadError(src.name, meridian.EINTERNAL, err, "read HEAD commit")
 		}
 		snap.Commit = head.Hash.String()
-		snap.Ref = displayRef(h.Name(), head)
+		snap.Ref = displayRef("", h.Name(), head)
 	}
 	c, err := findChange(ctx, repo, root, rel, head)
 	if err != nil {

@@ -56,9 +56,15 @@ type Snapshot struct {
 // short commit SHA, and empty means the remote's default branch (for a URL)
 // or the working directory as it is (for a directory).
 //
+// A short ref name must be unambiguous: when a branch and a tag (or any two
+// refs Git would try) share it, Load refuses it and the caller must give the
+// full name. A caller that tracks a branch passes BranchRef(branch), which
+// never resolves to anything but that branch.
+//
 // Errors carry a meridian error code: EINVALID for a malformed source or
-// ref, ENOTFOUND for a missing directory, repository or ref, EUNAUTHORIZED
-// and EFORBIDDEN for rejected credentials.
+// ref (see ValidateRef) and an ambiguous ref, ENOTFOUND for a missing
+// directory, repository or ref, EUNAUTHORIZED and EFORBIDDEN for rejected
+// credentials.
 func Load(ctx context.Context, source, ref string, opts Options) (*Snapshot, error) {
 	log := opts.Logger
 	if log == nil {
@@ -67,6 +73,9 @@ func Load(ctx context.Context, source, ref string, opts Options) (*Snapshot, err
 	src, err := parseSource(source)
 	if err != nil {
 		return nil, err
+	}
+	if err := ValidateRef(ref); err != nil {
+		return nil, fmt.Errorf("load config repo %q: %w", src.name, err)
 	}
 	log = log.With("source", src.name)
 	if src.dir != "" {

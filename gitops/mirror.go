@@ -17,7 +17,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/meridianhq/meridian"
 )
@@ -40,12 +39,18 @@ func cacheKey(name string) string {
 // loadRemote mirrors src into cacheDir, resolves ref there and returns the
 // tree at that commit.
 func loadRemote(ctx context.Context, src *source, ref, cacheDir string, opts Options, log *slog.Logger) (*Snapshot, error) {
-	auth, err := opts.Auth.method(src.ep)
+	a := opts.Auth
+	if len(a.TokenHosts) == 0 {
+		// The source is what the operator pointed Meridian at, so it may
+		// have the token; nothing else may unless the caller says so.
+		a = a.WithTokenHostOf(src.raw)
+	}
+	auth, err := a.method(src.ep)
 	if err != nil {
 		return nil, fmt.Errorf("load config repo %q: %w", src.name, err)
 	}
-	secrets := append(secretsOf(src.raw), opts.Auth.Token, opts.Auth.SSHKeyPassphrase)
-	if b, ok := auth.(*githttp.BasicAuth); ok {
+	secrets := append(secretsOf(src.raw), a.Token, a.SSHKeyPassphrase)
+	if b, ok := auth.(*boundAuth); ok {
 		secrets = append(secrets, b.Password)
 	}
 
@@ -85,7 +90,7 @@ func loadRemote(ctx context.Context, src *source, ref, cacheDir string, opts Opt
 				return nil, loadError(src.name, meridian.EUNAUTHORIZED, err, "credentials rejected")
 			}
 			return nil, loadError(src.name, meridian.EUNAUTHORIZED, err,
-				"authentication required: set $%s or pass a token", opts.Auth.tokenEnv())
+				"authentication required: set $%s or pass a token", a.tokenEnv())
 		}
 		return nil, resolveError(src.name, ref, "fetch", err)
 	}
@@ -213,7 +218,7 @@ func (m *mirror) resolve(ctx context.Context, ref string) (*object.Commit, strin
 		if err != nil {
 			return nil, "", err
 		}
-		return c, displayRef(name, c), nil
+		return c, displayRef(ref, name, c), nil
 	case isFullSHA(ref) || isShortSHA(ref):
 		c, err := resolveSHA(s, ref)
 		if err != nil {
@@ -260,8 +265,9 @@ func (m *mirror) fetch(ctx context.Context, specs []config.RefSpec) error {
 }
 
 // lookupAdvertised resolves ref against the remote's refs: "" and "HEAD" are
-// the remote's default branch, other names go through refCandidates. found
-// is false when ref names no ref (it may still be a SHA).
+// the remote's default branch, other names go through refCandidates, and a
+// short name that more than one of them answers to is an EINVALID error.
+// found is false when ref names no ref (it may still be a SHA).
 func lookupAdvertised(adv map[plumbing.ReferenceName]*plumbing.Reference, ref string) (name plumbing.ReferenceName, hash plumbing.Hash, found bool, err error) {
 	if ref == "" || ref == "HEAD" {
 		head, ok := adv[plumbing.HEAD]
@@ -281,10 +287,17 @@ func lookupAdvertised(adv map[plumbing.ReferenceName]*plumbing.Reference, ref st
 	if isFullSHA(ref) {
 		return "", plumbing.ZeroHash, false, nil
 	}
+	var names []plumbing.ReferenceName
 	for _, n := range refCandidates(ref, false) {
 		if r, ok := adv[n]; ok && r.Type() == plumbing.HashReference && !strings.HasSuffix(string(n), "^{}") {
-			return n, r.Hash(), true, nil
+			names = append(names, n)
 		}
 	}
-	return "", plumbing.ZeroHash, false, nil
+	switch len(names) {
+	case 0:
+		return "", plumbing.ZeroHash, false, nil
+	case 1:
+		return names[0], adv[names[0]].Hash(), true, nil
+	}
+	return "", plumbing.ZeroHash, false, ambiguous(ref, names)
 }

@@ -75,9 +75,9 @@ func TestLoadRemoteRefs(t *testing.T) {
 			want: &Snapshot{Source: fileURL, Ref: "feature", Commit: f.c3}, wantRev: "rev: feature\n",
 		},
 		"full branch ref": {
-			reason: "full ref names work and are reported short",
+			reason: "full ref names work and are reported as asked, so that reloading Ref gets the same ref",
 			source: fileURL, ref: "refs/heads/feature",
-			want: &Snapshot{Source: fileURL, Ref: "feature", Commit: f.c3}, wantRev: "rev: feature\n",
+			want: &Snapshot{Source: fileURL, Ref: "refs/heads/feature", Commit: f.c3}, wantRev: "rev: feature\n",
 		},
 		"lightweight tag": {
 			reason: "releases are planned by tag",

@@ -133,7 +133,9 @@ func hasObject(s storer.EncodedObjectStorer, h plumbing.Hash) bool {
 
 // resolveLocal resolves ref in a repository's own refs and objects, the way
 // `git rev-parse ref^{commit}` does, and returns the name to report (a
-// short ref name, or the full SHA for a SHA or a detached HEAD).
+// short ref name, or the full SHA for a SHA or a detached HEAD). Unlike Git,
+// a short name that more than one ref answers to (a branch and a tag both
+// called main) is an EINVALID error rather than a warning.
 func resolveLocal(s storer.Storer, ref string) (*object.Commit, string, error) {
 	if isFullSHA(ref) {
 		c, err := resolveSHA(s, ref)
@@ -142,6 +144,7 @@ func resolveLocal(s storer.Storer, ref string) (*object.Commit, string, error) {
 		}
 		return c, c.Hash.String(), nil
 	}
+	var found []*plumbing.Reference
 	for _, name := range refCandidates(ref, true) {
 		r, err := storer.ResolveReference(s, name)
 		if errors.Is(err, plumbing.ErrReferenceNotFound) {
@@ -150,11 +153,23 @@ func resolveLocal(s storer.Storer, ref string) (*object.Commit, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("read %s: %w", name, err)
 		}
+		found = append(found, r)
+	}
+	switch len(found) {
+	case 0:
+	case 1:
+		r := found[0]
 		c, err := peel(s, r.Hash())
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", name, err)
+			return nil, "", fmt.Errorf("%s: %w", r.Name(), err)
 		}
-		return c, displayRef(r.Name(), c), nil
+		return c, displayRef(ref, r.Name(), c), nil
+	default:
+		names := make([]plumbing.ReferenceName, len(found))
+		for i, r := range found {
+			names[i] = r.Name()
+		}
+		return nil, "", ambiguous(ref, names)
 	}
 	if isShortSHA(ref) {
 		c, err := resolveSHA(s, ref)
@@ -167,10 +182,16 @@ func resolveLocal(s storer.Storer, ref string) (*object.Commit, string, error) {
 }
 
 // displayRef is Snapshot.Ref for a resolved ref name: its short form, or the
-// commit SHA when the name says nothing (a detached HEAD).
-func displayRef(name plumbing.ReferenceName, c *object.Commit) string {
+// commit SHA when the name says nothing (a detached HEAD). A ref asked for
+// by its full name keeps it, so that loading Snapshot.Ref again (to check
+// that a saved plan is current) resolves the same ref, even when a tag
+// shares the branch's short name.
+func displayRef(asked string, name plumbing.ReferenceName, c *object.Commit) string {
 	if name == plumbing.HEAD {
 		return c.Hash.String()
+	}
+	if strings.HasPrefix(asked, "refs/") {
+		return string(name)
 	}
 	return name.Short()
 }

@@ -15,14 +15,19 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/meridianhq/meridian"
 )
 
 // maxSymlinkHops bounds symlink chains, as the kernel's ELOOP does.
 const maxSymlinkHops = 40
 
+// Symbolic links that cannot be followed are config problems (EINVALID),
+// for the tree and the directory alike. The messages never say where a link
+// points, let alone what is there.
 var (
-	errSymlinkLoop   = errors.New("too many levels of symbolic links")
-	errSymlinkEscape = errors.New("symbolic link points outside the tree")
+	errSymlinkLoop   = &meridian.Error{Code: meridian.EINVALID, Message: "too many levels of symbolic links"}
+	errSymlinkEscape = &meridian.Error{Code: meridian.EINVALID, Message: "symbolic link points outside the config repo"}
 	errIsDir         = errors.New("is a directory")
 )
 
@@ -172,12 +177,29 @@ func (f *treeFS) info(n node) (*fileInfo, error) {
 	default:
 		fi.mode = 0o644
 	}
+	if s, ok := f.s.(objectSizer); ok {
+		// Reads the object header only: EncodedObject would inflate a loose
+		// object whole, and a size cap is checked on Stat precisely so that
+		// a huge file is never read.
+		size, err := s.EncodedObjectSize(n.hash)
+		if err != nil {
+			return nil, err
+		}
+		fi.size = size
+		return fi, nil
+	}
 	o, err := f.s.EncodedObject(plumbing.BlobObject, n.hash)
 	if err != nil {
 		return nil, err
 	}
 	fi.size = o.Size()
 	return fi, nil
+}
+
+// objectSizer reads an object's size from its header; go-git's filesystem
+// storage implements it.
+type objectSizer interface {
+	EncodedObjectSize(h plumbing.Hash) (int64, error)
 }
 
 // Open implements fs.FS.

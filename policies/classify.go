@@ -65,12 +65,16 @@ func signatures(n int, perUnit []classes) (of []int, reps []int) {
 }
 
 // parallel calls fn(ctx, i) for i in [0, n) on up to workers goroutines,
-// stopping at the first error.
+// stopping at the first error. It returns the first error fn returned,
+// which says what was running (fn's error for a deadline names the rule
+// package), or else why ctx ended.
 func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
 	workers = max(1, min(workers, n))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
+	var first error
+	var once sync.Once
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -80,6 +84,7 @@ func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, 
 					return
 				}
 				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err })
 					cancel(err)
 					return
 				}
@@ -87,8 +92,11 @@ func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, 
 		})
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return err
+	if first != nil {
+		return first
+	}
+	if ctx.Err() != nil {
+		return stopped(ctx)
 	}
 	return nil
 }

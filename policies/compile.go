@@ -49,10 +49,10 @@ func parseModules(files map[string]string) (map[string]*ast.Module, meridian.Con
 	return mods, errs
 }
 
-// compileModules compiles the modules together, reporting Rego errors as
-// file:line config errors.
-func compileModules(mods map[string]*ast.Module) (*ast.Compiler, error) {
-	c := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+// compileModules compiles the modules together under caps, reporting Rego
+// errors as file:line config errors.
+func compileModules(mods map[string]*ast.Module, caps *ast.Capabilities) (*ast.Compiler, error) {
+	c := newCompiler(caps)
 	if c.Compile(mods); c.Failed() {
 		return nil, configErrors("", c.Errors)
 	}

@@ -17,12 +17,17 @@ import (
 
 // Engine evaluates the built-in and org policies of one config repo. Its
 // queries are compiled once by New; an Engine is safe for concurrent use.
+//
+// Policies are deterministic and offline: they are compiled without the
+// builtins deniedBuiltin names (http.send, net.*, time.now_ns, ...), and
+// every evaluation is bounded by a deadline (WithEvalTimeout).
 type Engine struct {
 	settings  ast.Value
 	workload  []*unit
 	placement []*unit
 	// workers bounds the evaluations run at once.
 	workers int
+	opts    options
 }
 
 // unit is one rule package: the deny, warn and info sets it defines, the
@@ -38,9 +43,11 @@ type unit struct {
 // New compiles the built-in library together with the org policies (path ->
 // source, as in Config.Policies; *_test.rego files are skipped) and
 // prepares one query per rule package. Problems in org policies, including
-// Rego parse and compile errors, are returned as meridian.ConfigErrors that
-// point at file:line, as are invalid settings.tag_formats patterns.
-func New(ctx context.Context, settings meridian.Settings, org map[string]string) (*Engine, error) {
+// Rego parse and compile errors and calls to builtins policies may not use,
+// are returned as meridian.ConfigErrors that point at file:line, as are
+// invalid settings.tag_formats patterns. A pull request's head policies
+// must go through New like any others: nothing else compiles Rego.
+func New(ctx context.Context, settings meridian.Settings, org map[string]string, opts ...Option) (*Engine, error) {
 	// Collect settings, parse and package errors together, so that one
 	// problem never hides the others.
 	errs := checkTagFormats(settings)
@@ -53,6 +60,7 @@ func New(ctx context.Context, settings meridian.Settings, org map[string]string)
 	orgMods, parseErrs := parseModules(orgFiles)
 	errs = append(errs, parseErrs...)
 	errs = append(errs, checkOrgPackages(orgMods)...)
+	errs = append(errs, checkBuiltins(orgMods)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -65,7 +73,8 @@ func New(ctx context.Context, settings meridian.Settings, org map[string]string)
 		return nil, fmt.Errorf("built-in policies: %w", parseErrs)
 	}
 	maps.Copy(mods, orgMods)
-	c, err := compileModules(mods)
+	caps := capabilities()
+	c, err := compileModules(mods, caps)
 	if err != nil {
 		return nil, err
 	}
@@ -77,9 +86,9 @@ func New(ctx context.Context, settings meridian.Settings, org map[string]string)
 	if err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
-	e := &Engine{settings: settingsValue, workers: runtime.GOMAXPROCS(0)}
+	e := &Engine{settings: settingsValue, workers: runtime.GOMAXPROCS(0), opts: newOptions(opts)}
 	for _, pkg := range rulePackages(c) {
-		u, err := newUnit(ctx, c, pkg)
+		u, err := newUnit(ctx, c, caps, pkg)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +146,7 @@ func rulePackages(c *ast.Compiler) []ast.Ref {
 
 // newUnit prepares the query [data.<pkg>.deny, data.<pkg>.warn, ...] over
 // the severities pkg defines, and records the input paths it can observe.
-func newUnit(ctx context.Context, c *ast.Compiler, pkg ast.Ref) (*unit, error) {
+func newUnit(ctx context.Context, c *ast.Compiler, caps *ast.Capabilities, pkg ast.Ref) (*unit, error) {
 	u := &unit{pkg: packageName(pkg)}
 	defined := map[meridian.Severity]bool{}
 	for _, m := range c.Modules {
@@ -157,8 +166,12 @@ func newUnit(ctx context.Context, c *ast.Compiler, pkg ast.Ref) (*unit, error) {
 			refs = append(refs, ast.NewTerm(pkg.Append(ast.StringTerm(string(sev)))))
 		}
 	}
+	// The modules are compiled already, under caps; the query's own
+	// compilation gets the same capabilities. No store, bundle or runtime is
+	// given, so evaluation sees only its input.
 	q, err := rego.New(
 		rego.Compiler(c),
+		rego.Capabilities(caps),
 		rego.ParsedQuery(ast.NewBody(ast.NewExpr(ast.ArrayTerm(refs...)))),
 	).PrepareForEval(ctx)
 	if err != nil {
@@ -170,10 +183,14 @@ func newUnit(ctx context.Context, c *ast.Compiler, pkg ast.Ref) (*unit, error) {
 }
 
 // eval runs the unit's query on one input and returns its findings in a
-// deterministic order.
+// deterministic order. ctx must carry the evaluation's deadline
+// (options.withDeadline); OPA halts the query when it is done.
 func (u *unit) eval(ctx context.Context, input ast.Value) ([]meridian.Violation, error) {
 	rs, err := u.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("evaluate %s: %w", u.pkg, stopped(ctx))
+		}
 		return nil, fmt.Errorf("evaluate %s: %w", u.pkg, err)
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
@@ -188,6 +205,9 @@ func (u *unit) eval(ctx context.Context, input ast.Value) ([]meridian.Violation,
 		set, ok := sets[i].([]any)
 		if !ok {
 			return nil, fmt.Errorf("%s.%s: must be a set of findings, got %v", u.pkg, sev, sets[i])
+		}
+		if n := len(out) + len(set); n > maxFindings {
+			return nil, fmt.Errorf("evaluate %s: %d findings for one input, more than the %d allowed", u.pkg, n, maxFindings)
 		}
 		for _, f := range set {
 			v, err := decodeFinding(f)

@@ -15,8 +15,11 @@ import (
 // array, so callers may modify one without affecting another.
 //
 // Pairs that the rules cannot tell apart are evaluated once: see the
-// package documentation.
+// package documentation. The whole call is one evaluation, bounded by the
+// engine's evaluation timeout (WithEvalTimeout).
 func (e *Engine) CheckPlacements(ctx context.Context, ws []meridian.Workload, ts []meridian.Target) ([][][]meridian.Violation, error) {
+	ctx, cancel := e.opts.withDeadline(ctx)
+	defer cancel()
 	wdocs, err := e.workloadDocs(ctx, ws)
 	if err != nil {
 		return nil, err

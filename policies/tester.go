@@ -54,23 +54,31 @@ type TestResult struct {
 
 // RunTests runs every test rule (test_*) of the built-in library and of the
 // org policy files, as `opa test` would on the two together, so org tests
-// may use built-in rules. Rego errors in the org files are returned as
-// meridian.ConfigErrors with file:line. Results are sorted by file and line.
-func RunTests(ctx context.Context, org map[string]string) ([]TestResult, error) {
+// may use built-in rules. Rego errors in the org files, including calls to
+// builtins policies may not use, are returned as meridian.ConfigErrors with
+// file:line. Each test rule is one evaluation, bounded by WithEvalTimeout
+// (or the caller's sooner deadline); a test that overruns is reported as an
+// error. Results are sorted by file and line.
+func RunTests(ctx context.Context, org map[string]string, opts ...Option) ([]TestResult, error) {
+	o := newOptions(opts)
 	files, err := builtinFiles(true)
 	if err != nil {
 		return nil, err
 	}
 	maps.Copy(files, org)
-	mods, parseErrs := parseModules(files)
-	if len(parseErrs) > 0 {
-		return nil, parseErrs
+	mods, errs := parseModules(files)
+	errs = append(errs, checkBuiltins(mods)...)
+	if len(errs) > 0 {
+		return nil, errs
 	}
+	// The runner compiles with the compiler it is given, so tests run under
+	// the same capabilities as plans; print stays on for CapturePrintOutput.
 	ch, err := tester.NewRunner().
+		SetCompiler(newCompiler(capabilities()).WithEnablePrintStatements(true)).
 		SetModules(mods).
-		SetDefaultRegoVersion(ast.RegoV1).
 		CapturePrintOutput(true).
 		EnableTracing(true).
+		SetTimeout(o.evalTimeout).
 		SetParallel(runtime.GOMAXPROCS(0)).
 		RunTests(ctx, nil)
 	if err != nil {
@@ -82,7 +90,13 @@ func RunTests(ctx context.Context, org map[string]string) ([]TestResult, error) 
 	}
 	var out []TestResult
 	for r := range ch {
-		out = append(out, testResult(r))
+		tr := testResult(r)
+		if r.Error != nil && topdown.IsCancel(r.Error) && ctx.Err() == nil {
+			// The runner cancels a test at its timeout and says only
+			// "caller cancelled query execution".
+			tr.Error = (&deadlineError{timeout: o.evalTimeout}).Error()
+		}
+		out = append(out, tr)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -11,8 +11,11 @@ import (
 // CheckWorkloads runs the workload rules on every workload and returns
 // their findings, with File and Line taken from the workload's Origin for
 // the finding's field. Findings are sorted by workload, rule, field,
-// message and severity.
+// message and severity. The whole call is one evaluation, bounded by the
+// engine's evaluation timeout (WithEvalTimeout).
 func (e *Engine) CheckWorkloads(ctx context.Context, ws []meridian.Workload) ([]meridian.Finding, error) {
+	ctx, cancel := e.opts.withDeadline(ctx)
+	defer cancel()
 	docs, err := e.workloadDocs(ctx, ws)
 	if err != nil {
 		return nil, err
@@ -21,8 +24,11 @@ func (e *Engine) CheckWorkloads(ctx context.Context, ws []meridian.Workload) ([]
 }
 
 // Check runs both kinds of rule: CheckWorkloads and CheckPlacements in one
-// call, building every workload's input document once for both.
+// call, building every workload's input document once for both. The whole
+// call is one evaluation, bounded by the engine's evaluation timeout.
 func (e *Engine) Check(ctx context.Context, ws []meridian.Workload, ts []meridian.Target) ([]meridian.Finding, [][][]meridian.Violation, error) {
+	ctx, cancel := e.opts.withDeadline(ctx)
+	defer cancel()
 	docs, err := e.workloadDocs(ctx, ws)
 	if err != nil {
 		return nil, nil, err

@@ -18,10 +18,7 @@ import (
 // and not noticeably below it (the ascent would have stalled, as
 // block-coordinate ascent alone does on these instances).
 func TestBundleReachesLPBound(t *testing.T) {
-	cbc, err := exec.LookPath("cbc")
-	if err != nil {
-		t.Skip("cbc not installed (apt-get install coinor-cbc)")
-	}
+	cbc := lookCBC(t)
 	if testing.Short() {
 		t.Skip("runs an external solver")
 	}

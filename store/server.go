@@ -13,15 +13,21 @@ type Token struct {
 	// Role is viewer, operator or admin.
 	Role string
 	// Hash is the hex SHA-256 of the secret.
-	Hash       string
-	CreatedBy  string
-	CreatedAt  time.Time
+	Hash      string
+	CreatedBy string
+	CreatedAt time.Time
+	// ExpiresAt is when the token stops working; zero means never.
+	ExpiresAt  time.Time
 	RevokedAt  time.Time
 	LastUsedAt time.Time
 }
 
 // Revoked reports whether the token was revoked.
 func (t Token) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// Expired reports whether the token has expired at now. A token expires at
+// ExpiresAt exactly, so that a zero-length lifetime is never valid.
+func (t Token) Expired(now time.Time) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }
 
 // Statuses of a webhook delivery.
 const (

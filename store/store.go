@@ -20,6 +20,7 @@ type Store interface {
 	Drift
 	Audit
 	Moves
+	History
 	// Close releases the backend's resources.
 	Close() error
 }
@@ -357,4 +358,102 @@ type AuditFilter struct {
 	Action string
 	Target string
 	Limit  int
+}
+
+// History is the control plane's record over time (migration 3): the
+// event log, the finding lifecycle, cost history and drift records.
+type History interface {
+	Events
+	Findings
+	Costs
+	DriftRecords
+}
+
+// DefaultEventRetention is how long events are kept when the operator does
+// not say: long enough for a subscriber that was away over a holiday to
+// catch up, short enough that the log stays small.
+const DefaultEventRetention = 30 * 24 * time.Hour
+
+// Events is the append-only event log behind the live feed. The store
+// assigns IDs, strictly increasing in commit order and never reused (not
+// even after pruning), so that a subscriber that has seen every event up to
+// ID n and asks for those after n misses none and gets none twice, across
+// restarts of either side.
+type Events interface {
+	// AppendEvents appends evs in one transaction, in order, and returns
+	// them with ID set and a zero Time filled in from the store's clock.
+	// An unknown event type is an EINVALID error and appends nothing.
+	AppendEvents(ctx context.Context, evs []meridian.Event) ([]meridian.Event, error)
+	// EventsAfter returns up to limit events with an ID above afterID,
+	// oldest first (limit <= 0: all of them).
+	EventsAfter(ctx context.Context, afterID int64, limit int) ([]meridian.Event, error)
+	// PruneEvents deletes the events older than before and returns how
+	// many it deleted.
+	PruneEvents(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Findings keeps the finding lifecycle records of each repo and branch.
+// The caller computes a transition (package history) from the records it
+// reads and saves it with SaveFindings; callers serialize the plans of one
+// branch, as the server's planner does.
+type Findings interface {
+	// FindingRecords returns the records matching f, ordered by
+	// fingerprint.
+	FindingRecords(ctx context.Context, f FindingFilter) ([]meridian.FindingRecord, error)
+	// SaveFindings upserts records (keyed by repo, branch and fingerprint)
+	// and appends events, in one transaction, and returns the events with
+	// their IDs: a crash leaves either the whole transition or none of it.
+	SaveFindings(ctx context.Context, records []meridian.FindingRecord, events []meridian.Event) ([]meridian.Event, error)
+}
+
+// FindingFilter selects finding records; zero fields match everything.
+type FindingFilter struct {
+	RepoID   string
+	Branch   string
+	State    meridian.FindingState
+	Rule     string
+	Severity meridian.Severity
+	Workload string
+	Target   string
+	Team     string
+	Limit    int
+}
+
+// Costs keeps the monthly cost of every plan and apply. Nothing else
+// deletes it: plan retention leaves cost history alone.
+type Costs interface {
+	// RecordCost appends p; a zero p.Time is the store's clock.
+	RecordCost(ctx context.Context, p meridian.CostPoint) error
+	// CostHistory returns the points matching f, oldest first, each with
+	// By holding f.Dimension only (every dimension when it is empty).
+	CostHistory(ctx context.Context, f CostFilter) ([]meridian.CostPoint, error)
+}
+
+// CostFilter selects cost points; zero fields match everything.
+type CostFilter struct {
+	RepoID    string
+	Branch    string
+	Kind      meridian.CostKind
+	Dimension meridian.CostDimension
+	// Since keeps the points at or after it.
+	Since time.Time
+}
+
+// DriftRecords keeps drift as records that open when a check first sees a
+// difference and clear when a check no longer does.
+type DriftRecords interface {
+	// SyncDrift records one drift check of repoID that covered engines:
+	// each of current opens a record (drift.opened) or refreshes the open
+	// record with the same Key (last seen, action, expected, actual); each
+	// open record of those engines that current lacks is cleared
+	// (drift.cleared). Records and events are written in one transaction,
+	// and the events are returned with their IDs. A record of an engine
+	// outside engines is an EINVALID error.
+	SyncDrift(ctx context.Context, repoID string, engines []meridian.DriftEngine, current []meridian.DriftRecord) ([]meridian.Event, error)
+	// OpenDrift returns a repo's open drift records, ordered by engine,
+	// target, workload and resource.
+	OpenDrift(ctx context.Context, repoID string) ([]meridian.DriftRecord, error)
+	// ClearDrift clears the open records with the given IDs (e.g. of a
+	// target that no longer exists) and returns their drift.cleared events.
+	ClearDrift(ctx context.Context, repoID string, ids []int64) ([]meridian.Event, error)
 }

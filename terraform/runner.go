@@ -29,6 +29,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// Logger receives each Terraform command at debug level.
 	Logger *slog.Logger
+	// Sandbox, when set, runs every Terraform command as another user
+	// (see Sandbox).
+	Sandbox *Sandbox
 }
 
 // Runner is a located, version-checked Terraform binary. It is safe for
@@ -40,6 +43,7 @@ type Runner struct {
 	lockTimeout string
 	logger      *slog.Logger
 	cacheDir    string
+	sandbox     *Sandbox
 	// initMu serializes init in this process: Terraform's plugin cache is
 	// not safe for concurrent writers. A file lock covers other processes.
 	initMu sync.Mutex
@@ -62,15 +66,26 @@ func New(ctx context.Context, path string, opts Options) (*Runner, error) {
 			return nil, fmt.Errorf("plugin cache: %w", err)
 		}
 	}
-	r := &Runner{path: abs, env: Env(opts.Environ, opts.PluginCacheDir), logger: opts.Logger, cacheDir: opts.PluginCacheDir}
+	r := &Runner{path: abs, env: Env(opts.Environ, opts.PluginCacheDir), logger: opts.Logger, cacheDir: opts.PluginCacheDir, sandbox: opts.Sandbox}
 	if opts.LockTimeout > 0 {
 		r.lockTimeout = fmt.Sprintf("%ds", int(opts.LockTimeout.Round(time.Second).Seconds()))
 	}
-	dir, err := os.MkdirTemp("", "meridian-tf-version-")
+	tmpRoot := ""
+	if s := opts.Sandbox; s != nil {
+		if r.path, err = s.prepare(abs); err != nil {
+			return nil, err
+		}
+		s.env(r.env)
+		tmpRoot = s.tmp()
+	}
+	dir, err := os.MkdirTemp(tmpRoot, "meridian-tf-version-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	if err := r.handOver(); err != nil {
+		return nil, err
+	}
 	tf, err := r.exec(dir)
 	if err != nil {
 		return nil, err
@@ -116,6 +131,14 @@ func (r *Runner) exec(dir string) (*tfexec.Terraform, error) {
 	}
 	tf.SetLogger(printfer{r.logger})
 	return tf, nil
+}
+
+// handOver gives a sandbox's work folder to its user before a command.
+func (r *Runner) handOver() error {
+	if r.sandbox == nil {
+		return nil
+	}
+	return r.sandbox.handOver()
 }
 
 // printfer adapts slog to terraform-exec's logger.

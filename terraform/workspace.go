@@ -61,6 +61,9 @@ func (w *Workspace) Init(ctx context.Context, backendConfig map[string]string) e
 		}
 		defer unlock()
 	}
+	if err := w.r.handOver(); err != nil {
+		return err
+	}
 	if err := w.tf.Init(ctx, opts...); err != nil {
 		return fmt.Errorf("terraform init: %w", err)
 	}
@@ -79,6 +82,9 @@ type State struct {
 
 // State pulls the current state through the configured backend.
 func (w *Workspace) State(ctx context.Context) (State, error) {
+	if err := w.r.handOver(); err != nil {
+		return State{}, err
+	}
 	raw, err := w.tf.StatePull(ctx)
 	if err != nil {
 		return State{}, fmt.Errorf("terraform state pull: %w", err)
@@ -126,6 +132,9 @@ func (w *Workspace) Plan(ctx context.Context, planFile string, mode PlanMode) (*
 	}
 	if mode == PlanRefreshOnly {
 		opts = append(opts, tfexec.RefreshOnly(true))
+	}
+	if err := w.r.handOver(); err != nil {
+		return nil, err
 	}
 	changed, err := w.tf.Plan(ctx, opts...)
 	if err != nil {

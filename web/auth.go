@@ -78,17 +78,36 @@ func HashToken(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// IssueToken creates a token named name with role, stores its hash, and
+// TokenRequest describes a token to issue.
+type TokenRequest struct {
+	// Name is unique among tokens that are not revoked: the audit log
+	// names actors by it.
+	Name string
+	Role Role
+	// CreatedBy is the actor issuing the token.
+	CreatedBy string
+	// TTL is the token's lifetime from its creation; zero means it never
+	// expires (it works until revoked).
+	TTL time.Duration
+}
+
+// maxTokenTTL bounds a token's lifetime, so that an expiry in the distant
+// future cannot overflow the timestamps.
+const maxTokenTTL = 100 * 365 * 24 * time.Hour
+
+// IssueToken creates a token for req at time now, stores its hash, and
 // returns the record and the secret. The secret exists only in the return
-// value: print it once. Names are unique among tokens that are not revoked,
-// because the audit log names actors by token name.
-func IssueToken(ctx context.Context, st Tokens, name string, role Role, createdBy string, now time.Time) (store.Token, string, error) {
-	name = strings.TrimSpace(name)
+// value: print it once.
+func IssueToken(ctx context.Context, st Tokens, req TokenRequest, now time.Time) (store.Token, string, error) {
+	name, role := strings.TrimSpace(req.Name), req.Role
 	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n") {
 		return store.Token{}, "", meridian.Errorf(meridian.EINVALID, "token name must be 1-64 characters without spaces, got %q", name)
 	}
 	if role.rank() < 0 {
 		return store.Token{}, "", meridian.Errorf(meridian.EINVALID, "unknown role %q", role)
+	}
+	if req.TTL < 0 || req.TTL > maxTokenTTL {
+		return store.Token{}, "", meridian.Errorf(meridian.EINVALID, "a token's lifetime must be positive and at most 100 years, got %s", req.TTL)
 	}
 	existing, err := st.ListTokens(ctx)
 	if err != nil {
@@ -108,7 +127,10 @@ func IssueToken(ctx context.Context, st Tokens, name string, role Role, createdB
 		return store.Token{}, "", fmt.Errorf("token: %w", err)
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
-	t := store.Token{ID: "tok_" + hex.EncodeToString(id[:]), Name: name, Role: string(role), Hash: HashToken(secret), CreatedBy: createdBy, CreatedAt: now.UTC()}
+	t := store.Token{ID: "tok_" + hex.EncodeToString(id[:]), Name: name, Role: string(role), Hash: HashToken(secret), CreatedBy: req.CreatedBy, CreatedAt: now.UTC()}
+	if req.TTL > 0 {
+		t.ExpiresAt = now.Add(req.TTL).UTC()
+	}
 	if err := st.CreateToken(ctx, t); err != nil {
 		return store.Token{}, "", fmt.Errorf("create token: %w", err)
 	}
@@ -125,17 +147,17 @@ func bearer(h string) (string, bool) {
 	return tok, tok != ""
 }
 
-// authenticate resolves the bearer token to a principal. Failures get 401
-// (429 once a client has failed too often), are counted per client IP and
-// written to the audit log; the token itself is never logged or stored.
+// authenticate resolves the bearer token to a principal. The token is
+// checked first (its hash lookup is one indexed read), so a valid token
+// works even from a client IP that is locked out by others' failures, say
+// behind a shared NAT. Failures get 401, are counted per client IP and
+// written to the audit log; once the client has failed too often they get
+// 429 instead, audited once per window. The token itself is never logged
+// or stored.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		ip := middleware.GetClientIP(ctx)
-		if wait, limited := s.limiter.blocked(ip); limited {
-			s.rateLimited(w, r, ip, wait)
-			return
-		}
 		secret, ok := bearer(r.Header.Get("Authorization"))
 		if !ok {
 			s.authFailed(w, r, ip, "missing or malformed bearer token")
@@ -152,6 +174,9 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		case tok.Revoked():
 			s.authFailed(w, r, ip, "revoked token "+tok.ID)
+			return
+		case tok.Expired(s.now()):
+			s.authFailed(w, r, ip, "expired token "+tok.ID)
 			return
 		}
 		if st := stateFrom(ctx); st != nil {
@@ -182,12 +207,18 @@ func (s *Server) touchToken(ctx context.Context, t store.Token) {
 	}
 }
 
+// authFailed answers a request whose token failed: 401, or 429 while the
+// client is locked out.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, ip, reason string) {
 	ctx := r.Context()
+	if wait, limited := s.limiter.blocked(ip); limited {
+		s.rateLimited(w, r, ip, wait)
+		return
+	}
 	s.limiter.fail(ip)
 	s.metrics.authFailures.WithLabelValues("token").Inc()
-	s.audit(ctx, store.AuditEvent{Actor: "anonymous@" + ip, Action: "auth.failed",
-		Detail: fmt.Sprintf("%s %s: %s", r.Method, r.URL.Path, reason)})
+	s.audit(ctx, store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.failed",
+		Detail: fmt.Sprintf("%s %s: %s", clip(r.Method), clip(r.URL.Path), reason)})
 	w.Header().Set("WWW-Authenticate", `Bearer realm="meridian"`)
 	s.writeError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token> (%s)", reason))
 }
@@ -195,11 +226,11 @@ func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, ip, reason s
 func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, ip string, wait time.Duration) {
 	s.metrics.authFailures.WithLabelValues("rate_limited").Inc()
 	if s.limiter.shouldAudit(ip) {
-		s.audit(r.Context(), store.AuditEvent{Actor: "anonymous@" + ip, Action: "auth.rate_limited",
+		s.audit(r.Context(), store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.rate_limited",
 			Detail: fmt.Sprintf("too many failed authentications; refusing requests for %s", wait.Round(time.Second))})
 	}
 	w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+0.999)))
-	s.writeError(w, r, meridian.Errorf(ERATELIMITED, "too many failed authentications from %s; retry in %s", ip, wait.Round(time.Second)))
+	s.writeError(w, r, meridian.Errorf(ERATELIMITED, "too many failed authentications from %s; retry in %s", clip(ip), wait.Round(time.Second)))
 }
 
 // require lets through principals whose role includes need.

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
 )
 
 // Error codes the HTTP edge adds to meridian's.
@@ -16,11 +17,22 @@ const (
 	// ERATELIMITED: too many failed authentications from this client.
 	ERATELIMITED = "rate_limited"
 	// EUNAVAILABLE: a dependency (store, Git) is down, or the server is
-	// shutting down.
-	EUNAVAILABLE = "unavailable"
+	// shutting down. The store's classified failures (store.EUNAVAILABLE:
+	// a full disk, a read-only database) carry the same code.
+	EUNAVAILABLE = store.EUNAVAILABLE
 	// EDISABLED: the endpoint is switched off by configuration.
 	EDISABLED = "disabled"
+	// ELENGTHREQUIRED: a body that must be sized before it is read came
+	// without a Content-Length.
+	ELENGTHREQUIRED = "length_required"
+	// ETOOLARGE: a body over its endpoint's cap.
+	ETOOLARGE = "too_large"
 )
+
+// retryAfterUnavailable is the Retry-After of 503 answers, in seconds: long
+// enough for an operator's alert to fire, short enough for a retrying
+// client to recover soon after the disk is freed.
+const retryAfterUnavailable = "30"
 
 // errorStatus is the one place error codes become HTTP statuses.
 var errorStatus = map[string]int{
@@ -33,6 +45,8 @@ var errorStatus = map[string]int{
 	ERATELIMITED:           http.StatusTooManyRequests,
 	EUNAVAILABLE:           http.StatusServiceUnavailable,
 	EDISABLED:              http.StatusNotFound,
+	ELENGTHREQUIRED:        http.StatusLengthRequired,
+	ETOOLARGE:              http.StatusRequestEntityTooLarge,
 }
 
 // ErrorStatus returns the HTTP status for an error's meridian code.
@@ -63,9 +77,10 @@ type configError struct {
 	Message string `json:"message"`
 }
 
-// writeError answers with err as JSON. Internal errors are logged with the
-// request ID and answered with a generic message: their text may name files,
-// hosts or SQL that a client has no business seeing.
+// writeError answers with err as JSON. Internal errors and storage failures
+// are logged with the request ID and answered with a generic message: their
+// text may name files, hosts or SQL that a client has no business seeing.
+// 503s carry Retry-After.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := meridian.ErrorCode(err)
 	status := ErrorStatus(err)
@@ -79,9 +94,17 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			details = append(details, configError(e))
 		}
 	}
-	if status == http.StatusInternalServerError {
+	var unavailable *store.UnavailableError
+	switch {
+	case status == http.StatusInternalServerError:
 		logger(r.Context(), s.log).ErrorContext(r.Context(), "request failed", "err", err)
 		code, msg = meridian.EINTERNAL, "internal error; the server log has the details (search for the request ID)"
+	case errors.As(err, &unavailable):
+		logger(r.Context(), s.log).ErrorContext(r.Context(), "store unavailable", "err", err)
+		msg = "the store is unavailable (" + unavailable.Reason + "); retry later"
+	}
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: middleware.GetReqID(r.Context()), ConfigErrors: details}})
 }

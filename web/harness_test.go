@@ -199,7 +199,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	h.http = httptest.NewServer(h.srv.Handler())
 	t.Cleanup(h.http.Close)
 	for _, r := range web.Roles {
-		_, secret, err := web.IssueToken(context.Background(), h.st, "t-"+string(r), r, "test", time.Now())
+		_, secret, err := web.IssueToken(context.Background(), h.st, web.TokenRequest{Name: "t-" + string(r), Role: r, CreatedBy: "test"}, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,8 +2,11 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
+
+	"github.com/meridianhq/meridian/store"
 )
 
 // handleHealthz answers 200 while the process serves requests.
@@ -16,21 +19,32 @@ type readiness struct {
 	Checks map[string]string `json:"checks"`
 }
 
-// handleReadyz answers 200 when the store answers and the config repo can
-// be read, 503 otherwise, naming the failed check.
+// handleReadyz answers 200 when the store takes writes and the config
+// repo can be read, 503 otherwise, naming the failed check. The endpoint
+// needs no token, so the answer says which check failed and why in general
+// terms only; the log has the error itself (which names files and hosts).
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
+	log := logger(ctx, s.log)
 	out := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "git": "ok"}}
 	if err := s.st.Ping(ctx); err != nil {
-		out.Status, out.Checks["store"] = "not ready", err.Error()
+		log.ErrorContext(ctx, "readiness: store", "err", err)
+		msg := "failing: the store does not answer"
+		var ue *store.UnavailableError
+		if errors.As(err, &ue) {
+			msg = "failing: the store does not take writes (" + ue.Reason + ")"
+		}
+		out.Status, out.Checks["store"] = "not ready", msg
 	}
 	if err := s.recon.GitReady(ctx); err != nil {
-		out.Status, out.Checks["git"] = "not ready", err.Error()
+		log.WarnContext(ctx, "readiness: git", "err", err)
+		out.Status, out.Checks["git"] = "not ready", "failing: the config repo cannot be read"
 	}
 	status := http.StatusOK
 	if out.Status != "ready" {
 		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
 	writeJSON(w, status, out)
 }

@@ -71,10 +71,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.metrics.httpRequests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
-		s.metrics.httpDuration.WithLabelValues(r.Method, route).Observe(d.Seconds())
-		attrs := []any{"method", r.Method, "route", route, "status", status, "bytes", ww.BytesWritten(),
-			"duration", d, "client_ip", middleware.GetClientIP(r.Context())}
+		// Labels come from fixed sets (methodLabel, the route patterns), so
+		// that clients cannot mint time series; log values are clipped.
+		method := methodLabel(r.Method)
+		s.metrics.httpRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		s.metrics.httpDuration.WithLabelValues(method, route).Observe(d.Seconds())
+		attrs := []any{"method", clip(r.Method), "route", route, "status", status, "bytes", ww.BytesWritten(),
+			"duration", d, "client_ip", clip(middleware.GetClientIP(r.Context()))}
 		if st.principal != nil {
 			attrs = append(attrs, "actor", st.principal.Actor())
 		}

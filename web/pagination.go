@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +14,11 @@ import (
 const (
 	defaultPageSize = 50
 	maxPageSize     = 500
+	// maxPageOffset bounds how deep a page token may point. Stores are
+	// read with offset+size+1 rows, so an absurd offset would read (or,
+	// near MaxInt, overflow into) the whole table; a list this long is
+	// better filtered than paged through.
+	maxPageOffset = 100_000
 )
 
 // list is every list response: {"items": [...], "next_page_token": "..."}.
@@ -43,7 +49,10 @@ func parsePage(r *http.Request) (page, error) {
 		off, ok := strings.CutPrefix(string(b), "o:")
 		n, aerr := strconv.Atoi(off)
 		if err != nil || !ok || aerr != nil || n < 0 {
-			return p, meridian.Errorf(meridian.EINVALID, "page_token %q is not one this server issued", t)
+			return p, meridian.Errorf(meridian.EINVALID, "page_token %q is not one this server issued", clip(t))
+		}
+		if n > maxPageOffset {
+			return p, meridian.Errorf(meridian.EINVALID, "page_token points past item %d: filter the list instead of paging this deep", maxPageOffset)
 		}
 		p.offset = n
 	}
@@ -51,8 +60,15 @@ func parsePage(r *http.Request) (page, error) {
 }
 
 // limit is how many rows to read from a store that takes only a limit: the
-// page plus one, to know whether there is a next page.
-func (p page) limit() int { return p.offset + p.size + 1 }
+// page plus one, to know whether there is a next page. parsePage bounds
+// offset and size; the check keeps a page built some other way from
+// overflowing into a negative limit (which SQLite reads as "no limit").
+func (p page) limit() int {
+	if p.offset < 0 || p.size < 0 || p.offset > math.MaxInt-p.size-1 {
+		return math.MaxInt
+	}
+	return p.offset + p.size + 1
+}
 
 // pageOf cuts the page out of all, which holds at least the rows up to
 // p.limit() in list order.

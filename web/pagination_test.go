@@ -13,13 +13,14 @@ func FuzzParsePage(f *testing.F) {
 	f.Add("3", pageOf(make([]int, 10), page{size: 3}).NextPageToken)
 	f.Add("0", "bzotMQ")
 	f.Add("x", "%%%")
+	f.Add("500", "bzo5MjIzMzcyMDM2ODU0Nzc1ODA3") // o:MaxInt64
 	f.Fuzz(func(t *testing.T, size, token string) {
 		r := httptest.NewRequest("GET", "/?page_size="+url.QueryEscape(size)+"&page_token="+url.QueryEscape(token), nil)
 		p, err := parsePage(r)
 		if err != nil {
 			return
 		}
-		if p.size < 1 || p.size > maxPageSize || p.offset < 0 {
+		if p.size < 1 || p.size > maxPageSize || p.offset < 0 || p.offset > maxPageOffset || p.limit() <= 0 {
 			t.Fatalf("accepted %+v", p)
 		}
 		l := pageOf(make([]int, 7), p)

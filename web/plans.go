@@ -157,7 +157,13 @@ func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) {
 // handlePlanApply applies a plan of the watched branch and returns what
 // each target did. The apply continues if the client hangs up; its run is
 // in /api/v1/runs.
+//
+// An apply outlasts the http.Server's WriteTimeout, so the handler lifts
+// its own write deadline: the escape hatch for long-running routes (later
+// long polls and event streams do the same).
 func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
+	// Fails only on writers without deadlines (httptest recorders).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	p, _ := principalFrom(r.Context())
 	out, err := s.recon.Apply(r.Context(), chi.URLParam(r, "planID"), p.Actor())
 	if err != nil {
@@ -177,16 +183,13 @@ func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
 // Terraform using the server's credentials; other refs are planned without
 // Terraform, since their modules are not reviewed code.
 func (r *Reconciler) PlanRef(ctx context.Context, ref, actor string) (*PlanOutput, error) {
-	if ref == "" {
-		ref = r.opts.Branch
+	tf := TerraformOff
+	if ref == "" || ref == r.opts.Branch || ref == r.branchRef() {
+		ref, tf = r.branchRef(), TerraformTrusted
 	}
 	snap, err := r.loader.Load(ctx, ref)
 	if err != nil {
 		return nil, err
-	}
-	tf := TerraformOff
-	if ref == r.opts.Branch {
-		tf = TerraformTrusted
 	}
 	out, err := r.planSnapshot(ctx, snap, snap.Config, tf, "api")
 	if err != nil {

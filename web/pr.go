@@ -97,7 +97,16 @@ func (r *Reconciler) ReviewPR(ctx context.Context, ev *github.PullRequestEvent) 
 			return nil, errShutdown
 		}
 		defer done()
-		res, err := r.review(r.baseContext(), ev)
+		select {
+		case r.prSlots <- struct{}{}:
+			defer func() { <-r.prSlots }()
+		case <-r.baseContext().Done():
+			return nil, errShutdown
+		}
+		rctx, cancel := r.budget(fmt.Sprintf("review of PR #%d", ev.Number), r.opts.PRTimeout)
+		defer cancel()
+		res, err := r.review(rctx, ev)
+		err = overBudget(rctx, err)
 		if err != nil {
 			r.metrics.loopErrors.WithLabelValues("pull_request").Inc()
 			return nil, err
@@ -134,7 +143,7 @@ func (r *Reconciler) latestPRHead(pr int) string {
 
 func (r *Reconciler) review(ctx context.Context, ev *github.PullRequestEvent) (*PRResult, error) {
 	pr := ev.PullRequest
-	base, err := r.loadFirst(ctx, pr.Base.SHA, pr.Base.Ref)
+	base, err := r.loadFirst(ctx, pr.Base.SHA, "refs/heads/"+pr.Base.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("PR #%d: read base %s: %w", ev.Number, pr.Base.Ref, err)
 	}
@@ -170,12 +179,14 @@ func (r *Reconciler) review(ctx context.Context, ev *github.PullRequestEvent) (*
 		}
 	}
 	if policyChanged {
-		preview, err := r.planner.Plan(ctx, PlanInput{Snapshot: head, Config: head.Config, Current: nil, Terraform: TerraformOff, Actor: r.opts.Actor})
+		// The preview runs the head's own Rego, under the same restricted
+		// capabilities as every policy, on the base's outward settings.
+		preview, err := r.planner.Plan(ctx, PlanInput{Snapshot: head, Config: meridian.PreviewConfig(base.Config, head.Config), Current: nil, Terraform: TerraformOff, Actor: r.opts.Actor})
 		if err != nil {
 			// The head's own policies may not even compile: say so
 			// instead of failing the report.
 			preview = &PlanOutput{Plan: &meridian.Plan{Findings: []meridian.Finding{{Rule: "MER-POLICY-PREVIEW", Severity: meridian.SeverityWarn,
-				Message: "this pull request's policies could not be evaluated: " + err.Error()}}}}
+				Message: "this pull request's policies could not be evaluated: " + previewError(err)}}}}
 		}
 		c.Preview = preview.Plan.Findings
 	}
@@ -185,6 +196,7 @@ func (r *Reconciler) review(ctx context.Context, ev *github.PullRequestEvent) (*
 	if c.Before, c.BeforeSource, err = r.before(ctx, base, pr.Base.Ref); err != nil {
 		return nil, fmt.Errorf("PR #%d: %w", ev.Number, err)
 	}
+	c.After = forComment(after.Plan)
 	res := &PRResult{PR: ev.Number, Head: pr.Head.SHA, PlanID: after.Plan.ID, RunID: after.RunID, Blocking: after.Plan.Blocking()}
 	var body bytes.Buffer
 	footer := fmt.Sprintf("<sub>Meridian plan `%s` · reproduce with `meridian plan --repo … --base %s --head %s --format markdown`",
@@ -452,4 +464,50 @@ func codeSpan(s string) string {
 		return "``" + s + "``"
 	}
 	return "`" + s + "`"
+}
+
+// maxPreviewError caps the text of a failed policy preview in a comment.
+const maxPreviewError = 2000
+
+// previewError is a failed preview's error as a comment may show it: config
+// errors in the head's own files (a Rego compile error, a refused builtin)
+// are the author's to fix and are shown, capped; anything else could carry
+// text from elsewhere and is reduced to its error code.
+func previewError(err error) string {
+	var ces meridian.ConfigErrors
+	if !errors.As(err, &ces) {
+		return "evaluation failed (" + meridian.ErrorCode(err) + "); the server log has the details"
+	}
+	msg := ces.Error()
+	if len(msg) > maxPreviewError {
+		msg = msg[:maxPreviewError] + " …"
+	}
+	return msg
+}
+
+// forComment returns the plan as a public pull-request comment may show
+// it. Terraform and the deploy preview talk to other hosts (module
+// sources, providers, Git servers), and their error texts can carry what
+// those hosts answered: a comment says only that the step failed and
+// where an authenticated reader finds the details, never the text itself.
+func forComment(p *meridian.Plan) *meridian.Plan {
+	where := "the server log"
+	if p.ID != "" {
+		where = "the saved plan (GET /api/v1/plans/" + p.ID + ")"
+	}
+	out := *p
+	if len(p.Terraform) > 0 {
+		out.Terraform = slices.Clone(p.Terraform)
+		for i := range out.Terraform {
+			if out.Terraform[i].Error != "" {
+				out.Terraform[i].Error = "Terraform did not plan this target; the error is in " + where
+			}
+		}
+	}
+	if p.Deploy != nil && p.Deploy.Error != "" {
+		d := *p.Deploy
+		d.Error = "the deploy repository preview failed; the error is in " + where
+		out.Deploy = &d
+	}
+	return &out
 }

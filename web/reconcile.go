@@ -3,11 +3,13 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,15 @@ type ReconcilerOptions struct {
 	Actor string
 	// PR configures pull-request reports.
 	PR PROptions
+	// PlanTimeout, PRTimeout, ApplyTimeout and DriftTimeout are the time
+	// budgets of one plan, one pull-request review (its plans included),
+	// one apply and one drift check (defaults 15m, 15m, 2h and 1h). Work
+	// that goes over is cancelled and recorded as failed, saying so.
+	PlanTimeout, PRTimeout, ApplyTimeout, DriftTimeout time.Duration
+	// PRConcurrency is how many pull-request reviews run at once (default
+	// 2); more wait their turn, so that a burst of pull requests cannot
+	// take every core from the tracked branch.
+	PRConcurrency int
 	// Logger defaults to discarding; Metrics to a fresh set.
 	Logger  *slog.Logger
 	Metrics *Metrics
@@ -99,6 +110,28 @@ type Reconciler struct {
 	skipped  map[string]bool // blocking plans already reported as not auto-applied
 
 	wake chan struct{}
+	// prSlots holds one token per pull-request review in progress.
+	prSlots chan struct{}
+}
+
+// budget derives the context of one piece of background work from the
+// server's: it ends when the server stops or after d, whichever is first,
+// and its cause names the budget that ran out.
+func (r *Reconciler) budget(what string, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(r.baseContext(), d,
+		meridian.Errorf(EUNAVAILABLE, "%s exceeded its time budget of %s", what, d))
+}
+
+// overBudget returns err, naming the budget when ctx ran out of time: a
+// bare "context deadline exceeded" tells an operator nothing.
+func overBudget(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w: %w", cause, err)
+	}
+	return err
 }
 
 // NewReconciler returns a reconciler. A nil applier or drift checker
@@ -121,6 +154,17 @@ func NewReconciler(st Store, loader Loader, planner Planner, applier Applier, dr
 	}
 	if opts.Actor == "" {
 		opts.Actor = "meridian-serve"
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&opts.PlanTimeout, 15 * time.Minute}, {&opts.PRTimeout, 15 * time.Minute}, {&opts.ApplyTimeout, 2 * time.Hour}, {&opts.DriftTimeout, time.Hour}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if opts.PRConcurrency <= 0 {
+		opts.PRConcurrency = 2
 	}
 	if opts.PR.StatusContext == "" {
 		opts.PR.StatusContext = "meridian/plan"
@@ -146,7 +190,7 @@ func NewReconciler(st Store, loader Loader, planner Planner, applier Applier, dr
 		done: newFIFO[*PlanOutput](4096), configs: newFIFO[*meridian.Config](32), reviews: newFIFO[*PRResult](1024),
 		state: BranchState{Branch: opts.Branch}, driftInt: opts.DriftInterval,
 		base: context.Background(), prLocks: map[int]*sync.Mutex{}, skipped: map[string]bool{},
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), prSlots: make(chan struct{}, opts.PRConcurrency),
 	}
 }
 
@@ -303,7 +347,7 @@ func (r *Reconciler) driftInterval() time.Duration {
 // sync reads the branch, plans its head once, and applies it when the
 // config asks for it.
 func (r *Reconciler) sync(ctx context.Context, trigger string) error {
-	snap, err := r.loader.Load(ctx, r.opts.Branch)
+	snap, err := r.loader.Load(ctx, r.branchRef())
 	if err != nil {
 		return r.failed(ctx, "sync", "", fmt.Errorf("read branch %s: %w", r.opts.Branch, err))
 	}
@@ -331,6 +375,12 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 		return nil
 	}
 	return r.autoApply(ctx, out.Plan)
+}
+
+// branchRef is the watched branch's full ref name: a tag, or any other ref
+// of the same short name, never stands in for it.
+func (r *Reconciler) branchRef() string {
+	return "refs/heads/" + strings.TrimPrefix(r.opts.Branch, "refs/heads/")
 }
 
 // failed records a failed step: the branch state, a metric, the log, and a

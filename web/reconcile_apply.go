@@ -72,7 +72,7 @@ func (r *Reconciler) Apply(ctx context.Context, planID, actor string) (*ApplyOut
 	if rec.RepoID != r.opts.RepoID {
 		return nil, meridian.Errorf(meridian.ENOTFOUND, "plan %q not found", planID)
 	}
-	if rec.Ref != r.opts.Branch {
+	if rec.Ref != r.branchRef() && rec.Ref != r.opts.Branch {
 		return nil, meridian.Errorf(meridian.ECONFLICT, "plan %s is of %q, not of branch %s: only plans of the watched branch are applied (Meridian applies on merge)",
 			planID, rec.Ref, r.opts.Branch)
 	}
@@ -88,7 +88,10 @@ func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (
 		}
 		defer done()
 		start := r.now()
-		out, err := r.applier.Apply(r.baseContext(), planID, actor)
+		actx, cancel := r.budget("apply", r.opts.ApplyTimeout)
+		defer cancel()
+		out, err := r.applier.Apply(actx, planID, actor)
+		err = overBudget(actx, err)
 		outcome := "error"
 		switch {
 		case meridian.ErrorCode(err) == meridian.ECONFLICT:
@@ -118,7 +121,11 @@ func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (
 
 // checkDrift runs one drift check and publishes its figures.
 func (r *Reconciler) checkDrift(ctx context.Context) error {
-	out, err := r.drift.CheckDrift(ctx, r.opts.Actor)
+	dctx, cancel := context.WithTimeoutCause(ctx, r.opts.DriftTimeout,
+		meridian.Errorf(EUNAVAILABLE, "drift check exceeded its time budget of %s", r.opts.DriftTimeout))
+	defer cancel()
+	out, err := r.drift.CheckDrift(dctx, r.opts.Actor)
+	err = overBudget(dctx, err)
 	if meridian.ErrorCode(err) == EUNAVAILABLE {
 		return nil // not configured: nothing to retry
 	}

@@ -63,7 +63,10 @@ func (r *Reconciler) planSnapshot(ctx context.Context, snap *Snapshot, cfg *meri
 			return out, nil
 		}
 		start := r.now()
-		out, err := r.planner.Plan(r.baseContext(), PlanInput{Snapshot: snap, Config: cfg, Current: current, Terraform: tf, Save: true, Actor: r.opts.Actor})
+		pctx, cancel := r.budget("plan", r.opts.PlanTimeout)
+		defer cancel()
+		out, err := r.planner.Plan(pctx, PlanInput{Snapshot: snap, Config: cfg, Current: current, Terraform: tf, Save: true, Actor: r.opts.Actor})
+		err = overBudget(pctx, err)
 		r.metrics.planDuration.WithLabelValues(trigger).Observe(r.now().Sub(start).Seconds())
 		switch {
 		case err != nil:

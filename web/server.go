@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,6 +59,9 @@ type Server struct {
 	touched map[string]time.Time
 
 	plans *fifo[*planDoc]
+
+	// webhookReads holds a slot per webhook body being read.
+	webhookReads chan struct{}
 }
 
 // NewServer returns a server for recon's config repo.
@@ -84,6 +88,7 @@ func NewServer(st Store, recon *Reconciler, opts Options) *Server {
 		st: st, recon: recon, opts: opts, log: opts.Logger, metrics: opts.Metrics, now: opts.Now,
 		limiter: newFailureLimiter(opts.AuthFailureEvery, opts.AuthFailureBurst, opts.Now),
 		touched: map[string]time.Time{}, plans: newFIFO[*planDoc](128),
+		webhookReads: make(chan struct{}, maxWebhookReads),
 	}
 	s.router = s.routes()
 	return s
@@ -97,7 +102,7 @@ func (s *Server) Router() chi.Routes { return s.router }
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID)
+	r.Use(requestID)
 	if len(s.opts.TrustedProxies) > 0 {
 		r.Use(middleware.ClientIPFromXFF(s.opts.TrustedProxies...))
 	} else {
@@ -105,12 +110,14 @@ func (s *Server) routes() chi.Router {
 	}
 	r.Use(s.logRequests)
 	r.Use(s.recoverer)
+	r.Use(s.preflight)
+	// The path and method are the client's: echoed clipped, never whole.
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
+		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "no route %s %s", clip(r.Method), clip(r.URL.Path)))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
-			Message: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), RequestID: middleware.GetReqID(r.Context())}})
+			Message: fmt.Sprintf("%s is not allowed on %s", clip(r.Method), clip(r.URL.Path)), RequestID: middleware.GetReqID(r.Context())}})
 	})
 
 	r.Get("/healthz", s.handleHealthz)
@@ -144,6 +151,35 @@ func (s *Server) routes() chi.Router {
 		})
 	})
 	return r
+}
+
+// preflightMethods are the methods an OPTIONS answer may list.
+var preflightMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// preflight answers OPTIONS for every route, before authentication, so
+// that a browser's CORS preflight never counts as a failed authentication.
+// The server does not do CORS (the API is for tokens, not for pages on
+// other origins): the answer is 204 with Allow and no Access-Control-*
+// header, so browsers refuse cross-origin calls as they should.
+func (s *Server) preflight(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		allow := []string{http.MethodOptions}
+		for _, m := range preflightMethods {
+			if s.router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 1 {
+			s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "no route %s", clip(r.URL.Path)))
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // recoverer turns a panic into a logged 500, keeping the server up.

@@ -21,7 +21,9 @@ type Store interface {
 	Tokens
 	Deliveries
 	Comments
-	// Ping checks that the store answers queries (for /readyz).
+	// Ping checks that the store answers queries and takes writes (for
+	// /readyz), committing nothing. A store that cannot write (a full disk,
+	// a read-only file) fails with a store.UnavailableError.
 	Ping(ctx context.Context) error
 }
 

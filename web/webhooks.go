@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,57 +32,89 @@ type webhookReply struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// maxWebhookReads bounds how many webhook bodies are read at once, and so
+// the memory that signed-looking deliveries can hold (each up to
+// maxWebhookBody) before their signature is checked.
+const maxWebhookReads = 4
+
 // handleWebhookGitHub receives GitHub deliveries. Each must carry a valid
 // X-Hub-Signature-256 for the configured secret (401 otherwise; without a
-// secret the endpoint is off: 404). Each delivery ID is processed at most
-// once: a redelivery of a processed one is acknowledged and skipped. Work
-// runs in the background, so GitHub gets its answer within its 10 seconds.
+// secret the endpoint is off: 404). Everything that needs no payload is
+// checked before the payload is read, so refusing a delivery costs next to
+// nothing: the signature header's format, the delivery ID, and a
+// Content-Length within GitHub's cap (411 without one, 413 above it).
+// Each delivery ID is processed at most once: a redelivery of a processed
+// one is acknowledged and skipped. Work runs in the background, so GitHub
+// gets its answer within its 10 seconds.
+//
+// The event name is a client's header until the signature is checked: it
+// reaches metrics only as eventLabel, and logs and audit rows only clipped.
 func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	event := r.Header.Get(github.HeaderEvent)
+	label := eventLabel(event)
 	if len(s.opts.WebhookSecret) == 0 {
-		s.metrics.webhooks.WithLabelValues(event, "disabled").Inc()
+		s.metrics.webhooks.WithLabelValues(label, "disabled").Inc()
 		s.writeError(w, r, meridian.Errorf(EDISABLED,
 			"the GitHub webhook endpoint is off because no webhook secret is configured: set MERIDIAN_WEBHOOK_SECRET or --webhook-secret-file (unsigned deliveries are never accepted)"))
 		return
 	}
 	ip := middleware.GetClientIP(ctx)
-	if wait, limited := s.limiter.blocked(ip); limited {
-		s.metrics.webhooks.WithLabelValues(event, "unauthorized").Inc()
-		s.rateLimited(w, r, ip, wait)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
-	if err != nil {
-		s.metrics.webhooks.WithLabelValues(event, "invalid").Inc()
-		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "read payload: %v", err))
-		return
-	}
-	if err := github.VerifySignature(s.opts.WebhookSecret, body, r.Header.Get(github.HeaderSignature)); err != nil {
-		s.limiter.fail(ip)
-		s.metrics.webhooks.WithLabelValues(event, "unauthorized").Inc()
-		s.metrics.authFailures.WithLabelValues("webhook_signature").Inc()
-		s.audit(ctx, store.AuditEvent{Actor: "anonymous@" + ip, Action: "auth.failed",
-			Detail: fmt.Sprintf("GitHub webhook %s delivery %q: %v", event, r.Header.Get(github.HeaderDelivery), err)})
-		s.writeError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "webhook signature: %v", err))
+	sig := r.Header.Get(github.HeaderSignature)
+	if err := github.CheckSignatureFormat(sig); err != nil {
+		s.webhookAuthFailed(w, r, ip, label, err)
 		return
 	}
 	id := r.Header.Get(github.HeaderDelivery)
 	if id == "" || len(id) > 100 {
-		s.metrics.webhooks.WithLabelValues(event, "invalid").Inc()
+		s.metrics.webhooks.WithLabelValues(label, "invalid").Inc()
 		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "missing or oversized %s header", github.HeaderDelivery))
 		return
 	}
+	switch {
+	case r.ContentLength < 0:
+		s.metrics.webhooks.WithLabelValues(label, "invalid").Inc()
+		s.writeError(w, r, meridian.Errorf(ELENGTHREQUIRED, "a webhook delivery needs a Content-Length header (GitHub always sends one)"))
+		return
+	case r.ContentLength > maxWebhookBody:
+		s.metrics.webhooks.WithLabelValues(label, "invalid").Inc()
+		s.writeError(w, r, meridian.Errorf(ETOOLARGE, "payload of %d bytes is over GitHub's cap of %d", r.ContentLength, maxWebhookBody))
+		return
+	}
+	select {
+	case s.webhookReads <- struct{}{}:
+	case <-ctx.Done():
+		return // the client left while waiting
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	<-s.webhookReads
+	if err != nil {
+		s.metrics.webhooks.WithLabelValues(label, "invalid").Inc()
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.writeError(w, r, meridian.Errorf(ETOOLARGE, "payload over GitHub's cap of %d bytes", maxWebhookBody))
+			return
+		}
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "read payload: %v", err))
+		return
+	}
+	if err := github.VerifySignature(s.opts.WebhookSecret, body, sig); err != nil {
+		s.webhookAuthFailed(w, r, ip, label, err)
+		return
+	}
 	sum := sha256.Sum256(body)
+	// The delivery is signed from here on, but GitHub's event names are
+	// short: a long one is clipped rather than stored whole.
+	event = clip(event)
 	claimed, err := s.st.ClaimDelivery(ctx, store.Delivery{ID: id, RepoID: s.recon.opts.RepoID, Event: event,
 		PayloadSHA256: hex.EncodeToString(sum[:]), ReceivedAt: s.now(), Status: store.DeliveryReceived})
 	if err != nil {
-		s.metrics.webhooks.WithLabelValues(event, "failed").Inc()
+		s.metrics.webhooks.WithLabelValues(label, "failed").Inc()
 		s.writeError(w, r, err)
 		return
 	}
 	if !claimed {
-		s.metrics.webhooks.WithLabelValues(event, "duplicate").Inc()
+		s.metrics.webhooks.WithLabelValues(label, "duplicate").Inc()
 		writeJSON(w, http.StatusOK, webhookReply{Delivery: id, Status: "duplicate", Reason: "this delivery was received before"})
 		return
 	}
@@ -177,8 +210,24 @@ func ignored(why string) (webhookReply, job, error) {
 	return webhookReply{Status: "ignored", Reason: why}, nil, nil
 }
 
+// webhookAuthFailed answers a delivery whose signature failed: 401, or 429
+// while the client is locked out. Only failures count towards the lockout,
+// so GitHub's valid deliveries pass even when its address is limited.
+func (s *Server) webhookAuthFailed(w http.ResponseWriter, r *http.Request, ip, label string, err error) {
+	s.metrics.webhooks.WithLabelValues(label, "unauthorized").Inc()
+	if wait, limited := s.limiter.blocked(ip); limited {
+		s.rateLimited(w, r, ip, wait)
+		return
+	}
+	s.limiter.fail(ip)
+	s.metrics.authFailures.WithLabelValues("webhook_signature").Inc()
+	s.audit(r.Context(), store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.failed",
+		Detail: fmt.Sprintf("GitHub webhook %s delivery %q: %v", clip(r.Header.Get(github.HeaderEvent)), clip(r.Header.Get(github.HeaderDelivery)), err)})
+	s.writeError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "webhook signature: %v", err))
+}
+
 func (s *Server) finishDelivery(ctx context.Context, id, event, status, runID, msg string) {
-	s.metrics.webhooks.WithLabelValues(event, status).Inc()
+	s.metrics.webhooks.WithLabelValues(eventLabel(event), status).Inc()
 	if err := s.st.FinishDelivery(context.WithoutCancel(ctx), id, status, runID, msg); err != nil {
 		s.log.ErrorContext(ctx, "record webhook delivery", "delivery", id, "err", err)
 	}

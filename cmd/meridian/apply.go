@@ -222,7 +222,7 @@ func applySavedPlan(ctx context.Context, log *slog.Logger, wf *workflow.Workflow
 	}
 	// Reload the config from where the plan came from: a new commit or an
 	// edited file makes the plan stale.
-	snap, err := gitops.Load(ctx, rec.Source, rec.Ref, gitops.Options{CacheDir: cacheDir, Logger: log})
+	snap, err := gitops.Load(ctx, rec.Source, rec.Ref, gitops.Options{CacheDir: cacheDir, Logger: log, Auth: dopts.Auth})
 	if err != nil {
 		return nil, "", fmt.Errorf("reload config repo %s to check the plan is current: %w", rec.Source, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -98,8 +99,14 @@ func BenchmarkPlan1000x50(b *testing.B) {
 	if code := run(context.Background(), args, nil, io.Discard, os.Stderr); code != 0 {
 		b.Fatalf("plan exited %d", code)
 	}
+	// Every timed run must succeed too: a run that fails early (a stale
+	// state dir, a full disk) is fast and would pass for a speed-up.
+	var stderr bytes.Buffer
 	for b.Loop() {
-		run(context.Background(), args, nil, io.Discard, io.Discard)
+		stderr.Reset()
+		if code := run(context.Background(), args, nil, io.Discard, &stderr); code != 0 {
+			b.Fatalf("plan exited %d:\n%s", code, stderr.String())
+		}
 	}
 }
 

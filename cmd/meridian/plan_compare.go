@@ -102,7 +102,7 @@ func (a *app) planCompare(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, cf 
 		c.BlobURL = strings.TrimSuffix(os.Getenv("GITHUB_SERVER_URL"), "/") + "/" + os.Getenv("GITHUB_REPOSITORY") + "/blob/" + head.snap.Commit
 	}
 	if policyChanged {
-		preview, err := p.Plan(ctx, input(head, head.cfg))
+		preview, err := p.Plan(ctx, input(head, meridian.PreviewConfig(base.cfg, head.cfg)))
 		if err != nil {
 			c.Preview = []meridian.Finding{{Rule: "MER-POLICY-PREVIEW", Severity: meridian.SeverityWarn,
 				Message: "the head's policies could not be evaluated: " + err.Error()}}

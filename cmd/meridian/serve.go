@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/store"
@@ -26,6 +29,16 @@ import (
 
 // The SQLite store is the server's store.
 var _ web.Store = (*sqlite.DB)(nil)
+
+// Limits of `meridian serve`.
+const (
+	// maxServeConns caps open connections (idle keep-alives included);
+	// past it, new ones wait in the kernel's accept queue.
+	maxServeConns = 1024
+	// minWebhookSecret is the shortest webhook secret served without a
+	// warning: 256 bits, like the API tokens.
+	minWebhookSecret = 32
+)
 
 // Environment variables of `meridian serve`.
 const (
@@ -58,6 +71,9 @@ type ServeConfig struct {
 
 	WebhookSecret []byte
 	GitHubToken   string
+	// GitToken is the HTTPS token for the config repo and the deploy repo,
+	// sent only to their hosts.
+	GitToken string
 	GitHubAPIURL  string
 	// GitHubRepo (OWNER/NAME) limits the events handled to one repository.
 	GitHubRepo string
@@ -66,11 +82,20 @@ type ServeConfig struct {
 	// (plus PATH, HOME and proxies): never the server's apply credentials.
 	PRTerraformRepos []string
 	PRTerraformEnv   []string
+	// PRTerraformUser is the user pull-request Terraform runs as when the
+	// server runs as root (default nobody); PRTerraformDir is where its
+	// folder is made (default the system temp dir).
+	PRTerraformUser, PRTerraformDir string
 	ConfigPath       string
 	PublicURL        string
 	MetricsAuth      bool
 	TrustedProxies   []string
 	ShutdownTimeout  time.Duration
+	// PlanTimeout, PRTimeout, ApplyTimeout and DriftTimeout bound one
+	// plan, pull-request review, apply and drift check; PRConcurrency is
+	// how many reviews run at once (zero: the reconciler's defaults).
+	PlanTimeout, PRTimeout, ApplyTimeout, DriftTimeout time.Duration
+	PRConcurrency                                      int
 	// Actor names the server in locks, runs and the audit log.
 	Actor string
 	// Getenv reads the environment (default os.Getenv).
@@ -92,6 +117,8 @@ type Main struct {
 	cancel    context.CancelFunc
 	reconDone chan struct{}
 	httpDone  chan error
+	// cleanup runs on Close, after the store is closed.
+	cleanup []func()
 }
 
 // NewMain returns a Main with the defaults filled in.
@@ -140,12 +167,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	log := m.Logger.With("repo", source, "branch", c.Branch)
-	loader := &gitLoader{source: c.Repo, name: source, branch: c.Branch, cacheDir: c.CacheDir, log: m.Logger}
+	// The Git token goes to the config repo's host (gitops.Load) and to
+	// the trusted config's deploy repository (gitops/deploy), nowhere else.
+	auth := gitops.AuthOptions{Token: c.GitToken, Getenv: c.Getenv}
+	loader := &gitLoader{source: c.Repo, name: source, branch: c.Branch, cacheDir: c.CacheDir, auth: auth, log: m.Logger}
 
 	wfs, err := m.workflows(ctx, stateDir)
 	if err != nil {
 		return err
 	}
+	wfs.auth = auth
 	var applier web.Applier = web.Disabled{Reason: wfs.noTerraform}
 	var drift web.DriftChecker = web.Disabled{Reason: wfs.noTerraform}
 	if wfs.trusted != nil {
@@ -169,11 +200,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	metrics := web.NewMetrics()
 	m.recon = web.NewReconciler(m.db, loader, pl, applier, drift, web.ReconcilerOptions{
 		RepoID: repoID, Source: source, Branch: c.Branch, Interval: c.Interval, DriftInterval: c.DriftInterval,
-		Actor: c.Actor, Logger: m.Logger, Metrics: metrics,
+		Actor: c.Actor, Logger: m.Logger, Metrics: metrics, PRConcurrency: c.PRConcurrency,
+		PlanTimeout: c.PlanTimeout, PRTimeout: c.PRTimeout, ApplyTimeout: c.ApplyTimeout, DriftTimeout: c.DriftTimeout,
 		PR: web.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
 	})
 	if len(c.WebhookSecret) == 0 {
 		log.Warn("no webhook secret ($" + envWebhookSecret + " or --webhook-secret-file): POST /webhooks/github is off")
+	} else if len(c.WebhookSecret) < minWebhookSecret {
+		// Only the length is logged, never the secret.
+		log.Warn("the webhook secret is short: use at least 32 random bytes (e.g. openssl rand -hex 32)", "bytes", len(c.WebhookSecret))
 	}
 	m.server = web.NewServer(m.db, m.recon, web.Options{WebhookSecret: c.WebhookSecret, MetricsAuth: c.MetricsAuth,
 		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics})
@@ -181,8 +216,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
 	}
+	// Every limit below bounds what one client (or many) can hold of the
+	// server without authenticating: connections, header bytes, and time
+	// to send a request or read an answer. WriteTimeout covers the API's
+	// request timeout (60s); routes that take longer (an apply; later long
+	// polls and event streams) lift their own deadline with
+	// http.ResponseController.SetWriteDeadline.
+	m.ln = netutil.LimitListener(m.ln, maxServeConns)
 	m.http = &http.Server{Handler: m.server.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
+		WriteTimeout: 90 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel, m.reconDone, m.httpDone = cancel, make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -254,6 +297,10 @@ func (m *Main) Close() error {
 		}
 		m.db = nil
 	}
+	for _, f := range m.cleanup {
+		f()
+	}
+	m.cleanup = nil
 	return errors.Join(errs...)
 }
 
@@ -290,10 +337,23 @@ func (m *Main) workflows(ctx context.Context, stateDir string) (*serverWorkflows
 	}
 	if len(c.PRTerraformRepos) > 0 {
 		// Pull-request heads run Terraform with an environment of their
-		// own: never the server's credentials.
+		// own, a scratch HOME, and as root another user: never the
+		// server's credentials, files or process environment.
 		prDir := filepath.Join(stateDir, "pull-requests")
+		var sandbox *terraform.Sandbox
+		if os.Geteuid() == 0 {
+			if sandbox, err = m.prSandbox(); err != nil {
+				return nil, err
+			}
+			prDir = sandbox.WorkDir
+		} else {
+			m.Logger.Warn("pull-request Terraform runs as the server's own user: it cannot read the server's environment's secrets (they are removed from it) but can read the server's files; run as root with --pr-terraform-user to separate them, see docs/security.md")
+			if err := os.MkdirAll(filepath.Join(prDir, "home"), 0o700); err != nil {
+				return nil, fmt.Errorf("pull-request Terraform home: %w", err)
+			}
+		}
 		prRunner, err := terraform.New(ctx, bin, terraform.Options{PluginCacheDir: filepath.Join(prDir, "plugin-cache"), LockTimeout: c.LockTimeout,
-			Logger: m.Logger, Environ: prEnviron(os.Environ(), c.PRTerraformEnv)})
+			Logger: m.Logger, Environ: prEnviron(os.Environ(), c.PRTerraformEnv, filepath.Join(prDir, "home")), Sandbox: sandbox})
 		if err != nil {
 			return nil, err
 		}
@@ -309,18 +369,49 @@ func (m *Main) workflows(ctx context.Context, stateDir string) (*serverWorkflows
 }
 
 // prEnviron is the environment of pull-request Terraform runs: what a
-// process needs to run at all, plus the operator's plan-only variables.
-// Cloud credentials of the server's own environment are not passed on.
-func prEnviron(parent, extra []string) []string {
-	keep := map[string]bool{"PATH": true, "HOME": true, "TMPDIR": true, "LANG": true, "HTTP_PROXY": true, "HTTPS_PROXY": true,
+// process needs to run at all, a scratch HOME (so that no credentials file
+// under the server's HOME is found), plus the operator's plan-only
+// variables. Cloud credentials of the server's own environment are not
+// passed on.
+func prEnviron(parent, extra []string, home string) []string {
+	keep := map[string]bool{"PATH": true, "TMPDIR": true, "LANG": true, "HTTP_PROXY": true, "HTTPS_PROXY": true,
 		"NO_PROXY": true, "http_proxy": true, "https_proxy": true, "no_proxy": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true}
-	var out []string
+	out := []string{"HOME=" + home}
 	for _, kv := range parent {
 		if k, _, ok := strings.Cut(kv, "="); ok && keep[k] {
 			out = append(out, kv)
 		}
 	}
 	return append(out, extra...)
+}
+
+// prSandbox prepares the folders of sandboxed pull-request Terraform: a
+// fresh folder under the system temp dir (the state dir usually sits in
+// root's HOME, which the sandbox user cannot enter), removed on Close.
+func (m *Main) prSandbox() (*terraform.Sandbox, error) {
+	c := &m.Config
+	name := c.PRTerraformUser
+	if name == "" {
+		name = "nobody"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("--pr-terraform-user: %w", err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil || uid == 0 {
+		return nil, fmt.Errorf("--pr-terraform-user %s: need an unprivileged user with numeric IDs, got uid %s gid %s", name, u.Uid, u.Gid)
+	}
+	dir, err := os.MkdirTemp(c.PRTerraformDir, "meridian-pr-terraform-")
+	if err != nil {
+		return nil, fmt.Errorf("pull-request Terraform dir: %w", err)
+	}
+	m.cleanup = append(m.cleanup, func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pull-request Terraform dir: %w", err)
+	}
+	return &terraform.Sandbox{UID: uid, GID: gid, BinDir: filepath.Join(dir, "bin"), WorkDir: filepath.Join(dir, "work")}, nil
 }
 
 // readEnvFile reads KEY=VALUE lines (blank lines and # comments skipped).
@@ -359,7 +450,7 @@ func newServeCmd(a *app) *cobra.Command {
 	c := &m.Config
 	var sf stateFlags
 	var tff terraformFlags
-	var secretFile, tokenFile, prEnvFile string
+	var secretFile, tokenFile, prEnvFile, gitTokenFile string
 	cmd := &cobra.Command{
 		Use:   "serve --repo URL|PATH [--branch main] [--listen :8080] [--state-dir DIR] [--db FILE]",
 		Short: "Run the control plane: plan every commit, report on pull requests, apply on merge",
@@ -403,6 +494,11 @@ SIGTERM or SIGINT shuts down gracefully.`,
 				if err != nil {
 					return &exitErr{code: exitError, err: fmt.Errorf("--webhook-secret-file: %w", err)}
 				}
+				if len(s) == 0 {
+					// Asked for a secret and got none: serving with the
+					// webhook silently off would hide the mistake.
+					return &exitErr{code: exitError, err: fmt.Errorf("--webhook-secret-file %s is empty", secretFile)}
+				}
 				c.WebhookSecret = s
 			}
 			c.GitHubToken = os.Getenv(envGitHubToken)
@@ -420,11 +516,24 @@ SIGTERM or SIGINT shuts down gracefully.`,
 				}
 				c.PRTerraformEnv = env
 			}
+			c.GitToken = os.Getenv(gitops.DefaultTokenEnv)
+			if gitTokenFile != "" {
+				s, err := readSecretFile(gitTokenFile)
+				if err != nil {
+					return &exitErr{code: exitError, err: fmt.Errorf("--git-token-file: %w", err)}
+				}
+				c.GitToken = string(s)
+			}
+			// Meridian's own secrets now live in c: no child process
+			// (Terraform, Git hooks) may inherit them.
+			for _, k := range []string{envWebhookSecret, envGitHubToken, gitops.DefaultTokenEnv} {
+				os.Unsetenv(k)
+			}
 			ctx := cmd.Context()
 			if err := m.Run(ctx); err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			fmt.Fprintf(a.stderr, "meridian: serving %s (branch %s) on %s\n", c.Repo, c.Branch, m.Addr())
+			fmt.Fprintf(a.stderr, "meridian: serving %s (branch %s) on %s\n", gitops.RedactURL(c.Repo), c.Branch, m.Addr())
 			select {
 			case <-ctx.Done():
 			case err := <-m.httpDone:
@@ -441,16 +550,24 @@ SIGTERM or SIGINT shuts down gracefully.`,
 	f.DurationVar(&c.DriftInterval, "drift-interval", c.DriftInterval, "how often to check drift when meridian.yaml has no drift_interval")
 	f.StringVar(&c.CacheDir, "cache-dir", "", "where Git clones are cached (default: ~/.cache/meridian/repos)")
 	f.StringVar(&secretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (default $"+envWebhookSecret+")")
+	f.StringVar(&gitTokenFile, "git-token-file", "", "file holding the HTTPS token for the config and deploy repositories (default $"+gitops.DefaultTokenEnv+"); it is sent only to their hosts")
 	f.StringVar(&tokenFile, "github-token-file", "", "file holding the GitHub token for comments and statuses (default $"+envGitHubToken+")")
 	f.StringVar(&c.GitHubAPIURL, "github-api-url", c.GitHubAPIURL, "GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)")
 	f.StringVar(&c.GitHubRepo, "github-repo", "", "handle only events of this repository (OWNER/NAME)")
 	f.StringSliceVar(&c.PRTerraformRepos, "pr-terraform-repos", nil, "repositories (OWNER/NAME) whose pull-request heads get Terraform plans; others are planned without Terraform")
 	f.StringVar(&prEnvFile, "pr-terraform-env-file", "", "KEY=VALUE file: the environment (read-only credentials) of pull-request Terraform plans")
+	f.StringVar(&c.PRTerraformUser, "pr-terraform-user", "nobody", "when serving as root: the unprivileged user pull-request Terraform runs as")
+	f.StringVar(&c.PRTerraformDir, "pr-terraform-dir", "", "when serving as root: where the sandbox folder of pull-request Terraform is made (default the system temp dir; every folder above it must be searchable by --pr-terraform-user)")
 	f.StringVar(&c.ConfigPath, "config-path", "", "the config root's folder inside the GitHub repository, for links to files")
 	f.StringVar(&c.PublicURL, "public-url", "", "the server's external URL, for links in statuses and comments")
 	f.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require a viewer token for /metrics")
 	f.StringSliceVar(&c.TrustedProxies, "trusted-proxy", nil, "CIDR of a reverse proxy whose X-Forwarded-For is trusted for client IPs")
 	f.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long requests in flight may take to finish on shutdown")
+	f.DurationVar(&c.PlanTimeout, "plan-timeout", 15*time.Minute, "time budget of one plan (policies, forecasts, placement, Terraform plan)")
+	f.DurationVar(&c.PRTimeout, "pr-timeout", 15*time.Minute, "time budget of one pull-request review")
+	f.DurationVar(&c.ApplyTimeout, "apply-timeout", 2*time.Hour, "time budget of one apply")
+	f.DurationVar(&c.DriftTimeout, "drift-timeout", time.Hour, "time budget of one drift check")
+	f.IntVar(&c.PRConcurrency, "pr-concurrency", 2, "pull-request reviews planned at once; more wait their turn")
 	_ = cmd.MarkFlagRequired("repo")
 	sf.register(cmd)
 	tff.register(cmd, true)

@@ -28,12 +28,15 @@ import (
 // gitLoader is web.Loader on gitops and the config parser.
 type gitLoader struct {
 	source, name, branch, cacheDir string
-	log                            *slog.Logger
+	// auth carries the server's Git token; gitops.Load sends it only to
+	// the host of source.
+	auth gitops.AuthOptions
+	log  *slog.Logger
 }
 
 // Load implements web.Loader.
 func (l *gitLoader) Load(ctx context.Context, ref string) (*web.Snapshot, error) {
-	snap, err := gitops.Load(ctx, l.source, ref, gitops.Options{CacheDir: l.cacheDir, Logger: l.log})
+	snap, err := gitops.Load(ctx, l.source, ref, gitops.Options{CacheDir: l.cacheDir, Logger: l.log, Auth: l.auth})
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +52,7 @@ func (l *gitLoader) Load(ctx context.Context, ref string) (*web.Snapshot, error)
 
 // Ping implements web.Loader: it reads the branch (a fetch for a URL).
 func (l *gitLoader) Ping(ctx context.Context) error {
-	_, err := gitops.Load(ctx, l.source, l.branch, gitops.Options{CacheDir: l.cacheDir, Logger: l.log})
+	_, err := gitops.Load(ctx, l.source, gitops.BranchRef(l.branch), gitops.Options{CacheDir: l.cacheDir, Logger: l.log, Auth: l.auth})
 	return err
 }
 
@@ -68,6 +71,9 @@ type serverWorkflows struct {
 	runner                   *terraform.Runner
 	save, trusted, untrusted *workflow.Workflow
 	noTerraform              string
+	// auth is the server's Git credentials, for the deploy repository of
+	// trusted configuration.
+	auth gitops.AuthOptions
 }
 
 // workflow returns a workflow on runner whose locks and runs name owner
@@ -105,7 +111,7 @@ func newServerPlanner(wfs *serverWorkflows, stateDir string, log *slog.Logger) (
 func (p *serverPlanner) Plan(ctx context.Context, in web.PlanInput) (out *web.PlanOutput, err error) {
 	snap := in.Snapshot
 	opts := []planner.Option{planner.WithLogger(p.log), planner.WithCatalog(p.catalog),
-		planner.WithDeploy(deploy.Previewer{Options: deploy.Options{StateDir: p.stateDir, Store: moveStore{p.wfs.db}, Logger: p.log}})}
+		planner.WithDeploy(deploy.Previewer{Options: deploy.Options{StateDir: p.stateDir, Store: moveStore{p.wfs.db}, Logger: p.log, Auth: p.wfs.auth}})}
 	wf := p.wfs.save
 	switch {
 	case in.Terraform == web.TerraformTrusted && p.wfs.trusted != nil:
@@ -121,15 +127,24 @@ func (p *serverPlanner) Plan(ctx context.Context, in web.PlanInput) (out *web.Pl
 	}
 	var sess *workflow.Session
 	if in.Save {
-		digest, err := workflow.TreeDigest(snap.FS)
-		if err != nil {
+		// No := in this block: the deferred Close must see the err that
+		// Plan returns, or a failed plan is recorded as succeeded.
+		var digest string
+		if digest, err = workflow.TreeDigest(snap.FS); err != nil {
 			return nil, err
 		}
 		src := workflow.Source{Source: snap.Source, Ref: snap.Ref, Commit: snap.Commit, Dirty: snap.Dirty, TreeDigest: digest}
 		if sess, err = wf.Begin(ctx, store.RunPlan, src, workflow.ModePlan); err != nil {
 			return nil, err
 		}
-		defer func() { sess.Close(err, nil) }()
+		defer func() {
+			// A plan cut off by its budget is recorded as failed, saying
+			// which budget ran out.
+			if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
+				err = fmt.Errorf("%w: %w", cause, err)
+			}
+			sess.Close(err, nil)
+		}()
 		if wf != p.wfs.save {
 			opts = append(opts, planner.WithTerraform(sess))
 		}
@@ -142,14 +157,13 @@ func (p *serverPlanner) Plan(ctx context.Context, in web.PlanInput) (out *web.Pl
 	if err != nil {
 		return nil, err
 	}
-	out = &web.PlanOutput{Plan: plan}
 	if sess != nil {
-		if err := sess.SavePlan(ctx, plan); err != nil {
+		if err = sess.SavePlan(ctx, plan); err != nil {
 			return nil, err
 		}
-		out.RunID = sess.RunID()
+		return &web.PlanOutput{Plan: plan, RunID: sess.RunID()}, nil
 	}
-	return out, nil
+	return &web.PlanOutput{Plan: plan}, nil
 }
 
 // serverApplier is web.Applier on the workflow, as `meridian apply
@@ -168,7 +182,7 @@ func (a *serverApplier) Apply(ctx context.Context, planID, actor string) (*web.A
 	if err != nil {
 		return nil, err
 	}
-	dopts := deploy.Options{StateDir: a.wfs.stateDir, Store: moveStore{a.wfs.db}, Logger: a.log}
+	dopts := deploy.Options{StateDir: a.wfs.stateDir, Store: moveStore{a.wfs.db}, Logger: a.log, Auth: a.wfs.auth}
 	res, runID, err := applySavedPlan(ctx, a.log, wf, a.wfs.db, dopts, a.loader.cacheDir, actor, planID)
 	if err != nil {
 		var refused *workflow.RefusedError
@@ -193,7 +207,7 @@ type serverDrift struct {
 
 // CheckDrift implements web.DriftChecker.
 func (d *serverDrift) CheckDrift(ctx context.Context, actor string) (out *web.DriftOutput, err error) {
-	snap, err := gitops.Load(ctx, d.loader.source, d.branch, gitops.Options{CacheDir: d.loader.cacheDir, Logger: d.loader.log})
+	snap, err := gitops.Load(ctx, d.loader.source, gitops.BranchRef(d.branch), gitops.Options{CacheDir: d.loader.cacheDir, Logger: d.loader.log, Auth: d.loader.auth})
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +226,7 @@ func (d *serverDrift) CheckDrift(ctx context.Context, actor string) (out *web.Dr
 		cfg = nil
 	}
 	src := workflow.Source{Source: snap.Source, Ref: snap.Ref, Commit: snap.Commit, Dirty: snap.Dirty, TreeDigest: digest}
-	dopts := deploy.Options{StateDir: d.wfs.stateDir, Logger: d.loader.log}
+	dopts := deploy.Options{StateDir: d.wfs.stateDir, Logger: d.loader.log, Auth: d.wfs.auth}
 	res, err := checkDrift(ctx, wf, d.wfs.db, dopts, cfg, src)
 	if err != nil {
 		return nil, err

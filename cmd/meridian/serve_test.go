@@ -286,7 +286,7 @@ func TestServeEndToEnd(t *testing.T) {
 		Blocking         bool
 		TerraformTargets []struct{ Target string } `json:"terraform_targets"`
 	}
-	if code := c.do("GET", "/api/v1/plans/"+status.Branch.PlanID, nil, &plan); code != 200 || plan.Commit != pushed || plan.Ref != "main" || len(plan.TerraformTargets) == 0 {
+	if code := c.do("GET", "/api/v1/plans/"+status.Branch.PlanID, nil, &plan); code != 200 || plan.Commit != pushed || plan.Ref != "refs/heads/main" || len(plan.TerraformTargets) == 0 {
 		t.Fatalf("plan of the push: %d %+v", code, plan)
 	}
 
@@ -418,8 +418,8 @@ func TestServeFlags(t *testing.T) {
 func TestPREnviron(t *testing.T) {
 	parent := []string{"PATH=/bin", "HOME=/root", "AWS_SECRET_ACCESS_KEY=s", "AWS_ACCESS_KEY_ID=k", "ARM_CLIENT_SECRET=x",
 		"GOOGLE_APPLICATION_CREDENTIALS=/c.json", "TF_TOKEN_app_terraform_io=t", "GITHUB_TOKEN=g", "MERIDIAN_WEBHOOK_SECRET=w", "HTTPS_PROXY=p"}
-	got := prEnviron(parent, []string{"AWS_PROFILE=readonly"})
-	want := []string{"PATH=/bin", "HOME=/root", "HTTPS_PROXY=p", "AWS_PROFILE=readonly"}
+	got := prEnviron(parent, []string{"AWS_PROFILE=readonly"}, "/scratch/home")
+	want := []string{"HOME=/scratch/home", "PATH=/bin", "HTTPS_PROXY=p", "AWS_PROFILE=readonly"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("prEnviron = %v, want %v", got, want)
 	}

@@ -28,13 +28,18 @@ func newTokenCreateCmd(a *app) *cobra.Command {
 	var (
 		sf         stateFlags
 		role, name string
+		expiresIn  time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "create --role viewer|operator|admin --name NAME [--state-dir DIR | --db FILE]",
+		Use:   "create --role viewer|operator|admin --name NAME [--expires-in 720h] [--state-dir DIR | --db FILE]",
 		Short: "Create a token and print it once",
 		Long: `create makes a token, stores its hash (creating and migrating the store if
 needed) and prints the token once, as the last line of stdout. It cannot be
-shown again: keep it in a secret store.`,
+shown again: keep it in a secret store.
+
+With --expires-in the token stops working after that long (requests with it
+then get 401 "expired token"); without it the token works until revoked.
+Give tokens for CI and people a lifetime, and rotate them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := web.ParseRole(role)
@@ -48,20 +53,28 @@ shown again: keep it in a secret store.`,
 			}
 			defer db.Close()
 			actor := "cli:" + owner().Actor
-			t, secret, err := web.IssueToken(ctx, db, name, r, actor, time.Now())
+			if expiresIn < 0 {
+				return &exitErr{code: exitError, err: fmt.Errorf("--expires-in must be positive, got %s", expiresIn)}
+			}
+			t, secret, err := web.IssueToken(ctx, db, web.TokenRequest{Name: name, Role: r, CreatedBy: actor, TTL: expiresIn}, time.Now())
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			if err := db.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: "token.create", Detail: t.ID + " " + t.Name + " role " + t.Role}); err != nil {
+			if err := db.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: "token.create", Detail: web.TokenAuditDetail(t)}); err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			fmt.Fprintf(a.stdout, "Created token %s (%s, role %s) in %s.\nIt is shown only now:\n%s\n", t.ID, t.Name, t.Role, db.Path(), secret)
+			expiry := "never expires"
+			if !t.ExpiresAt.IsZero() {
+				expiry = "expires " + stamp(t.ExpiresAt)
+			}
+			fmt.Fprintf(a.stdout, "Created token %s (%s, role %s, %s) in %s.\nIt is shown only now:\n%s\n", t.ID, t.Name, t.Role, expiry, db.Path(), secret)
 			return nil
 		},
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVar(&role, "role", "", "viewer, operator or admin")
 	cmd.Flags().StringVar(&name, "name", "", "a name for the token, unique among live tokens (it names the actor in the audit log)")
+	cmd.Flags().DurationVar(&expiresIn, "expires-in", 0, "the token's lifetime, e.g. 720h (default: it never expires)")
 	_ = cmd.MarkFlagRequired("role")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
@@ -84,9 +97,9 @@ func newTokenListCmd(a *app) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tLAST USED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tEXPIRES\tLAST USED\tREVOKED")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, stamp(t.CreatedAt), stamp(t.LastUsedAt), stamp(t.RevokedAt))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, stamp(t.CreatedAt), stamp(t.ExpiresAt), stamp(t.LastUsedAt), stamp(t.RevokedAt))
 			}
 			return tw.Flush()
 		},

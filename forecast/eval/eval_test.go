@@ -25,35 +25,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// devSet finds the shared forecast dev set: $MERIDIAN_FORECAST_DATA, or
-// ../shared/data/forecast beside the repository root (the folder holding
-// go.mod). It skips the test, loudly, when the data is absent.
-func devSet(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("MERIDIAN_FORECAST_DATA"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("SKIPPED: no go.mod above the test; cannot locate the forecast dev set. Set MERIDIAN_FORECAST_DATA.")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared", "data", "forecast")
-	if _, err := os.Stat(filepath.Join(d, "REFERENCE_per_origin.tsv")); err != nil {
-		t.Skipf("SKIPPED: forecast dev set not found at %s (%v); set MERIDIAN_FORECAST_DATA to run the protocol's golden test", d, err)
-	}
-	return d
-}
-
 // referenceRows reads REFERENCE_per_origin.tsv: series → method → rows.
 func referenceRows(t *testing.T, path string) map[string]map[string][]refRow {
 	t.Helper()
@@ -91,9 +62,11 @@ type refRow struct {
 // shared series, Meridian's naive and seasonal-naive rows must reproduce
 // the per-origin numbers of REFERENCE_per_origin.tsv (an independent Python
 // implementation) to rounding, and the rows are kept in
-// testdata/ec2_baselines.golden.json.
+// testdata/ec2_baselines.golden.json. The series and its reference rows are
+// copied into testdata/reference (see its README for the licence), so the
+// test never skips, even in a standalone clone.
 func TestBaselinesMatchReference(t *testing.T) {
-	dir := devSet(t)
+	dir := filepath.Join("testdata", "reference")
 	const name = "ec2_cpu_utilization_5f5533"
 	s, err := readSeries(os.DirFS(dir), name+".csv")
 	if err != nil {

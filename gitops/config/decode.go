@@ -3,6 +3,7 @@ package config
 import (
 	"encoding"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -31,6 +32,7 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 }
 
 var (
+	byteSizeType  = reflect.TypeFor[meridian.ByteSize]()
 	durationType  = reflect.TypeFor[time.Duration]()
 	unmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	originType    = reflect.TypeFor[meridian.Origin]()
@@ -90,6 +92,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, skip map[st
 		}
 		v.SetInt(int64(dur))
 		return
+	case t == byteSizeType:
+		d.byteSize(n, v, path)
+		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -132,6 +137,52 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, skip map[st
 	default:
 		d.errorf(n, path, "unsupported field type %s", t)
 	}
+}
+
+// byteSize reads a size: an integer number of bytes, or a string with a
+// unit (64MB).
+func (d *decoder) byteSize(n *yaml.Node, v reflect.Value, path string) {
+	const want = "a size such as 64MB or a number of bytes"
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!str") {
+		d.errorf(n, path, "must be %s, got %s", want, describe(n))
+		return
+	}
+	b, err := parseByteSize(n.Value)
+	if err != nil {
+		d.errorf(n, path, "must be %s, got %q", want, n.Value)
+		return
+	}
+	v.SetInt(b)
+}
+
+// byteUnits are the units a size may carry, as powers of 1024.
+var byteUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30,
+}
+
+// parseByteSize reads "123", "512KB", "64 MiB", "1gb". Units are powers of
+// 1024 and case-insensitive; the number is a whole number.
+func parseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		i = len(s)
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("no number in %q", s)
+	}
+	mult, ok := byteUnits[strings.ToLower(strings.TrimSpace(s[i:]))]
+	if !ok {
+		return 0, fmt.Errorf("unknown unit in %q", s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n * mult, nil
 }
 
 func (d *decoder) number(n *yaml.Node, v reflect.Value, path string) {

@@ -26,10 +26,6 @@ const (
 	PoliciesDir  = "policies"
 )
 
-// maxFileSize bounds what is read from one config file; a repo is written by
-// people, and a huge file is a mistake or an attack.
-const maxFileSize = 4 << 20
-
 // Load parses the config repo rooted at fsys. It returns *meridian.Config
 // and, when anything is wrong, meridian.ConfigErrors listing every problem.
 // Other errors (I/O) are returned as is.
@@ -56,7 +52,9 @@ func (l *loader) add(file string, line int, field, format string, args ...any) {
 }
 
 func (l *loader) load() error {
-	if _, err := fs.Stat(l.fsys, SettingsFile); err == nil {
+	// A missing meridian.yaml means the defaults; one that cannot be read
+	// (a link out of the repo, say) is reported by read like any file.
+	if _, err := fs.Lstat(l.fsys, SettingsFile); err == nil {
 		if err := l.file(SettingsFile, meridian.KindSettings); err != nil {
 			return err
 		}
@@ -86,6 +84,9 @@ func (l *loader) load() error {
 		if b != nil {
 			l.cfg.Policies[f] = string(b)
 		}
+	}
+	if err := l.waivers(); err != nil {
+		return err
 	}
 	l.validateSettings()
 	l.validateTargets()
@@ -123,23 +124,6 @@ func (l *loader) walk(dir string, exts ...string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-func (l *loader) read(p string) ([]byte, error) {
-	f, err := l.fsys.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", p, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", p, err)
-	}
-	if len(b) > maxFileSize {
-		l.add(p, 0, "", "file is larger than %d bytes", maxFileSize)
-		return nil, nil
-	}
-	return b, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/meridianhq/meridian"
 )
@@ -58,6 +60,9 @@ func (l *loader) validateSettings() {
 	}
 	if p.MigrationAmortizeMonths == 0 {
 		l.at(o, "placement.migration_amortize_months", "must be positive")
+	}
+	if b := s.Limits.LoadHistoryBytes; b <= 0 || b > meridian.MaxLoadHistoryBytes {
+		l.at(o, "limits.load_history_bytes", "must be positive and at most %s, got %d bytes", meridian.MaxLoadHistoryBytes, int64(b))
 	}
 	l.validateDeploy()
 }
@@ -198,9 +203,7 @@ func (l *loader) validateWorkloads() {
 			}
 		}
 		if h := w.Load.History; h != "" {
-			if _, err := fs.Stat(l.fsys, h); err != nil {
-				l.at(o, "load.history", "file %q not found in the config repo", h)
-			}
+			l.checkHistory(o, h)
 			if w.PerReplica.Capacity <= 0 {
 				l.at(o, "per_replica.capacity", "required and positive when load history is given: it converts load into replicas")
 			}
@@ -232,4 +235,42 @@ func (l *loader) checkName(o meridian.Origin, name, what string, seen map[string
 		return
 	}
 	seen[name] = o
+}
+
+// checkHistory checks a load.history file the way the forecast will read
+// it, without reading it: a regular file in the repo, no larger than
+// limits.load_history_bytes. An oversized file is a config error (the plan
+// fails) rather than a warning, because reading it is what must not happen.
+func (l *loader) checkHistory(o meridian.Origin, h string) {
+	p := strings.TrimPrefix(h, "./")
+	if !fs.ValidPath(p) {
+		l.at(o, "load.history", "must be a path inside the config repo, got %q", h)
+		return
+	}
+	max := l.cfg.Settings.Limits.LoadHistoryBytes
+	if max <= 0 || max > meridian.MaxLoadHistoryBytes {
+		max = meridian.DefaultLoadHistoryBytes // reported by validateSettings
+	}
+	if _, err := fs.Lstat(l.fsys, p); errors.Is(err, fs.ErrNotExist) {
+		l.at(o, "load.history", "file %q not found in the config repo", h)
+		return
+	}
+	problem, tooBig, err := statCapped(l.fsys, p, max)
+	switch {
+	case err != nil:
+		l.at(o, "load.history", "file %q cannot be read: %v", h, unwrapPath(err))
+	case tooBig:
+		l.at(o, "load.history", "load history %s: %s (limits.load_history_bytes in %s)", p, problem, SettingsFile)
+	case problem != "":
+		l.at(o, "load.history", "load history %s: %s", p, problem)
+	}
+}
+
+// unwrapPath drops the *fs.PathError wrapper, whose text repeats the path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -53,7 +53,11 @@ func openRepo(s settings, stateDir string, auth gitops.AuthOptions, log *slog.Lo
 	r := &repo{branch: s.Branch, prefix: s.Path, log: log}
 	if isRemote(s.Repo) {
 		r.url, r.name = s.Repo, gitops.RedactURL(s.Repo)
-		m, err := auth.Method(s.Repo)
+		// The settings come from trusted configuration: the tracked
+		// branch, or for a pull request its base (meridian.ReviewConfig),
+		// so deploy.repo's host may receive the Git token. Callers must
+		// never hand this package a pull request head's own settings.
+		m, err := auth.WithTokenHostOf(s.Repo).Method(s.Repo)
 		if err != nil {
 			return nil, err
 		}

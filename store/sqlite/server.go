@@ -17,11 +17,27 @@ import (
 
 const rolePrefix = "role:"
 
-// Ping checks that the database answers a query.
+// Ping checks that the database takes writes, not only reads: in an
+// immediate transaction (the write lock, so a read-only file or a writer
+// stuck past the busy timeout fails) it creates a table, which allocates a
+// new page (so a database at its max_page_count fails with SQLITE_FULL),
+// and rolls back. Nothing is committed, so a probe every few seconds
+// costs no disk space. A full filesystem under a database that still has
+// free pages is not seen here: its writes fail at commit, and are
+// EUNAVAILABLE errors like these.
 func (s *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return fmt.Errorf("store %s: %w", s.path, err)
+	errRollback := errors.New("probe done")
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE meridian_write_probe (b BLOB)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meridian_write_probe VALUES (zeroblob(512))`); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return fmt.Errorf("store %s: write probe: %w", s.path, err)
 	}
 	return nil
 }
@@ -31,22 +47,26 @@ func (s *DB) CreateToken(ctx context.Context, t store.Token) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (id, name, token_sha256, scopes, repo_id, created_by, created_at)
-		VALUES (?, ?, ?, ?, '', ?, ?)`, t.ID, t.Name, t.Hash, rolePrefix+t.Role, t.CreatedBy, ms2(t.CreatedAt))
+	var expires sql.NullInt64
+	if !t.ExpiresAt.IsZero() {
+		expires = sql.NullInt64{Int64: ms2(t.ExpiresAt), Valid: true}
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tokens (id, name, token_sha256, scopes, repo_id, created_by, created_at, expires_at)
+		VALUES (?, ?, ?, ?, '', ?, ?, ?)`, t.ID, t.Name, t.Hash, rolePrefix+t.Role, t.CreatedBy, ms2(t.CreatedAt), expires)
 	if err != nil {
 		return fmt.Errorf("create token %s: %w", t.ID, err)
 	}
 	return nil
 }
 
-const tokenColumns = `id, name, token_sha256, scopes, created_by, created_at, revoked_at, last_used_at`
+const tokenColumns = `id, name, token_sha256, scopes, created_by, created_at, expires_at, revoked_at, last_used_at`
 
 func scanToken(row scanner) (store.Token, error) {
 	var t store.Token
 	var scopes string
 	var created int64
-	var revoked, used sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Name, &t.Hash, &scopes, &t.CreatedBy, &created, &revoked, &used); err != nil {
+	var expires, revoked, used sql.NullInt64
+	if err := row.Scan(&t.ID, &t.Name, &t.Hash, &scopes, &t.CreatedBy, &created, &expires, &revoked, &used); err != nil {
 		return t, err
 	}
 	for _, sc := range strings.Fields(scopes) {
@@ -54,7 +74,7 @@ func scanToken(row scanner) (store.Token, error) {
 			t.Role = r
 		}
 	}
-	t.CreatedAt, t.RevokedAt, t.LastUsedAt = fromMS(created), fromNullMS(revoked), fromNullMS(used)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromMS(created), fromNullMS(expires), fromNullMS(revoked), fromNullMS(used)
 	return t, nil
 }
 

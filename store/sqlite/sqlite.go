@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -30,11 +31,16 @@ type Options struct {
 	// BusyTimeout is how long a write waits for another process's write
 	// transaction (default 10s).
 	BusyTimeout time.Duration
+	// MaxPageCount caps the database's size in pages (SQLite's
+	// max_page_count; 0 keeps SQLite's default). A store at its cap fails
+	// writes with SQLITE_FULL, as on a full disk: they are EUNAVAILABLE
+	// errors, and Ping fails.
+	MaxPageCount int64
 }
 
 // DB is a store.Store on SQLite.
 type DB struct {
-	db   *sql.DB
+	db   conn
 	now  func() time.Time
 	path string
 }
@@ -42,8 +48,12 @@ type DB struct {
 var _ store.Store = (*DB)(nil)
 
 // Open opens (creating if needed) the database at path and migrates its
-// schema to the newest version. The folder is created with mode 0700: the
-// store holds plans that name infrastructure.
+// schema to the newest version. The folder is created with mode 0700 and a
+// new database file (and its -wal and -shm files) with mode 0600: the store
+// holds plans that name infrastructure and the hashes of API tokens.
+// Several processes (or goroutines) may open a new database at once: each
+// waits for the others' migrations instead of failing with "database is
+// locked".
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -54,10 +64,26 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	// SQLite would create the file with the umask's mode (usually 0644),
+	// and gives the -wal and -shm files the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
+	// The pragmas run in this order on every new connection, the busy
+	// timeout first so that every later statement waits for concurrent
+	// writers. WAL is switched on once, by setUp: the mode is stored in the
+	// file, and switching takes an exclusive lock that concurrent openers
+	// of a new database would fight over.
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	if opts.MaxPageCount > 0 {
+		q.Add("_pragma", "max_page_count("+strconv.FormatInt(opts.MaxPageCount, 10)+")")
+	}
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
@@ -65,10 +91,17 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &DB{db: db, now: opts.Now, path: path}
-	if err := s.migrate(ctx); err != nil {
+	s := &DB{db: conn{db}, now: opts.Now, path: path}
+	if err := s.setUp(ctx, opts.BusyTimeout); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		// Files left by an older meridian, or another tool, may be wider.
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
 	}
 	return s, nil
 }
@@ -116,6 +149,41 @@ func SchemaVersion() int {
 	return ms[len(ms)-1].version
 }
 
+// setUp switches the database to WAL and migrates it. Opening a new
+// database takes locks that SQLite does not always wait for (promoting a
+// read to a write on a schema another connection just changed fails at
+// once with SQLITE_BUSY), so setUp retries a busy database until the busy
+// timeout has passed.
+func (s *DB) setUp(ctx context.Context, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	backoff := time.Millisecond
+	for {
+		err := s.walAndMigrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(backoff + time.Duration(rand.Int64N(int64(backoff))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 100*time.Millisecond)
+	}
+}
+
+func (s *DB) walAndMigrate(ctx context.Context) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		return fmt.Errorf("journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q: cannot switch to WAL", mode)
+	}
+	return s.migrate(ctx)
+}
+
 // migrate applies the missing migrations, each in its own immediate
 // transaction, so that two processes opening a new database at once apply
 // each migration exactly once.
@@ -124,8 +192,13 @@ func (s *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+	// In an immediate transaction like the migrations, so that concurrent
+	// openers of a new database queue on the write lock (busy_timeout).
+	if err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
+		return err
+	}); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
@@ -158,17 +231,18 @@ func (s *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE, from the DSN).
+// tx runs fn in a write transaction (BEGIN IMMEDIATE, from the DSN). Its
+// errors are classified (see classify).
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", classify(err))
 	}
 	if err := fn(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
+		return errors.Join(classify(err), tx.Rollback())
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", classify(err))
 	}
 	return nil
 }
@@ -221,9 +295,15 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.clauses, " AND ")
 }
 
+// limit is the LIMIT clause for a filter's Limit: zero means no limit. A
+// negative limit can only come from an overflowed computation (offset +
+// page size): it reads nothing rather than everything.
 func limit(n int) string {
-	if n <= 0 {
+	switch {
+	case n == 0:
 		return ""
+	case n < 0:
+		return " LIMIT 0"
 	}
 	return " LIMIT " + strconv.Itoa(n)
 }

@@ -55,7 +55,8 @@ func RunServer(t *testing.T, open ServerOpener) {
 
 func testTokens(t *testing.T, s ServerStore, c *Clock) {
 	ctx := context.Background()
-	a := store.Token{ID: "tok_a", Name: "ci", Role: "operator", Hash: "h1", CreatedBy: "alice", CreatedAt: c.Now()}
+	// a expires, b does not: both must come back as stored.
+	a := store.Token{ID: "tok_a", Name: "ci", Role: "operator", Hash: "h1", CreatedBy: "alice", CreatedAt: c.Now(), ExpiresAt: c.Now().Add(720 * time.Hour)}
 	c.Advance(time.Second)
 	b := store.Token{ID: "tok_b", Name: "root", Role: "admin", Hash: "h2", CreatedBy: "alice", CreatedAt: c.Now()}
 	for _, tk := range []store.Token{a, b} {

@@ -29,6 +29,41 @@ func Sign(secret, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+// ErrMalformedSignature means the signature header is not sha256= and 64
+// hex digits, so no payload can match it. It is also an ErrBadSignature.
+var ErrMalformedSignature error = malformedSignature{}
+
+type malformedSignature struct{}
+
+func (malformedSignature) Error() string {
+	return HeaderSignature + " is malformed: want sha256= followed by 64 hex digits"
+}
+
+func (malformedSignature) Is(target error) bool { return target == ErrBadSignature }
+
+// CheckSignatureFormat checks that header (the X-Hub-Signature-256 value)
+// is well-formed, without the payload: a server can refuse a malformed or
+// missing signature before reading the body.
+func CheckSignatureFormat(header string) error {
+	_, err := parseSignature(header)
+	return err
+}
+
+func parseSignature(header string) ([]byte, error) {
+	if header == "" {
+		return nil, ErrNoSignature
+	}
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || len(hexSig) != 2*sha256.Size {
+		return nil, ErrMalformedSignature
+	}
+	sig, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return nil, ErrMalformedSignature
+	}
+	return sig, nil
+}
+
 // VerifySignature checks header (the X-Hub-Signature-256 value) against
 // the HMAC-SHA256 of body with secret, in constant time. An empty secret is
 // an error, never a pass: unsigned deliveries are not accepted.
@@ -36,16 +71,9 @@ func VerifySignature(secret, body []byte, header string) error {
 	if len(secret) == 0 {
 		return ErrNoSecret
 	}
-	if header == "" {
-		return ErrNoSignature
-	}
-	hexSig, ok := strings.CutPrefix(header, "sha256=")
-	if !ok {
-		return ErrBadSignature
-	}
-	got, err := hex.DecodeString(hexSig)
+	got, err := parseSignature(header)
 	if err != nil {
-		return ErrBadSignature
+		return err
 	}
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)

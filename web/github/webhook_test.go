@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -168,4 +169,35 @@ func FuzzDecode(f *testing.F) {
 			_, _ = Decode(ev, body)
 		}
 	})
+}
+
+// TestCheckSignatureFormat: the server refuses these before reading a
+// payload, so the check must accept every signature GitHub sends and no
+// header that cannot match.
+func TestCheckSignatureFormat(t *testing.T) {
+	good := Sign([]byte("s3cret"), []byte(`{}`))
+	cases := map[string]struct {
+		reason string
+		header string
+		want   error
+	}{
+		"Good":      {"GitHub's format passes.", good, nil},
+		"Upper":     {"Hex case does not matter.", "sha256=" + upper(good[7:]), nil},
+		"Missing":   {"No header is ErrNoSignature.", "", ErrNoSignature},
+		"SHA1":      {"The sha1 header format is malformed.", "sha1=" + good[7:47], ErrMalformedSignature},
+		"Short":     {"Fewer than 64 hex digits cannot match.", good[:len(good)-2], ErrMalformedSignature},
+		"Long":      {"More than 64 hex digits cannot match.", good + "00", ErrMalformedSignature},
+		"NotHex":    {"Non-hex digits cannot match.", "sha256=" + strings.Repeat("zz", 32), ErrMalformedSignature},
+		"HugeValue": {"A huge header is refused as malformed.", "sha256=" + strings.Repeat("a", 1<<20), ErrMalformedSignature},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if err := CheckSignatureFormat(tc.header); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("%s: got %v, want %v", tc.reason, err, tc.want)
+			}
+			if tc.want == ErrMalformedSignature && !errors.Is(CheckSignatureFormat(tc.header), ErrBadSignature) {
+				t.Errorf("a malformed signature must also be ErrBadSignature")
+			}
+		})
+	}
 }

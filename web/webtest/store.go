@@ -308,7 +308,7 @@ func (s *Store) CreateToken(_ context.Context, t store.Token) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = s.now()
 	}
-	t.CreatedAt = t.CreatedAt.UTC()
+	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
 	s.tokens = append(s.tokens, t)
 	return nil
 }

@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/meridianhq/meridian"
+)
+
+const driftColumns = `id, repo_id, engine, target, workload, resource, action, expected, actual, first_seen, last_seen, cleared_at`
+
+// SyncDrift implements store.DriftRecords.
+func (s *DB) SyncDrift(ctx context.Context, repoID string, engines []meridian.DriftEngine, current []meridian.DriftRecord) ([]meridian.Event, error) {
+	if repoID == "" {
+		return nil, meridian.Errorf(meridian.EINVALID, "sync drift: no repo")
+	}
+	for _, e := range engines {
+		if !e.Valid() {
+			return nil, meridian.Errorf(meridian.EINVALID, "sync drift: unknown engine %q", e)
+		}
+	}
+	// Several observations of one resource in one check are one record:
+	// the last one wins.
+	byKey := map[string]meridian.DriftRecord{}
+	var keys []string
+	for _, d := range current {
+		if !slices.Contains(engines, d.Engine) {
+			return nil, meridian.Errorf(meridian.EINVALID, "sync drift: %s drift on %s outside the engines checked (%v)", d.Engine, d.Resource, engines)
+		}
+		if _, ok := byKey[d.Key()]; !ok {
+			keys = append(keys, d.Key())
+		}
+		byKey[d.Key()] = d
+	}
+	var events []meridian.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := fromMS(ms2(s.now()))
+		open, err := openDrift(ctx, tx, repoID)
+		if err != nil {
+			return err
+		}
+		openByKey := map[string]meridian.DriftRecord{}
+		for _, d := range open {
+			openByKey[d.Key()] = d
+		}
+		var evs []meridian.Event
+		for _, k := range keys {
+			d := byKey[k]
+			d.RepoID, d.LastSeen, d.ClearedAt = repoID, now, time.Time{}
+			if prev, ok := openByKey[k]; ok {
+				d.ID, d.FirstSeen = prev.ID, prev.FirstSeen
+				if _, err := tx.ExecContext(ctx, `UPDATE drift_records SET action = ?, expected = ?, actual = ?, last_seen = ? WHERE id = ?`,
+					d.Action, d.Expected, d.Actual, ms2(now), d.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			d.FirstSeen = now
+			res, err := tx.ExecContext(ctx, `INSERT INTO drift_records (repo_id, engine, target, workload, resource, action, expected, actual, first_seen, last_seen)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				repoID, string(d.Engine), d.Target, d.Workload, d.Resource, d.Action, d.Expected, d.Actual, ms2(now), ms2(now))
+			if err != nil {
+				return err
+			}
+			if d.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+			evs = append(evs, driftEvent(meridian.EventDriftOpened, d))
+		}
+		for _, d := range open {
+			if _, seen := byKey[d.Key()]; seen || !slices.Contains(engines, d.Engine) {
+				continue
+			}
+			ev, err := clearDrift(ctx, tx, d, now)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+		}
+		events, err = appendEvents(ctx, tx, now, evs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync drift of %s: %w", repoID, err)
+	}
+	return events, nil
+}
+
+// OpenDrift implements store.DriftRecords.
+func (s *DB) OpenDrift(ctx context.Context, repoID string) ([]meridian.DriftRecord, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+driftColumns+` FROM drift_records
+		WHERE repo_id = ? AND cleared_at IS NULL ORDER BY engine, target, workload, resource`, repoID)
+	if err != nil {
+		return nil, fmt.Errorf("open drift of %s: %w", repoID, err)
+	}
+	defer rows.Close()
+	out, err := scanDrift(rows)
+	if err != nil {
+		return nil, fmt.Errorf("open drift of %s: %w", repoID, err)
+	}
+	return out, nil
+}
+
+// ClearDrift implements store.DriftRecords.
+func (s *DB) ClearDrift(ctx context.Context, repoID string, ids []int64) ([]meridian.Event, error) {
+	var events []meridian.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := fromMS(ms2(s.now()))
+		open, err := openDrift(ctx, tx, repoID)
+		if err != nil {
+			return err
+		}
+		var evs []meridian.Event
+		for _, d := range open {
+			if !slices.Contains(ids, d.ID) {
+				continue
+			}
+			ev, err := clearDrift(ctx, tx, d, now)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+		}
+		events, err = appendEvents(ctx, tx, now, evs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clear drift of %s: %w", repoID, err)
+	}
+	return events, nil
+}
+
+func clearDrift(ctx context.Context, tx *sql.Tx, d meridian.DriftRecord, now time.Time) (meridian.Event, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE drift_records SET cleared_at = ? WHERE id = ?`, ms2(now), d.ID); err != nil {
+		return meridian.Event{}, err
+	}
+	d.ClearedAt = now
+	return driftEvent(meridian.EventDriftCleared, d), nil
+}
+
+func openDrift(ctx context.Context, tx *sql.Tx, repoID string) ([]meridian.DriftRecord, error) {
+	rs, err := tx.QueryContext(ctx, `SELECT `+driftColumns+` FROM drift_records
+		WHERE repo_id = ? AND cleared_at IS NULL ORDER BY engine, target, workload, resource`, repoID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	return scanDrift(&rows{Rows: rs})
+}
+
+func scanDrift(rs *rows) ([]meridian.DriftRecord, error) {
+	var out []meridian.DriftRecord
+	for rs.Next() {
+		var d meridian.DriftRecord
+		var engine string
+		var first, last int64
+		var cleared sql.NullInt64
+		if err := rs.Scan(&d.ID, &d.RepoID, &engine, &d.Target, &d.Workload, &d.Resource, &d.Action, &d.Expected, &d.Actual, &first, &last, &cleared); err != nil {
+			return nil, err
+		}
+		d.Engine, d.FirstSeen, d.LastSeen, d.ClearedAt = meridian.DriftEngine(engine), fromMS(first), fromMS(last), fromNullMS(cleared)
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+func driftEvent(typ meridian.EventType, d meridian.DriftRecord) meridian.Event {
+	// A DriftRecord marshals without error: strings, numbers and times.
+	payload, _ := json.Marshal(d)
+	return meridian.Event{Type: typ, RepoID: d.RepoID, Target: d.Target, Workload: d.Workload, Payload: payload}
+}

@@ -1,0 +1,93 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/meridianhq/meridian/store"
+)
+
+// SQLite's primary result codes (https://sqlite.org/rescode.html) that mean
+// "the store cannot serve this now": the operator has to free disk space,
+// fix permissions or wait for another writer. Extended codes carry the
+// primary code in their low byte.
+const (
+	sqliteBusy     = 5
+	sqliteLocked   = 6
+	sqliteNoMem    = 7
+	sqliteReadOnly = 8
+	sqliteIOErr    = 10
+	sqliteFull     = 13
+	sqliteCantOpen = 14
+	sqliteProtocol = 15
+)
+
+var unavailableReasons = map[int]string{
+	sqliteBusy:     "the database is locked by another writer (busy timeout exceeded)",
+	sqliteLocked:   "the database table is locked",
+	sqliteNoMem:    "out of memory",
+	sqliteReadOnly: "the database is read-only",
+	sqliteIOErr:    "disk I/O error",
+	sqliteFull:     "database or disk is full",
+	sqliteCantOpen: "unable to open the database file",
+	sqliteProtocol: "database locking protocol error",
+}
+
+// classify is the one place SQLite errors become store errors: the codes
+// above are wrapped as store.UnavailableError (EUNAVAILABLE, so HTTP 503);
+// every other error is returned as it is.
+func classify(err error) error {
+	if err == nil || store.IsUnavailable(err) {
+		return err
+	}
+	var ce interface{ Code() int }
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if reason, ok := unavailableReasons[ce.Code()&0xff]; ok {
+		return store.Unavailable(reason, err)
+	}
+	return err
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	var ce interface{ Code() int }
+	return errors.As(err, &ce) && (ce.Code()&0xff == sqliteBusy || ce.Code()&0xff == sqliteLocked)
+}
+
+// conn is the database handle every query goes through, so that each
+// error is classified once, whatever method it comes from. Transactions
+// are classified by DB.tx.
+type conn struct{ *sql.DB }
+
+func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	res, err := c.DB.ExecContext(ctx, q, args...)
+	return res, classify(err)
+}
+
+func (c conn) QueryContext(ctx context.Context, q string, args ...any) (*rows, error) {
+	rs, err := c.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return &rows{Rows: rs}, nil
+}
+
+func (c conn) QueryRowContext(ctx context.Context, q string, args ...any) row {
+	return row{c.DB.QueryRowContext(ctx, q, args...)}
+}
+
+// row is a *sql.Row whose Scan classifies errors (sql.ErrNoRows passes
+// through unchanged for errors.Is).
+type row struct{ r *sql.Row }
+
+func (r row) Scan(dest ...any) error { return classify(r.r.Scan(dest...)) }
+
+// rows is a *sql.Rows whose Scan and Err classify errors.
+type rows struct{ *sql.Rows }
+
+func (r *rows) Scan(dest ...any) error { return classify(r.Rows.Scan(dest...)) }
+
+func (r *rows) Err() error { return classify(r.Rows.Err()) }

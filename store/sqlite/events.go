@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/meridianhq/meridian"
+)
+
+// AppendEvents implements store.Events.
+func (s *DB) AppendEvents(ctx context.Context, evs []meridian.Event) ([]meridian.Event, error) {
+	if err := checkEvents(evs); err != nil {
+		return nil, err
+	}
+	var out []meridian.Event
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = appendEvents(ctx, tx, s.now(), evs)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append events: %w", err)
+	}
+	return out, nil
+}
+
+// checkEvents refuses what must never enter the log, before a transaction
+// starts.
+func checkEvents(evs []meridian.Event) error {
+	for _, e := range evs {
+		if !e.Type.Valid() {
+			return meridian.Errorf(meridian.EINVALID, "append events: unknown event type %q", e.Type)
+		}
+		if len(e.Payload) > 0 && !json.Valid(e.Payload) {
+			return meridian.Errorf(meridian.EINVALID, "append events: %s: payload is not JSON", e.Type)
+		}
+	}
+	return nil
+}
+
+// appendEvents inserts evs in tx, which every writer of events (findings,
+// drift, and later the alert outbox) shares with its other rows. The
+// write transaction serializes writers, so IDs grow in commit order.
+func appendEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs []meridian.Event) ([]meridian.Event, error) {
+	out := make([]meridian.Event, 0, len(evs))
+	for _, e := range evs {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		e.Time = fromMS(ms2(e.Time)) // what a later read returns
+		res, err := tx.ExecContext(ctx, `INSERT INTO events (type, at, repo_id, branch, commit_sha, plan_id, run_id, target, workload, fingerprint, payload)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			string(e.Type), ms2(e.Time), e.RepoID, e.Branch, e.Commit, e.PlanID, e.RunID, e.Target, e.Workload, e.Fingerprint, string(e.Payload))
+		if err != nil {
+			return nil, err
+		}
+		if e.ID, err = res.LastInsertId(); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// EventsAfter implements store.Events.
+func (s *DB) EventsAfter(ctx context.Context, afterID int64, n int) ([]meridian.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, type, at, repo_id, branch, commit_sha, plan_id, run_id, target, workload, fingerprint, payload
+		FROM events WHERE id > ? ORDER BY id`+limit(n), afterID)
+	if err != nil {
+		return nil, fmt.Errorf("events after %d: %w", afterID, err)
+	}
+	defer rows.Close()
+	var out []meridian.Event
+	for rows.Next() {
+		var e meridian.Event
+		var at int64
+		var typ, payload string
+		if err := rows.Scan(&e.ID, &typ, &at, &e.RepoID, &e.Branch, &e.Commit, &e.PlanID, &e.RunID, &e.Target, &e.Workload, &e.Fingerprint, &payload); err != nil {
+			return nil, fmt.Errorf("events after %d: %w", afterID, err)
+		}
+		e.Type, e.Time = meridian.EventType(typ), fromMS(at)
+		if payload != "" {
+			e.Payload = json.RawMessage(payload)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("events after %d: %w", afterID, err)
+	}
+	return out, nil
+}
+
+// PruneEvents implements store.Events.
+func (s *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE at < ?`, ms2(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
+	return n, nil
+}
