@@ -100,7 +100,7 @@ type Settings struct {
 	DriftInterval time.Duration `json:"drift_interval,omitempty"`
 	// Limits caps what is read from the repo.
 	Limits Limits `json:"limits"`
-	Origin        Origin        `json:"-"`
+	Origin Origin `json:"-"`
 }
 
 // ForecastSettings controls forecast-driven sizing.

@@ -59,6 +59,7 @@ func TrustedOutward(base, head *Config) *Config {
 	out.Settings.Deploy = base.Settings.Deploy
 	out.Settings.ArgoCD = base.Settings.ArgoCD
 	out.Settings.ArgoCD.SyncOptions = slices.Clone(base.Settings.ArgoCD.SyncOptions)
+	out.Settings.Limits = base.Settings.Limits
 	out.Settings.AutoApply = base.Settings.AutoApply
 	out.Settings.DriftInterval = base.Settings.DriftInterval
 	out.Targets = slices.Clone(head.Targets)

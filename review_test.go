@@ -92,6 +92,7 @@ func TestReviewConfigOutwardFromBase(t *testing.T) {
 			Deploy:     DeploySettings{Repo: "https://attacker.example/x.git"},
 			ArgoCD:     ArgoCDSettings{Server: "https://attacker.example", TokenEnv: "GITHUB_TOKEN"},
 			AutoApply:  true,
+			Limits:     Limits{LoadHistoryBytes: 1 << 40},
 		},
 		Targets: []Target{
 			{Name: "aws-eu", Terraform: &TerraformModule{Module: "modules/aws", BackendConfig: map[string]string{"bucket": "attacker"}}},
@@ -108,6 +109,9 @@ func TestReviewConfigOutwardFromBase(t *testing.T) {
 			}
 			if cfg.Settings.ArgoCD.Server != base.Settings.ArgoCD.Server || cfg.Settings.ArgoCD.TokenEnv != base.Settings.ArgoCD.TokenEnv {
 				t.Errorf("argocd = %+v, want the base's", cfg.Settings.ArgoCD)
+			}
+			if cfg.Settings.Limits != base.Settings.Limits {
+				t.Errorf("limits = %+v, want the base's", cfg.Settings.Limits)
 			}
 			if cfg.Settings.AutoApply {
 				t.Error("auto_apply came from the head")

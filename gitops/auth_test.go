@@ -269,6 +269,14 @@ func TestRedactURL(t *testing.T) {
 			reason: "url.Parse reads user:12/x@host as host user, port 12; the password must still go",
 			in:     "https://user:12/x@host/r.git", want: "https://host/r.git",
 		},
+		"https password with hash": {
+			reason: "a '#' ends the authority for url.Parse; the rest is still a password",
+			in:     "https://tok#en@host/r.git", want: "https://host/r.git",
+		},
+		"https password with question mark": {
+			reason: "as for '#'",
+			in:     "https://user:p?w@host/r.git", want: "https://host/r.git",
+		},
 		"https empty user": {
 			reason: "https://:token@host",
 			in:     "https://:tok@host/r.git", want: "https://host/r.git",
@@ -416,4 +424,27 @@ func TestRedactText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzRedactText checks that RedactText never panics, and that a password
+// in a URL or scp-like address set in arbitrary text never survives.
+func FuzzRedactText(f *testing.F) {
+	f.Add("error: ", "hunter22", " (retrying)")
+	f.Add(`{"a":"`, "p@ss:w/rd", `"}`)
+	f.Add("", "tok", "")
+	f.Fuzz(func(t *testing.T, before, pass, after string) {
+		_ = RedactText(before + pass + after)
+		if len(pass) < 4 || !isPrintable(pass) || strings.ContainsAny(pass, "\"'<>` ") {
+			return
+		}
+		for _, u := range []string{"https://x-access-token:" + pass + "@github.com/o/r.git", "deploy:" + pass + "@git.example:o/r.git"} {
+			in := before + " " + u + " " + after
+			if strings.Count(in, pass) != 1 {
+				continue
+			}
+			if got := RedactText(in); strings.Contains(got, pass) {
+				t.Errorf("RedactText(%q) = %q shows the password", in, got)
+			}
+		}
+	})
 }

@@ -35,3 +35,32 @@ func TestDirFSRefusesFIFO(t *testing.T) {
 		t.Fatal("ReadFile(fifo) blocked: the FIFO was opened")
 	}
 }
+
+// TestLoadDirectoryFIFOGitignore: the dirty check reads .gitignore files
+// from the worktree; a FIFO there must not hang Load.
+func TestLoadDirectoryFIFOGitignore(t *testing.T) {
+	r := newRepo(t)
+	r.write("meridian.yaml", "x\n")
+	r.commit("one")
+	if err := syscall.Mkfifo(r.path("sub/.gitignore"), 0o644); err != nil {
+		if err := syscall.Mkdir(r.path("sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(r.path("sub/.gitignore"), 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Load(t.Context(), r.dir, "", testOptions(t, nil))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load blocked opening a FIFO .gitignore")
+	}
+}

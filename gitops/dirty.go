@@ -282,7 +282,7 @@ func ignorePatterns(repo *git.Repository, root, rel string) (ps []gitignore.Patt
 		if i == len(comps) {
 			break
 		}
-		more, err := readIgnoreFile(filepath.Join(root, filepath.Join(dir...), ".gitignore"), dir)
+		more, err := readWorktreeIgnore(filepath.Join(root, filepath.Join(dir...), ".gitignore"), dir)
 		if err != nil {
 			return nil, false, err
 		}
@@ -298,7 +298,7 @@ func untracked(ctx context.Context, root string, dir []string, ps []gitignore.Pa
 		return nil, err
 	}
 	osDir := filepath.Join(root, filepath.Join(dir...))
-	more, err := readIgnoreFile(filepath.Join(osDir, ".gitignore"), dir)
+	more, err := readWorktreeIgnore(filepath.Join(osDir, ".gitignore"), dir)
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +335,23 @@ func untracked(ctx context.Context, root string, dir []string, ps []gitignore.Pa
 		// Sockets, pipes and devices are invisible to Git.
 	}
 	return nil, nil
+}
+
+// readWorktreeIgnore is readIgnoreFile for a .gitignore in the worktree,
+// which is config-repo content: like Git (2.32 and later) it reads only a
+// regular file, never through a symbolic link (which could lead to a FIFO
+// and block, or out of the tree).
+func readWorktreeIgnore(name string, domain []string) ([]gitignore.Pattern, error) {
+	fi, err := os.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || isNotDir(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, nil
+	}
+	return readIgnoreFile(name, domain)
 }
 
 // readIgnoreFile parses a gitignore-format file whose patterns apply below

@@ -13,7 +13,22 @@
 //     directory, fetched incrementally on every load, and read at the
 //     resolved commit straight from the object store: there is no checkout.
 //
+// Refs are checked before use (ValidateRef: git check-ref-format's rules, no
+// leading '-', at most 1024 bytes) and must be unambiguous: a short name that
+// is both a branch and a tag is refused rather than resolved to the tag, as
+// Git would. A caller that tracks a branch asks for BranchRef(branch),
+// refs/heads/<branch>, which no tag can stand in for.
+//
+// A directory is read through an os.Root: symbolic links are followed only
+// while they stay inside it, and only regular files and directories are
+// opened. A Git tree follows links within the tree only. Links that lead out
+// fail with an EINVALID error that never says where they point.
+//
 // Credentials never reach the cache path, the mirror's config, log records or
 // error messages: URLs are stripped of their userinfo before they are used as
-// names, and secrets are scrubbed from errors returned by the transport.
+// names (RedactURL; RedactText for whole messages), and secrets are scrubbed
+// from errors returned by the transport. A token from AuthOptions or the
+// environment goes only to the https hosts in AuthOptions.TokenHosts (by
+// default in Load, the host of the source), and never across a redirect to
+// another origin.
 package gitops

@@ -18,7 +18,7 @@ func RedactURL(raw string) string {
 		return redactSCP(raw)
 	}
 	u, err := url.Parse(raw)
-	if err != nil || misparsed(u) {
+	if err != nil || misparsed(raw, u) {
 		// Unparseable, or parsed in a way that may show a password: keep
 		// the scheme and what follows the last '@', which drops any
 		// userinfo without needing to understand the rest. Over-redacting
@@ -39,11 +39,24 @@ func RedactURL(raw string) string {
 	return u.String()
 }
 
-// misparsed reports whether u may hold a password outside its userinfo:
-// https://user:12/pass@host parses as host "user", port 12 and a path
-// holding the rest, because the password contains a '/'.
-func misparsed(u *url.URL) bool {
-	return u.User == nil && u.Port() != "" && strings.Contains(u.Path+u.RawQuery+u.Fragment, "@")
+// misparsed reports whether url.Parse may have left a password outside
+// u's userinfo: a password holding '/', '?' or '#' ends the authority
+// early, so https://user:12/pass@host parses as host "user", port 12 and
+// a path holding the rest, and https://tok#en@host as host "tok" and a
+// fragment. It is assumed when there is no userinfo but an '@' after an
+// authority that has a ':' or ends in '?' or '#'. An honest URL of that
+// shape (https://host:8443/a@b) is over-redacted, which is the safe
+// mistake.
+func misparsed(raw string, u *url.URL) bool {
+	if u.User != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(raw, "://")
+	k := strings.IndexAny(rest, "/?#")
+	if k < 0 || !strings.Contains(rest[k:], "@") {
+		return false
+	}
+	return strings.Contains(rest[:k], ":") || rest[k] != '/'
 }
 
 // redactSCP drops the password from an scp-like user:pass@host:path. Git
@@ -201,7 +214,7 @@ func secretsOf(raw string) []string {
 		return []string{pass, user + ":" + pass}
 	}
 	var out []string
-	if u, err := url.Parse(raw); err == nil && !misparsed(u) {
+	if u, err := url.Parse(raw); err == nil && !misparsed(raw, u) {
 		if u.User == nil {
 			return nil
 		}

@@ -73,8 +73,8 @@ type ServeConfig struct {
 	GitHubToken   string
 	// GitToken is the HTTPS token for the config repo and the deploy repo,
 	// sent only to their hosts.
-	GitToken string
-	GitHubAPIURL  string
+	GitToken     string
+	GitHubAPIURL string
 	// GitHubRepo (OWNER/NAME) limits the events handled to one repository.
 	GitHubRepo string
 	// PRTerraformRepos are the repositories whose pull-request heads get
@@ -86,11 +86,11 @@ type ServeConfig struct {
 	// server runs as root (default nobody); PRTerraformDir is where its
 	// folder is made (default the system temp dir).
 	PRTerraformUser, PRTerraformDir string
-	ConfigPath       string
-	PublicURL        string
-	MetricsAuth      bool
-	TrustedProxies   []string
-	ShutdownTimeout  time.Duration
+	ConfigPath                      string
+	PublicURL                       string
+	MetricsAuth                     bool
+	TrustedProxies                  []string
+	ShutdownTimeout                 time.Duration
 	// PlanTimeout, PRTimeout, ApplyTimeout and DriftTimeout bound one
 	// plan, pull-request review, apply and drift check; PRConcurrency is
 	// how many reviews run at once (zero: the reconciler's defaults).

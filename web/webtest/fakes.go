@@ -63,6 +63,13 @@ func (l *Loader) Load(ctx context.Context, ref string) (*web.Snapshot, error) {
 	}
 	s, ok := l.refs[ref]
 	if !ok {
+		// refs/heads/<name> is the branch registered as <name>, as Git
+		// resolves it; a ref registered by its full name wins.
+		if name, isBranch := strings.CutPrefix(ref, "refs/heads/"); isBranch {
+			s, ok = l.refs[name]
+		}
+	}
+	if !ok {
 		return nil, meridian.Errorf(meridian.ENOTFOUND, "ref %q not found", ref)
 	}
 	cp := *s
