@@ -14,6 +14,12 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	EINTERNAL     = "internal"
+	// EUNAVAILABLE: something cannot serve the request now but may later:
+	// a dependency (the store, Git) is down, a time budget ran out, or the
+	// server is shutting down. Stores use it for classified storage
+	// failures (store.UnavailableError: a full disk, a read-only database).
+	// The HTTP edge answers it with 503 and Retry-After.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an application error with a machine-readable code.

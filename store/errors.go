@@ -57,16 +57,13 @@ func RepoID(source string) string {
 	return hex.EncodeToString(sum[:])[:16]
 }
 
-// EUNAVAILABLE is the error code of a store that cannot serve the request
-// now but may later: a full disk, an I/O error, a read-only database, a
-// write lock held past the busy timeout. The HTTP edge answers it with 503
-// and Retry-After rather than 500, and /readyz reports the store as
-// failing. It has the same value as web.EUNAVAILABLE.
-const EUNAVAILABLE = "unavailable"
-
 // UnavailableError is a storage failure classified by a backend as
-// EUNAVAILABLE. Its message is the backend's (which may name the database
-// file): show it to operators, not to API clients.
+// meridian.EUNAVAILABLE: a store that cannot serve the request now but may
+// later (a full disk, an I/O error, a read-only database, a write lock held
+// past the busy timeout). The HTTP edge answers it with 503 and Retry-After
+// rather than 500, and /readyz reports the store as failing. Its message
+// is the backend's (which may name the database file): show it to
+// operators, not to API clients.
 type UnavailableError struct {
 	// Reason is a short description without file names, safe to show to
 	// clients, such as "database or disk is full".
@@ -81,10 +78,10 @@ func Unavailable(reason string, err error) error {
 
 func (e *UnavailableError) Error() string { return e.Err.Error() }
 
-// Unwrap lets errors.As find the meridian.Error code EUNAVAILABLE (first)
-// and errors.Is find the backend's error.
+// Unwrap lets errors.As find the meridian.Error code
+// meridian.EUNAVAILABLE (first) and errors.Is find the backend's error.
 func (e *UnavailableError) Unwrap() []error {
-	return []error{meridian.Errorf(EUNAVAILABLE, "store unavailable: %s", e.Reason), e.Err}
+	return []error{meridian.Errorf(meridian.EUNAVAILABLE, "store unavailable: %s", e.Reason), e.Err}
 }
 
 // IsUnavailable reports whether err is (or wraps) an UnavailableError.

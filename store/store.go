@@ -101,7 +101,7 @@ type Ledger interface {
 	AppliedTargets(ctx context.Context, repoID string) ([]AppliedTarget, error)
 }
 
-// Drift keeps drift observations, from Terraform and (later) Argo CD.
+// Drift keeps drift observations: Terraform, the deploy repo and Argo CD.
 type Drift interface {
 	// RecordDrift appends observations.
 	RecordDrift(ctx context.Context, obs []DriftObservation) error
@@ -316,7 +316,8 @@ type AppliedTarget struct {
 }
 
 // DriftObservation is one difference between what Meridian applied and
-// what runs. Kind names the source ("terraform"; later "argocd").
+// what runs. Kind names the source: "terraform", "deploy-repo" or
+// "argocd".
 type DriftObservation struct {
 	ID         int64
 	RepoID     string
@@ -387,6 +388,10 @@ type Events interface {
 	// EventsAfter returns up to limit events with an ID above afterID,
 	// oldest first (limit <= 0: all of them).
 	EventsAfter(ctx context.Context, afterID int64, limit int) ([]meridian.Event, error)
+	// LastEventID returns the ID of the newest retained event (0 when none
+	// is): a subscriber that asks for the events after it gets exactly the
+	// events appended from then on, since every later one has a higher ID.
+	LastEventID(ctx context.Context) (int64, error)
 	// PruneEvents deletes the events older than before and returns how
 	// many it deleted.
 	PruneEvents(ctx context.Context, before time.Time) (int64, error)

@@ -169,7 +169,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.authFailed(w, r, ip, "unknown token")
 			return
 		case err != nil:
-			s.writeError(w, r, meridian.Errorf(EUNAVAILABLE, "cannot check the token: the store is unavailable"))
+			s.writeError(w, r, meridian.Errorf(meridian.EUNAVAILABLE, "cannot check the token: the store is unavailable"))
 			logger(ctx, s.log).ErrorContext(ctx, "token lookup", "err", err)
 			return
 		case tok.Revoked():

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"sort"
 
@@ -12,6 +11,7 @@ import (
 
 func (s *Server) costRoutes(r chi.Router) {
 	r.With(s.require(RoleViewer)).Get("/costs", s.handleCostList)
+	r.With(s.require(RoleViewer)).Get("/costs/history", s.handleCostHistory)
 }
 
 // costView is a plan's monthly cost, grouped.
@@ -68,7 +68,7 @@ func (s *Server) handleCostList(w http.ResponseWriter, r *http.Request) {
 	}
 	var tags map[string]map[string]string
 	if groupBy != "target" {
-		if tags, err = s.recon.workloadTags(r.Context(), d.rec.Commit); err != nil {
+		if tags, err = s.recon.WorkloadTags(r.Context(), d.rec.Commit); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -115,25 +115,4 @@ func (s *Server) handleCostList(w http.ResponseWriter, r *http.Request) {
 	})
 	writeJSON(w, http.StatusOK, costView{list: pageOf(all, p), PlanID: d.rec.ID, Month: s.now().UTC().Format("2006-01"),
 		Currency: d.plan.Currency, GroupBy: groupBy, Tag: tag, Total: d.plan.TotalMonthlyCost})
-}
-
-// workloadTags returns each workload's tags in the config at commit.
-func (r *Reconciler) workloadTags(ctx context.Context, commit string) (map[string]map[string]string, error) {
-	cfg, ok := r.configs.get(commit)
-	if !ok {
-		if commit == "" {
-			return nil, meridian.Errorf(meridian.ECONFLICT, "the plan was not made from a commit; its tags cannot be read again")
-		}
-		snap, err := r.loader.Load(ctx, commit)
-		if err != nil {
-			return nil, err
-		}
-		cfg = snap.Config
-		r.configs.put(commit, cfg)
-	}
-	out := make(map[string]map[string]string, len(cfg.Workloads))
-	for _, w := range cfg.Workloads {
-		out[w.Name] = w.Tags
-	}
-	return out, nil
 }

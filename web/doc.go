@@ -1,14 +1,14 @@
-// Package web is Meridian's control-plane server: a chi router serving the
-// authenticated JSON API under /api/v1, the GitHub webhook, health checks
-// and Prometheus metrics, and the Reconciler that plans every new commit of
-// the watched branch, applies it when configured, checks drift on a
-// schedule and reports on pull requests.
+// Package web is the HTTP face of Meridian's control plane: a chi router
+// serving the authenticated JSON API under /api/v1, the GitHub webhook
+// (signature checks, decoding, delivery records), health checks and
+// Prometheus metrics. It turns requests into calls on a
+// controlplane.Reconciler (Sync, ReviewPR, PlanRef, Apply, State) and
+// their results into JSON; it plans, applies and checks drift only
+// through it.
 //
-// The package depends on small interfaces, defined where they are used
-// (Store, Loader, Planner, Applier, DriftChecker, GitHub), so that it can be
-// tested with in-memory fakes (see webtest) and so that it does not pull in
-// the policy engine: cmd/meridian wires the real planner, store and
-// Terraform workflow in.
+// Handlers read a small Store interface, defined here, so that the package
+// is tested with in-memory fakes (see controlplane/controlplanetest)
+// without the policy engine or Terraform.
 //
 // Files are one per resource (plans.go, locks.go, ...), with handlers named
 // handle<Resource><Verb>.

@@ -40,7 +40,7 @@ func (s *Server) handleDriftList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	obs, err := s.st.ListDrift(r.Context(), store.DriftFilter{RepoID: s.recon.opts.RepoID, Target: q.Get("target"), RunID: q.Get("run_id"), Limit: p.limit()})
+	obs, err := s.st.ListDrift(r.Context(), store.DriftFilter{RepoID: s.recon.RepoID(), Target: q.Get("target"), RunID: q.Get("run_id"), Limit: p.limit()})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/meridianhq/meridian/gitops"
 	"net/http"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -12,14 +13,12 @@ import (
 	"github.com/meridianhq/meridian/store"
 )
 
-// Error codes the HTTP edge adds to meridian's.
+// Error codes the HTTP edge adds to meridian's. meridian.EUNAVAILABLE (a
+// dependency down, a store that cannot write, a server shutting down)
+// becomes 503 with Retry-After.
 const (
 	// ERATELIMITED: too many failed authentications from this client.
 	ERATELIMITED = "rate_limited"
-	// EUNAVAILABLE: a dependency (store, Git) is down, or the server is
-	// shutting down. The store's classified failures (store.EUNAVAILABLE:
-	// a full disk, a read-only database) carry the same code.
-	EUNAVAILABLE = store.EUNAVAILABLE
 	// EDISABLED: the endpoint is switched off by configuration.
 	EDISABLED = "disabled"
 	// ELENGTHREQUIRED: a body that must be sized before it is read came
@@ -43,7 +42,7 @@ var errorStatus = map[string]int{
 	meridian.EFORBIDDEN:    http.StatusForbidden,
 	meridian.EINTERNAL:     http.StatusInternalServerError,
 	ERATELIMITED:           http.StatusTooManyRequests,
-	EUNAVAILABLE:           http.StatusServiceUnavailable,
+	meridian.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	EDISABLED:              http.StatusNotFound,
 	ELENGTHREQUIRED:        http.StatusLengthRequired,
 	ETOOLARGE:              http.StatusRequestEntityTooLarge,
@@ -105,6 +104,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
+	}
+	// Errors quote URLs as they were given (a repo, a deploy repo): never
+	// with their credentials.
+	msg = gitops.RedactText(msg)
+	for i := range details {
+		details[i].Message = gitops.RedactText(details[i].Message)
 	}
 	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: middleware.GetReqID(r.Context()), ConfigErrors: details}})
 }

@@ -14,7 +14,13 @@ func (s *Server) findingRoutes(r chi.Router) {
 
 // handleFindingList lists a plan's policy findings (?plan_id=, default the
 // branch's newest plan), filtered by ?severity=, ?rule= and ?workload=.
+// With ?state= it lists the branch's finding lifecycle records instead
+// (handleFindingRecords).
 func (s *Server) handleFindingList(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("state") {
+		s.handleFindingRecords(w, r)
+		return
+	}
 	p, err := parsePage(r)
 	if err != nil {
 		s.writeError(w, r, err)

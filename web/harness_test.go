@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/web/github"
-	"github.com/meridianhq/meridian/web/webtest"
+	"github.com/meridianhq/meridian/github"
 )
 
 const (
@@ -53,8 +54,8 @@ func config(policies map[string]string, ws ...meridian.Workload) *meridian.Confi
 		Targets: []meridian.Target{{Name: "aws-a", Provider: meridian.ProviderAWS}, {Name: "onprem-b", Provider: meridian.ProviderOnPrem}}}
 }
 
-func snapshot(commit string, cfg *meridian.Config) *web.Snapshot {
-	return &web.Snapshot{Source: testSource, Commit: commit, Config: cfg}
+func snapshot(commit string, cfg *meridian.Config) *controlplane.Snapshot {
+	return &controlplane.Snapshot{Source: testSource, Commit: commit, Config: cfg}
 }
 
 // ghCall is one REST call the fake GitHub received.
@@ -65,7 +66,7 @@ type ghCall struct {
 
 // fakeGitHub stands in for api.github.com (which the test machines cannot
 // reach): it records every REST call, checks the token, and answers with
-// the bodies GitHub's API description gives (web/github/testdata/rest).
+// the bodies GitHub's API description gives (github/testdata/rest).
 type fakeGitHub struct {
 	t     *testing.T
 	mu    sync.Mutex
@@ -94,16 +95,16 @@ func (f *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`[]`))
 	case strings.Contains(r.URL.Path, "/statuses/"):
 		w.WriteHeader(http.StatusCreated)
-		w.Write(readFile(f.t, "github/testdata/rest/commit-status.response.json"))
+		w.Write(readFile(f.t, "../github/testdata/rest/commit-status.response.json"))
 	case r.Method == http.MethodPost:
 		w.WriteHeader(http.StatusCreated)
 		var cm map[string]any
-		json.Unmarshal(readFile(f.t, "github/testdata/rest/issue-comment.response.json"), &cm)
+		json.Unmarshal(readFile(f.t, "../github/testdata/rest/issue-comment.response.json"), &cm)
 		cm["id"], cm["body"] = 1000+id, c.Body["body"]
 		json.NewEncoder(w).Encode(cm)
 	case r.Method == http.MethodPatch:
 		var cm map[string]any
-		json.Unmarshal(readFile(f.t, "github/testdata/rest/issue-comment.response.json"), &cm)
+		json.Unmarshal(readFile(f.t, "../github/testdata/rest/issue-comment.response.json"), &cm)
 		parts := strings.Split(r.URL.Path, "/")
 		cm["id"], cm["body"] = json.Number(parts[len(parts)-1]), c.Body["body"]
 		json.NewEncoder(w).Encode(cm)
@@ -128,13 +129,14 @@ func (f *fakeGitHub) methods() []string {
 // harness is a whole server on in-memory collaborators.
 type harness struct {
 	t       *testing.T
-	st      *webtest.Store
-	loader  *webtest.Loader
-	planner *webtest.Planner
-	applier *webtest.Applier
+	st      *controlplanetest.Store
+	loader  *controlplanetest.Loader
+	planner *controlplanetest.Planner
+	applier *controlplanetest.Applier
 	gh      *fakeGitHub
-	recon   *web.Reconciler
+	recon   *controlplane.Reconciler
 	srv     *web.Server
+	metrics *web.Metrics
 	http    *httptest.Server
 	logs    *syncBuffer
 	tokens  map[web.Role]string
@@ -144,10 +146,10 @@ type harness struct {
 
 type harnessOptions struct {
 	server web.Options
-	recon  web.ReconcilerOptions
+	recon  controlplane.ReconcilerOptions
 	// noRun leaves the reconcile loop stopped.
 	noRun bool
-	drift web.DriftChecker
+	drift controlplane.DriftChecker
 }
 
 // syncBuffer is a goroutine-safe log sink.
@@ -170,9 +172,9 @@ func (s *syncBuffer) String() string {
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, st: webtest.NewStore(nil), loader: webtest.NewLoader(), gh: &fakeGitHub{t: t}, logs: &syncBuffer{}, tokens: map[web.Role]string{}}
-	h.planner = &webtest.Planner{St: h.st}
-	h.applier = &webtest.Applier{St: h.st, RepoID: testRepoID}
+	h := &harness{t: t, st: controlplanetest.NewStore(nil), loader: controlplanetest.NewLoader(), gh: &fakeGitHub{t: t}, logs: &syncBuffer{}, tokens: map[web.Role]string{}}
+	h.planner = &controlplanetest.Planner{St: h.st}
+	h.applier = &controlplanetest.Applier{St: h.st, RepoID: testRepoID}
 	ghSrv := httptest.NewServer(h.gh)
 	t.Cleanup(ghSrv.Close)
 	client, err := github.NewClient(ghToken, github.ClientOptions{BaseURL: ghSrv.URL, HTTPClient: ghSrv.Client()})
@@ -188,13 +190,16 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if ro.RetryMin == 0 {
 		ro.RetryMin, ro.RetryMax = 5*time.Millisecond, 50*time.Millisecond
 	}
-	ro.PR.GitHub, ro.Logger = client, log
-	h.recon = web.NewReconciler(h.st, h.loader, h.planner, h.applier, o.drift, ro)
+	// One registry for the loop's metrics and the server's, as
+	// cmd/meridian wires them.
+	h.metrics = web.NewMetrics()
+	ro.PR.GitHub, ro.Logger, ro.Metrics = client, log, controlplane.NewMetrics(h.metrics.Registry)
+	h.recon = controlplane.NewReconciler(h.st, h.loader, h.planner, h.applier, o.drift, ro)
 	so := o.server
 	if so.WebhookSecret == nil {
 		so.WebhookSecret = []byte(testSecret)
 	}
-	so.Logger = log
+	so.Logger, so.Metrics = log, h.metrics
 	h.srv = web.NewServer(h.st, h.recon, so)
 	h.http = httptest.NewServer(h.srv.Handler())
 	t.Cleanup(h.http.Close)

@@ -48,23 +48,3 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, out)
 }
-
-// GitReady reports whether the config repo can be read: a sync succeeded
-// recently, or a fresh check (remembered for 15 seconds) does.
-func (r *Reconciler) GitReady(ctx context.Context) error {
-	r.mu.Lock()
-	last, checked, cerr := r.state.LastSync, r.pingAt, r.pingErr
-	r.mu.Unlock()
-	now := r.now()
-	if !last.IsZero() && now.Sub(last) < 2*r.opts.Interval+30*time.Second {
-		return nil
-	}
-	if !checked.IsZero() && now.Sub(checked) < 15*time.Second {
-		return cerr
-	}
-	err := r.loader.Ping(ctx)
-	r.mu.Lock()
-	r.pingAt, r.pingErr = now, err
-	r.mu.Unlock()
-	return err
-}

@@ -43,7 +43,7 @@ func (s *Server) handleLockList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ls, err := s.st.ListLocks(r.Context(), s.recon.opts.RepoID)
+	ls, err := s.st.ListLocks(r.Context(), s.recon.RepoID())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -58,7 +58,7 @@ func (s *Server) handleLockDelete(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p, _ := principalFrom(ctx)
 	target := chi.URLParam(r, "target")
-	ls, err := s.st.ListLocks(ctx, s.recon.opts.RepoID)
+	ls, err := s.st.ListLocks(ctx, s.recon.RepoID())
 	if err != nil {
 		s.writeError(w, r, err)
 		return

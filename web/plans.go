@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) planByID(ctx context.Context, id string) (*planDoc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rec.RepoID != s.recon.opts.RepoID {
+	if rec.RepoID != s.recon.RepoID() {
 		return nil, store.NotFound("plan", id)
 	}
 	p := &meridian.Plan{}
@@ -86,7 +87,7 @@ func (s *Server) selectPlan(r *http.Request) (*planDoc, error) {
 	if id == "" {
 		id = s.recon.State().PlanID
 		if id == "" {
-			return nil, meridian.Errorf(meridian.ENOTFOUND, "branch %s has not been planned yet; pass plan_id", s.recon.opts.Branch)
+			return nil, meridian.Errorf(meridian.ENOTFOUND, "branch %s has not been planned yet; pass plan_id", s.recon.Branch())
 		}
 	}
 	return s.planByID(r.Context(), id)
@@ -99,7 +100,7 @@ func (s *Server) handlePlanList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	recs, err := s.st.ListPlans(r.Context(), s.recon.opts.RepoID, p.limit())
+	recs, err := s.st.ListPlans(r.Context(), s.recon.RepoID(), p.limit())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -171,31 +172,10 @@ func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
 			return // the client left; the apply goes on
 		}
 		if errors.Is(err, context.Canceled) {
-			err = errShutdown
+			err = controlplane.ErrShutdown
 		}
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// PlanRef plans ref for actor. Only the watched branch is planned with
-// Terraform using the server's credentials; other refs are planned without
-// Terraform, since their modules are not reviewed code.
-func (r *Reconciler) PlanRef(ctx context.Context, ref, actor string) (*PlanOutput, error) {
-	tf := TerraformOff
-	if ref == "" || ref == r.opts.Branch || ref == r.branchRef() {
-		ref, tf = r.branchRef(), TerraformTrusted
-	}
-	snap, err := r.loader.Load(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	out, err := r.planSnapshot(ctx, snap, snap.Config, tf, "api")
-	if err != nil {
-		return nil, err
-	}
-	r.audit(ctx, store.AuditEvent{Actor: actor, Action: "plan.requested", PlanID: out.Plan.ID,
-		Detail: fmt.Sprintf("ref %s at %s", ref, short(snap.Commit))})
-	return out, nil
 }

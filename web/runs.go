@@ -59,7 +59,7 @@ func (s *Server) handleRunList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "kind must be plan, apply, drift or unlock, got %q", kind))
 		return
 	}
-	runs, err := s.st.ListRuns(r.Context(), store.RunFilter{RepoID: s.recon.opts.RepoID, Kind: kind, PlanID: q.Get("plan_id"),
+	runs, err := s.st.ListRuns(r.Context(), store.RunFilter{RepoID: s.recon.RepoID(), Kind: kind, PlanID: q.Get("plan_id"),
 		Target: q.Get("target"), ParentID: q.Get("parent_id"), Limit: p.limit()})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -71,7 +71,7 @@ func (s *Server) handleRunList(w http.ResponseWriter, r *http.Request) {
 // handleRunGet returns one run with its (redacted) output.
 func (s *Server) handleRunGet(w http.ResponseWriter, r *http.Request) {
 	run, err := s.st.GetRun(r.Context(), chi.URLParam(r, "runID"))
-	if err == nil && run.RepoID != s.recon.opts.RepoID {
+	if err == nil && run.RepoID != s.recon.RepoID() {
 		err = store.NotFound("run", run.ID)
 	}
 	if err != nil {

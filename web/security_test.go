@@ -15,25 +15,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/web/github"
-	"github.com/meridianhq/meridian/web/webtest"
+	"github.com/meridianhq/meridian/github"
 )
 
 // Every test here plays an unauthenticated or hostile client: what it
 // sends must cost the server a bounded amount of memory, disk and time
 // series, and must never lock out the clients that authenticate.
 
+// serverStore is what `meridian serve` gives both the server and the
+// reconciler: store/sqlite, or controlplanetest.Store.
+type serverStore interface {
+	web.Store
+	controlplane.Store
+}
+
+var _ serverStore = (*controlplanetest.Store)(nil)
+
 // newBareServer is a server on st with the reconcile loop stopped and no
 // GitHub client; its events are for another repository, so valid
-// deliveries are acknowledged without background work. so.Metrics, when
-// set, is the reconciler's too.
-func newBareServer(tb testing.TB, st web.Store, so web.Options) *web.Server {
+// deliveries are acknowledged without background work. The reconciler's
+// metrics are on so.Metrics' registry (a new one when unset).
+func newBareServer(tb testing.TB, st serverStore, so web.Options) *web.Server {
 	tb.Helper()
-	recon := web.NewReconciler(st, webtest.NewLoader(), &webtest.Planner{St: st}, &webtest.Applier{St: st, RepoID: testRepoID}, nil,
-		web.ReconcilerOptions{RepoID: testRepoID, Source: testSource, Branch: "master", Metrics: so.Metrics, PR: web.PROptions{Repo: "elsewhere/none"}})
+	if so.Metrics == nil {
+		so.Metrics = web.NewMetrics()
+	}
+	recon := controlplane.NewReconciler(st, controlplanetest.NewLoader(), &controlplanetest.Planner{St: st}, &controlplanetest.Applier{St: st, RepoID: testRepoID}, nil,
+		controlplane.ReconcilerOptions{RepoID: testRepoID, Source: testSource, Branch: "master", Metrics: controlplane.NewMetrics(so.Metrics.Registry), PR: controlplane.PROptions{Repo: "elsewhere/none"}})
 	if so.WebhookSecret == nil {
 		so.WebhookSecret = []byte(testSecret)
 	}
@@ -67,7 +80,7 @@ func meridianMetrics(t testing.TB, h http.Handler) string {
 // TestMetricLabelsBounded sends 10,000 distinct event names and HTTP
 // methods without credentials: /metrics must not grow with them.
 func TestMetricLabelsBounded(t *testing.T) {
-	srv := newBareServer(t, webtest.NewStore(nil), web.Options{})
+	srv := newBareServer(t, controlplanetest.NewStore(nil), web.Options{})
 	h := srv.Handler()
 	send := func(i int) {
 		r := httptest.NewRequest("POST", "/webhooks/github", strings.NewReader(`{}`))
@@ -123,7 +136,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // TestWebhookRefusedBeforeRead: deliveries that can be refused from their
 // headers are refused without reading their body.
 func TestWebhookRefusedBeforeRead(t *testing.T) {
-	srv := newBareServer(t, webtest.NewStore(nil), web.Options{AuthFailureBurst: 1000})
+	srv := newBareServer(t, controlplanetest.NewStore(nil), web.Options{AuthFailureBurst: 1000})
 	wellFormed := "sha256=" + strings.Repeat("ab", 32)
 	const size = 24 << 20
 	cases := map[string]struct {
@@ -185,7 +198,7 @@ func (b *blockingBody) Read(p []byte) (int, error) {
 // wrong signatures, which can only be told apart once read) are read a few
 // at a time, so that their payloads cannot pile up in memory.
 func TestWebhookReadsBounded(t *testing.T) {
-	srv := newBareServer(t, webtest.NewStore(nil), web.Options{AuthFailureBurst: 1000})
+	srv := newBareServer(t, controlplanetest.NewStore(nil), web.Options{AuthFailureBurst: 1000})
 	entered, release := make(chan struct{}, 16), make(chan struct{})
 	done := make(chan int, 8)
 	for i := range 8 {
@@ -465,7 +478,7 @@ func TestFullStoreIsUnavailable(t *testing.T) {
 // TestRequestIDs: a client's X-Request-Id is kept only when it is short
 // and plain.
 func TestRequestIDs(t *testing.T) {
-	srv := newBareServer(t, webtest.NewStore(nil), web.Options{})
+	srv := newBareServer(t, controlplanetest.NewStore(nil), web.Options{})
 	cases := map[string]struct {
 		id   string
 		keep bool
@@ -499,7 +512,7 @@ func TestRequestIDs(t *testing.T) {
 
 // TestNotFoundBodies: 404 and 405 answers clip the client's path.
 func TestNotFoundBodies(t *testing.T) {
-	srv := newBareServer(t, webtest.NewStore(nil), web.Options{})
+	srv := newBareServer(t, controlplanetest.NewStore(nil), web.Options{})
 	long := "/" + strings.Repeat("z", 100<<10)
 	for _, r := range []*http.Request{httptest.NewRequest("GET", long, nil), httptest.NewRequest("DELETE", "/healthz"+"?"+long, nil)} {
 		w := serve(srv.Handler(), r)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -37,17 +38,24 @@ type Options struct {
 	// then one per AuthFailureEvery (defaults 10 and 6s).
 	AuthFailureBurst int
 	AuthFailureEvery time.Duration
-	// Logger defaults to discarding; Metrics must be the reconciler's.
+	// Logger defaults to discarding. Metrics defaults to a new set; pass
+	// the set on whose Registry the reconciler's controlplane.Metrics are
+	// registered, or /metrics lacks the control loop's figures.
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// History serves the event feed, the finding lifecycle and the cost
+	// history (default: the Store, when it keeps history; see
+	// HistoryStore). Events tunes the feed and its retention.
+	History HistoryStore
+	Events  FeedOptions
 }
 
 // Server is the HTTP face of the control plane.
 type Server struct {
 	st      Store
-	recon   *Reconciler
+	recon   *controlplane.Reconciler
 	opts    Options
 	log     *slog.Logger
 	metrics *Metrics
@@ -62,10 +70,14 @@ type Server struct {
 
 	// webhookReads holds a slot per webhook body being read.
 	webhookReads chan struct{}
+
+	// feed serves /api/v1/events; nil without a history store.
+	feed *EventFeed
 }
 
-// NewServer returns a server for recon's config repo.
-func NewServer(st Store, recon *Reconciler, opts Options) *Server {
+// NewServer returns a server for recon's config repo. Handlers read st;
+// everything that plans, applies or checks drift goes through recon.
+func NewServer(st Store, recon *controlplane.Reconciler, opts Options) *Server {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 60 * time.Second
 	}
@@ -79,7 +91,7 @@ func NewServer(st Store, recon *Reconciler, opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Metrics == nil {
-		opts.Metrics = recon.metrics
+		opts.Metrics = NewMetrics()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -90,6 +102,7 @@ func NewServer(st Store, recon *Reconciler, opts Options) *Server {
 		touched: map[string]time.Time{}, plans: newFIFO[*planDoc](128),
 		webhookReads: make(chan struct{}, maxWebhookReads),
 	}
+	s.initHistory()
 	s.router = s.routes()
 	return s
 }
@@ -135,6 +148,9 @@ func (s *Server) routes() chi.Router {
 		// Applies are not cut off by the request timeout: they stop only
 		// when the server does.
 		r.With(s.require(RoleOperator)).Post("/plans/{planID}/apply", s.handlePlanApply)
+		// An event stream lasts as long as its client; the feed bounds
+		// its JSON form itself.
+		r.With(s.require(RoleViewer)).Get("/events", s.handleEvents)
 		r.Group(func(r chi.Router) {
 			r.Use(middleware.Timeout(s.opts.RequestTimeout))
 			s.statusRoutes(r)
@@ -201,5 +217,8 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 // audit appends an audit event for this repo, logging (not failing) when
 // the store refuses.
 func (s *Server) audit(ctx context.Context, e store.AuditEvent) {
-	s.recon.audit(ctx, e)
+	e.RepoID = s.recon.RepoID()
+	if err := s.st.AppendAudit(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "append audit event", "action", e.Action, "err", err)
+	}
 }

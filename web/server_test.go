@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
 )
@@ -130,7 +131,7 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	fams, err := h.recon.Metrics().Registry.Gather()
+	fams, err := h.metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestMetricsAuth(t *testing.T) {
 
 func TestReadyz(t *testing.T) {
 	now := time.Now()
-	h := newHarness(t, harnessOptions{noRun: true, recon: web.ReconcilerOptions{Now: func() time.Time { return now }}})
+	h := newHarness(t, harnessOptions{noRun: true, recon: controlplane.ReconcilerOptions{Now: func() time.Time { return now }}})
 	var body struct {
 		Status string
 		Checks map[string]string

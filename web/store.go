@@ -7,8 +7,9 @@ import (
 	"github.com/meridianhq/meridian/store"
 )
 
-// Store is everything the server reads and records. store/sqlite implements
-// it; webtest.Store is an in-memory implementation for tests. Like
+// Store is everything the HTTP handlers read and record; what the control
+// loop needs is controlplane.Store. store/sqlite implements both;
+// controlplanetest.Store is an in-memory implementation for tests. Like
 // store.Store, implementations must be safe for concurrent use.
 type Store interface {
 	store.Repos
@@ -16,11 +17,9 @@ type Store interface {
 	store.Runs
 	store.Audit
 	LockStore
-	LedgerReader
 	DriftReader
 	Tokens
 	Deliveries
-	Comments
 	// Ping checks that the store answers queries and takes writes (for
 	// /readyz), committing nothing. A store that cannot write (a full disk,
 	// a read-only file) fails with a store.UnavailableError.
@@ -31,11 +30,6 @@ type Store interface {
 type LockStore interface {
 	ListLocks(ctx context.Context, repoID string) ([]store.Lock, error)
 	ForceUnlock(ctx context.Context, key store.LockKey, actor, reason string) (store.Lock, bool, error)
-}
-
-// LedgerReader reads the applied-state ledger.
-type LedgerReader interface {
-	LedgerEntries(ctx context.Context, repoID string) ([]store.LedgerEntry, error)
 }
 
 // DriftReader reads drift observations.
@@ -75,14 +69,4 @@ type Deliveries interface {
 	GetDelivery(ctx context.Context, id string) (store.Delivery, error)
 	// CountDeliveries counts the deliveries by status.
 	CountDeliveries(ctx context.Context) (map[string]int, error)
-}
-
-// Comments remembers the pull-request comments the server posted, so that
-// it edits its one comment per pull request instead of adding another.
-type Comments interface {
-	// LastComment returns the newest comment recorded for pull request pr.
-	LastComment(ctx context.Context, repoID string, pr int) (store.PRComment, bool, error)
-	// RecordComment stores c, replacing the record for the same repo, pull
-	// request and plan.
-	RecordComment(ctx context.Context, c store.PRComment) error
 }

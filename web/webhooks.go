@@ -14,7 +14,7 @@ import (
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/web/github"
+	"github.com/meridianhq/meridian/github"
 )
 
 // maxWebhookBody is GitHub's own cap on payloads (25 MB).
@@ -106,7 +106,7 @@ func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
 	// The delivery is signed from here on, but GitHub's event names are
 	// short: a long one is clipped rather than stored whole.
 	event = clip(event)
-	claimed, err := s.st.ClaimDelivery(ctx, store.Delivery{ID: id, RepoID: s.recon.opts.RepoID, Event: event,
+	claimed, err := s.st.ClaimDelivery(ctx, store.Delivery{ID: id, RepoID: s.recon.RepoID(), Event: event,
 		PayloadSHA256: hex.EncodeToString(sum[:]), ReceivedAt: s.now(), Status: store.DeliveryReceived})
 	if err != nil {
 		s.metrics.webhooks.WithLabelValues(label, "failed").Inc()
@@ -134,16 +134,8 @@ func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, reply)
 		return
 	}
-	done, ok := s.recon.track()
-	if !ok {
-		s.finishDelivery(ctx, id, event, store.DeliveryFailed, "", errShutdown.Error())
-		s.writeError(w, r, errShutdown)
-		return
-	}
 	log := logger(ctx, s.log).With("delivery", id, "event", event)
-	go func() {
-		defer done()
-		bctx := s.recon.baseContext()
+	err = s.recon.Background(func(bctx context.Context) {
 		runID, err := job(bctx)
 		if err != nil {
 			log.ErrorContext(bctx, "webhook processing failed", "err", err)
@@ -151,7 +143,12 @@ func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.finishDelivery(bctx, id, event, store.DeliveryProcessed, runID, "")
-	}()
+	})
+	if err != nil {
+		s.finishDelivery(ctx, id, event, store.DeliveryFailed, "", err.Error())
+		s.writeError(w, r, err)
+		return
+	}
 	reply.Delivery = id
 	writeJSON(w, http.StatusAccepted, reply)
 }
@@ -170,12 +167,12 @@ func (s *Server) route(event string, body []byte) (webhookReply, job, error) {
 	case *github.PingEvent:
 		return webhookReply{Status: "pong"}, nil, nil
 	case *github.PushEvent:
-		if !s.recon.handlesRepo(ev.Repository.FullName) {
+		if !s.recon.HandlesRepo(ev.Repository.FullName) {
 			return ignored("push to another repository: " + ev.Repository.FullName)
 		}
 		branch, ok := ev.Branch()
-		if !ok || branch != s.recon.opts.Branch {
-			return ignored(fmt.Sprintf("push to %s; watching branch %s", ev.Ref, s.recon.opts.Branch))
+		if !ok || branch != s.recon.Branch() {
+			return ignored(fmt.Sprintf("push to %s; watching branch %s", ev.Ref, s.recon.Branch()))
 		}
 		if ev.Deleted {
 			return ignored("the branch was deleted")
@@ -187,7 +184,7 @@ func (s *Server) route(event string, body []byte) (webhookReply, job, error) {
 			return s.recon.State().PlanID, nil
 		}, nil
 	case *github.PullRequestEvent:
-		if !s.recon.handlesRepo(ev.Repository.FullName) {
+		if !s.recon.HandlesRepo(ev.Repository.FullName) {
 			return ignored("pull request in another repository: " + ev.Repository.FullName)
 		}
 		if !slices.Contains(prActions, ev.Action) {

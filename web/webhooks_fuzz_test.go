@@ -7,9 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/web/github"
-	"github.com/meridianhq/meridian/web/webtest"
+	"github.com/meridianhq/meridian/github"
 )
 
 // FuzzWebhookGitHub throws arbitrary deliveries at the webhook endpoint of
@@ -18,11 +18,11 @@ import (
 // answer garbage with a 5xx, and never let a client's value become a
 // metric label.
 func FuzzWebhookGitHub(f *testing.F) {
-	pr, err := os.ReadFile("github/testdata/webhooks/pull_request.opened.payload.json")
+	pr, err := os.ReadFile("../github/testdata/webhooks/pull_request.opened.payload.json")
 	if err != nil {
 		f.Fatal(err)
 	}
-	push, err := os.ReadFile("github/testdata/webhooks/push.with-new-branch.payload.json")
+	push, err := os.ReadFile("../github/testdata/webhooks/push.with-new-branch.payload.json")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func FuzzWebhookGitHub(f *testing.F) {
 	f.Add("\x00\xff", "d-7", "sha256="+string(bytes.Repeat([]byte("g"), 64)), []byte{0xff}, false, int64(30<<20))
 	f.Add("push", "d-8", "", []byte(`{"ref":"refs/heads/master","repository":{"full_name":"elsewhere/none"}}`), true, int64(-2))
 	metrics := web.NewMetrics()
-	srv := newBareServer(f, webtest.NewStore(nil), web.Options{AuthFailureBurst: 1 << 30, Metrics: metrics})
+	srv := newBareServer(f, controlplanetest.NewStore(nil), web.Options{AuthFailureBurst: 1 << 30, Metrics: metrics})
 	h := srv.Handler()
 	events := []string{"ping", "push", "pull_request", "other"}
 	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "other"}

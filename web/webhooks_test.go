@@ -8,16 +8,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
 )
 
-// The payloads are GitHub's real ones (web/github/testdata, copied from
+// The payloads are GitHub's real ones (github/testdata, copied from
 // octokit/webhooks and Argo CD). GitHub itself cannot be reached from the
 // test machines: a fakeGitHub httptest server records the REST calls.
 
 func payload(t *testing.T, name string) []byte {
-	return readFile(t, "github/testdata/webhooks/"+name)
+	return readFile(t, "../github/testdata/webhooks/"+name)
 }
 
 // withHead rewrites a pull_request payload's head SHA (and re-marshals it,
@@ -99,7 +100,7 @@ func TestWebhookPingAndDuplicates(t *testing.T) {
 // checks the exact REST calls: one comment created, then edited on the next
 // push, a commit status each time, and nothing for a redelivery.
 func TestPullRequestReport(t *testing.T) {
-	h := newHarness(t, harnessOptions{server: web.Options{}, recon: web.ReconcilerOptions{PR: web.PROptions{PublicURL: "https://meridian.example"}}})
+	h := newHarness(t, harnessOptions{server: web.Options{}, recon: controlplane.ReconcilerOptions{PR: controlplane.PROptions{PublicURL: "https://meridian.example"}}})
 	base := config(nil, workload("api", "alice", 2))
 	h.loader.Set("master", snapshot(baseSHA, base))
 	h.loader.Set(baseSHA, snapshot(baseSHA, base))
@@ -170,7 +171,7 @@ func TestPullRequestReport(t *testing.T) {
 // TestPushWakesTheLoop replays Argo CD's recorded push payload (to master)
 // and checks that the new commit gets planned.
 func TestPushWakesTheLoop(t *testing.T) {
-	h := newHarness(t, harnessOptions{recon: web.ReconcilerOptions{Interval: 24 * 3600e9}})
+	h := newHarness(t, harnessOptions{recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
 	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	waitFor(t, "the startup plan", func() bool { return h.recon.State().Commit == "c1" })
 	h.loader.Set("master", snapshot("c2", config(nil, workload("api", "alice", 4))))

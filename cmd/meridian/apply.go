@@ -3,11 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,8 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meridianhq/meridian"
-	"github.com/meridianhq/meridian/gitops"
-	"github.com/meridianhq/meridian/gitops/config"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
@@ -81,7 +78,7 @@ held).`,
 				return &exitErr{code: exitError, err: err}
 			}
 			defer db.Close()
-			var res *applyOutcome
+			var res *controlplane.ApplyOutcome
 			if len(args) == 1 {
 				res, err = a.applySaved(ctx, wf, db, &rf, &sf, args[0])
 			} else {
@@ -132,7 +129,7 @@ func applyExit(err error) error {
 // planAndApply is `meridian apply --repo`: plan with Terraform under the
 // target locks, show the changes, ask, apply, commit the deploy tree, all
 // in one session so that nobody can apply in between.
-func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, autoApprove bool, format string) (res *applyOutcome, err error) {
+func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, autoApprove bool, format string) (res *controlplane.ApplyOutcome, err error) {
 	l, err := rf.load(ctx, a)
 	if err != nil {
 		return nil, err
@@ -153,7 +150,7 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.
 	if err != nil {
 		return nil, err
 	}
-	defer func() { closeSession(sess, err, res) }()
+	defer func() { controlplane.CloseApply(sess, err, res) }()
 	p, err := planner.New(planner.WithLogger(a.logger), planner.WithTerraform(sess), planner.WithDeploy(deploy.Previewer{Options: dopts}))
 	if err != nil {
 		return nil, err
@@ -186,74 +183,18 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.
 	if err != nil {
 		return nil, err
 	}
-	return &applyOutcome{ApplyResult: tf, Deploy: applyDeploy(ctx, a.logger, st, owner().Actor, src.RepoID(), l.cfg, plan, tf, dopts)}, nil
-}
-
-// closeSession records the run: a failed deploy step fails it, although
-// the Terraform results it holds stand.
-func closeSession(sess *workflow.Session, err error, res *applyOutcome) {
-	if err == nil {
-		err = res.closeErr()
-	}
-	sess.Close(err, res)
+	return &controlplane.ApplyOutcome{ApplyResult: tf, Deploy: controlplane.ApplyDeploy(ctx, a.logger, st, owner().Actor, src.RepoID(), l.cfg, plan, tf, dopts)}, nil
 }
 
 // applySaved is `meridian apply PLAN_ID`.
-func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, planID string) (*applyOutcome, error) {
+func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, planID string) (*controlplane.ApplyOutcome, error) {
 	dopts, err := a.deployOptions(sf, st)
 	if err != nil {
 		return nil, err
 	}
-	res, _, err := applySavedPlan(ctx, a.logger, wf, st, dopts, rf.cacheDir, owner().Actor, planID)
+	res, _, err := controlplane.ApplySavedPlan(ctx, wf, st, controlplane.SavedApply{PlanID: planID, Actor: owner().Actor,
+		CacheDir: rf.cacheDir, Deploy: dopts, Logger: a.logger})
 	return res, err
-}
-
-// applySavedPlan applies exactly the saved plan planID, as both `meridian
-// apply PLAN_ID` and the server do: it reloads the config from where the
-// plan came from so that the workflow refuses a stale plan, applies the
-// Terraform targets, then commits the deploy tree. runID names the run.
-func applySavedPlan(ctx context.Context, log *slog.Logger, wf *workflow.Workflow, st store.Store, dopts deploy.Options, cacheDir, actor, planID string) (res *applyOutcome, runID string, err error) {
-	rec, err := wf.Store().GetPlan(ctx, planID)
-	if err != nil {
-		if meridian.ErrorCode(err) == meridian.ENOTFOUND {
-			return nil, "", fmt.Errorf("no saved plan %s in this store (plan with Terraform first, or check --state-dir/--db): %w", planID, err)
-		}
-		return nil, "", err
-	}
-	// Reload the config from where the plan came from: a new commit or an
-	// edited file makes the plan stale.
-	snap, err := gitops.Load(ctx, rec.Source, rec.Ref, gitops.Options{CacheDir: cacheDir, Logger: log, Auth: dopts.Auth})
-	if err != nil {
-		return nil, "", fmt.Errorf("reload config repo %s to check the plan is current: %w", rec.Source, err)
-	}
-	digest, err := workflow.TreeDigest(snap.FS)
-	if err != nil {
-		return nil, "", err
-	}
-	// The deploy tree is rendered from the saved plan and the config it
-	// was made from (Apply refuses the plan below if the config moved).
-	var plan meridian.Plan
-	if err := json.Unmarshal(rec.Document, &plan); err != nil {
-		return nil, "", fmt.Errorf("saved plan %s: %w", planID, err)
-	}
-	src := workflow.Source{Source: rec.Source, Ref: rec.Ref, Commit: rec.Commit, Dirty: rec.Dirty, TreeDigest: rec.TreeDigest}
-	sess, err := wf.Begin(ctx, store.RunApply, src, workflow.ModeApply)
-	if err != nil {
-		return nil, "", err
-	}
-	runID = sess.RunID()
-	defer func() { closeSession(sess, err, res) }()
-	tf, err := sess.Apply(ctx, planID, &workflow.ConfigNow{Commit: snap.Commit, TreeDigest: digest})
-	if err != nil {
-		return nil, runID, err
-	}
-	// Parsed only once Apply found the config unchanged: a stale config
-	// may no longer parse, and must be refused as stale.
-	cfg, err := config.Load(snap.FS)
-	if err != nil {
-		return &applyOutcome{ApplyResult: tf, Deploy: &deployStep{Status: deployFailed, Error: fmt.Sprintf("parse config: %v", err)}}, runID, nil
-	}
-	return &applyOutcome{ApplyResult: tf, Deploy: applyDeploy(ctx, log, st, actor, src.RepoID(), cfg, &plan, tf, dopts)}, runID, nil
 }
 
 // anyChanges reports whether applying p would change anything: a Terraform

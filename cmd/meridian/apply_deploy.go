@@ -1,95 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"github.com/meridianhq/meridian"
-	"github.com/meridianhq/meridian/gitops/deploy"
-	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/terraform/workflow"
+	"github.com/meridianhq/meridian/controlplane"
 )
-
-// Outcomes of the deploy-repo step of an apply.
-const (
-	// deployCommitted: the deploy tree (or a move's second step) was
-	// committed and pushed.
-	deployCommitted = "committed"
-	// deployUnchanged: the deploy repo already held the plan.
-	deployUnchanged = "no_changes"
-	// deployFailed: reading, rendering, committing or pushing failed.
-	deployFailed = "failed"
-	// deploySkipped: Terraform did not apply every target, so the
-	// workloads were not handed to Argo CD; the next apply commits them.
-	deploySkipped = "skipped"
-)
-
-// applyOutcome is what `meridian apply` did: Terraform target by target
-// (the embedded result's fields are the top level of the JSON), then the
-// deploy repo.
-type applyOutcome struct {
-	*workflow.ApplyResult
-	Deploy *deployStep `json:"deploy,omitempty"`
-}
-
-// Failed reports whether any step failed: exit status 1.
-func (o *applyOutcome) Failed() bool {
-	return o.ApplyResult.Failed() || (o.Deploy != nil && o.Deploy.Status != deployCommitted && o.Deploy.Status != deployUnchanged)
-}
-
-// closeErr is what the run is recorded with: a failed deploy step fails
-// the run even though Terraform's results stand.
-func (o *applyOutcome) closeErr() error {
-	if o == nil || o.Deploy == nil || o.Deploy.Status != deployFailed {
-		return nil
-	}
-	return fmt.Errorf("deploy repo: %s", o.Deploy.Error)
-}
-
-// deployStep is the deploy-repo step of an apply: the commits, changed
-// files, moves and MER-DEPLOY findings of deploy.Apply.
-type deployStep struct {
-	// Status is deployCommitted, deployUnchanged, deployFailed or
-	// deploySkipped.
-	Status string `json:"status"`
-	*deploy.Result
-	Error string `json:"error,omitempty"`
-}
-
-// applyDeploy commits the plan's deploy tree after Terraform has applied.
-// It never fails the command by itself: its outcome goes into the summary
-// next to Terraform's, whose results are already recorded.
-func applyDeploy(ctx context.Context, log *slog.Logger, st store.Audit, actor, repoID string, cfg *meridian.Config, plan *meridian.Plan, tf *workflow.ApplyResult, opts deploy.Options) *deployStep {
-	if tf.Failed() {
-		return &deployStep{Status: deploySkipped,
-			Error: "not committed: Terraform did not apply every target; the next apply commits the deploy tree"}
-	}
-	res, err := deploy.Apply(ctx, cfg, plan, opts)
-	step := &deployStep{Status: deployUnchanged, Result: res}
-	switch {
-	case err != nil:
-		step.Status, step.Error = deployFailed, err.Error()
-	case len(res.Commits) > 0:
-		step.Status = deployCommitted
-	}
-	detail := step.Error
-	if err == nil {
-		detail = fmt.Sprintf("%s %s: %d commit(s), %d file(s), %d move(s)", res.Repo, res.Branch, len(res.Commits), len(res.Files), len(res.Moves))
-		for _, c := range res.Commits {
-			detail += " " + c.SHA
-		}
-	}
-	// The run and the commits are the record; a failed audit append is
-	// only logged.
-	if aerr := st.AppendAudit(context.WithoutCancel(ctx), store.AuditEvent{RepoID: repoID, Actor: actor,
-		Action: "apply.deploy", PlanID: plan.ID, RunID: tf.RunID, Detail: step.Status + ": " + detail}); aerr != nil {
-		log.Warn("audit", "action", "apply.deploy", "err", aerr)
-	}
-	return step
-}
 
 // writeDeployPreview lists the deploy-repo changes in the summary apply
 // shows before asking for approval.
@@ -115,15 +33,15 @@ func writeDeployPreview(w io.Writer, d *meridian.DeployDiff) {
 }
 
 // writeDeployStep says what the deploy-repo step did.
-func writeDeployStep(w io.Writer, s *deployStep) {
+func writeDeployStep(w io.Writer, s *controlplane.DeployStep) {
 	if s == nil {
 		return
 	}
 	switch s.Status {
-	case deploySkipped:
+	case controlplane.DeploySkipped:
 		fmt.Fprintf(w, "\nDeploy repo: SKIPPED, %s\n", s.Error)
 		return
-	case deployFailed:
+	case controlplane.DeployFailed:
 		fmt.Fprintf(w, "\nDeploy repo: FAILED: %s\n", s.Error)
 		return
 	}
@@ -133,7 +51,7 @@ func writeDeployStep(w io.Writer, s *deployStep) {
 		where += ", " + r.Path
 	}
 	where += ")"
-	if s.Status == deployUnchanged {
+	if s.Status == controlplane.DeployUnchanged {
 		fmt.Fprintf(w, "\nDeploy repo %s: NO CHANGES, it already holds the plan.\n", where)
 	} else {
 		fmt.Fprintf(w, "\nDeploy repo %s: COMMITTED, %d file(s) changed\n", where, len(r.Files))

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
@@ -113,7 +114,7 @@ func TestApplyExample(t *testing.T) {
 			t.Errorf("second apply: %s is %s, want no_changes", tg.Target, tg.Status)
 		}
 	}
-	if res.Deploy.Status != deployUnchanged || len(res.Deploy.Commits) != 0 {
+	if res.Deploy.Status != controlplane.DeployUnchanged || len(res.Deploy.Commits) != 0 {
 		t.Errorf("second apply: deploy repo %s with commits %v, want no_changes and none", res.Deploy.Status, res.Deploy.Commits)
 	}
 	if h := runGit(t, clone, "ls-remote", "origin", "refs/heads/main"); !strings.HasPrefix(h, head) {
@@ -211,7 +212,7 @@ func TestApplyDeployFailure(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
 		t.Fatalf("--format json must print one JSON document also when the deploy step fails: %v\n%s", err, r.stdout)
 	}
-	if r.code != 1 || res.Deploy.Status != deployFailed || !strings.Contains(res.Deploy.Error, "not a Git repository") {
+	if r.code != 1 || res.Deploy.Status != controlplane.DeployFailed || !strings.Contains(res.Deploy.Error, "not a Git repository") {
 		t.Errorf("apply with an unusable deploy repo exited %d, deploy %+v; want 1 and a failed deploy step", r.code, res.Deploy)
 	}
 	if len(res.Targets) == 0 {

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -22,7 +24,7 @@ import (
 // one is an attack that worked on the server before it was hardened, run
 // against the whole server in-process, with the fake GitHub of
 // serve_test.go (GitHub itself cannot run here; its payloads are the
-// recorded ones in web/github/testdata).
+// recorded ones in github/testdata).
 
 // connCounter is a loopback listener that only counts the connections
 // made to it: a host that a pull request names, which the server must
@@ -299,5 +301,82 @@ output "leak_self" {
 		if !strings.Contains(strings.Join(strings.Fields(tc.Error), " "), "environ: permission denied") {
 			t.Errorf("target %s: %s %q, want the read of another process's environ refused", tc.Target, tc.Status, tc.Error)
 		}
+	}
+}
+
+// TestHostileURLCredentials: URLs with credentials, in every form, never
+// show in CLI errors, log lines or API output. Before the fix the serve
+// startup line printed https://user:PASSWORD@…, and scp-style
+// user:pass@host:path was never redacted.
+func TestHostileURLCredentials(t *testing.T) {
+	cases := map[string]struct{ url, secret string }{
+		"https userinfo": {"https://alice:s3cr3t-https-1@127.0.0.1:1/x.git", "s3cr3t-https-1"},
+		"https token":    {"https://ghp_s3cr3tTokenValue2@127.0.0.1:1/x.git", "ghp_s3cr3tTokenValue2"},
+		"scp style":      {"alice:s3cr3t-scp-3@127.0.0.1:x.git", "s3cr3t-scp-3"},
+		"ssh userinfo":   {"ssh://alice:s3cr3t-ssh-4@127.0.0.1:1/x.git", "s3cr3t-ssh-4"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			for _, args := range [][]string{
+				{"validate", "--repo", tc.url, "--log-level", "debug"},
+				{"plan", "--repo", tc.url, "--log-level", "debug", "--log-format", "json"},
+			} {
+				r := runCLI(t, args...)
+				if r.code == 0 {
+					t.Fatalf("%v succeeded against an unreachable repo", args)
+				}
+				if strings.Contains(r.stdout+r.stderr, tc.secret) {
+					t.Errorf("%v printed the credential:\n%s%s", args, r.stdout, r.stderr)
+				}
+			}
+		})
+	}
+	t.Run("serve", func(t *testing.T) {
+		const secret = "s3cr3t-serve-5"
+		var logs bytes.Buffer
+		state := t.TempDir()
+		m := NewMain()
+		m.Config.Repo, m.Config.Addr, m.Config.StateDir, m.Config.NoTerraform = "https://alice:"+secret+"@127.0.0.1:1/x.git", "127.0.0.1:0", state, true
+		m.Config.CacheDir = filepath.Join(state, "cache")
+		m.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: redactAttr}))
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		waitUntil(t, "the failed first sync", func() bool { return m.Reconciler().State().LastError != "" })
+		tok := runCLI(t, "token", "create", "--role", "viewer", "--name", "ci", "--state-dir", state)
+		lines := strings.Split(strings.TrimSpace(tok.stdout), "\n")
+		c := &client{t: t, base: "http://" + m.Addr(), token: lines[len(lines)-1], http: &http.Client{Timeout: time.Minute}}
+		var status, runs json.RawMessage
+		c.do("GET", "/api/v1/status", nil, &status)
+		c.do("GET", "/api/v1/runs", nil, &runs)
+		for what, s := range map[string]string{"logs": logs.String(), "status": string(status), "runs": string(runs),
+			"state": fmt.Sprint(m.Reconciler().State())} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s show the credential:\n%s", what, s)
+			}
+		}
+		if !strings.Contains(string(status), "127.0.0.1") {
+			t.Errorf("status does not name the repo at all, so the check above proves nothing:\n%s", status)
+		}
+	})
+}
+
+// TestHostileCompareDeployRepo: `meridian plan --base/--head`, the PR
+// report for any CI, takes the head's outward settings from the base too.
+func TestHostileCompareDeployRepo(t *testing.T) {
+	attacker := newConnCounter(t)
+	repo := exampleRepo(t)
+	git(t, repo, "checkout", "-q", "-b", "evil")
+	editFile(t, repo, "meridian.yaml", "deploy:\n", "prometheus:\n  url: http://"+attacker.addr()+"\ndeploy:\n  repo: https://"+attacker.addr()+"/x.git\n")
+	git(t, repo, "commit", "-qam", "evil deploy repo")
+	git(t, repo, "checkout", "-q", "main")
+	t.Setenv("MERIDIAN_GIT_TOKEN", "canary-cli-token")
+	r := runCLI(t, "plan", "--repo", repo, "--base", "main", "--head", "evil", "--format", "json", "--state-dir", t.TempDir())
+	if r.code != 0 && r.code != 2 {
+		t.Fatalf("plan --base/--head: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := attacker.conns.Load(); n != 0 {
+		t.Errorf("the head's host got %d connection(s)", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/meridianhq/meridian/gitops"
 	"io"
 	"os"
 	"os/signal"
@@ -57,10 +58,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitErr
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "meridian: %v\n", ee.err)
+			fmt.Fprintf(stderr, "meridian: %s\n", gitops.RedactText(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintf(stderr, "meridian: %v\n", err)
+	fmt.Fprintf(stderr, "meridian: %s\n", gitops.RedactText(err.Error()))
 	return exitError
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/planner/report"
 )
@@ -29,11 +30,12 @@ func (f *compareFlags) register(cmd *cobra.Command) {
 
 func (f *compareFlags) active() bool { return f.base != "" || f.head != "" }
 
-// planCompare plans the head against the base the way the server reviews a
-// pull request: the head's config judged by the base's policies, a preview
-// of the head's own policies when it changes them, and the base's plan as
-// "before". It plans without Terraform: a change's modules are not
-// trusted to run here. Exit status as plan: 2 when the head blocks.
+// planCompare plans the head against the base with controlplane.Compare,
+// the way the server reviews a pull request: the head's config judged by
+// the base's policies, a preview of the head's own policies when it
+// changes them, and the base's plan as "before". It plans without
+// Terraform: a change's modules are not trusted to run here. Exit status
+// as plan: 2 when the head blocks.
 func (a *app) planCompare(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, cf *compareFlags, format, out string) (err error) {
 	ctx := cmd.Context()
 	defer func() {
@@ -74,42 +76,19 @@ func (a *app) planCompare(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, cf 
 	if err != nil {
 		return err
 	}
-	cfg, policyChanged := meridian.ReviewConfig(base.cfg, head.cfg)
-	input := func(l *loaded, cfg *meridian.Config) planner.Input {
-		in := l.input(nil)
-		in.Config = cfg
-		return in
+	blobURL := cf.blobURL
+	if blobURL == "" && os.Getenv("GITHUB_SERVER_URL") != "" && os.Getenv("GITHUB_REPOSITORY") != "" && head.snap.Commit != "" {
+		blobURL = strings.TrimSuffix(os.Getenv("GITHUB_SERVER_URL"), "/") + "/" + os.Getenv("GITHUB_REPOSITORY") + "/blob/" + head.snap.Commit
 	}
-	after, err := p.Plan(ctx, input(head, cfg))
-	if err != nil {
-		return &exitErr{code: exitError, err: fmt.Errorf("plan --head %s: %w", cf.head, err)}
-	}
-	before, err := p.Plan(ctx, input(base, base.cfg))
-	if err != nil {
-		return &exitErr{code: exitError, err: fmt.Errorf("plan --base %s: %w", cf.base, err)}
-	}
-	c := &report.Comparison{
-		Title:         fmt.Sprintf("`%s` → `%s`", cf.head, cf.base),
-		Before:        before,
-		BeforeSource:  fmt.Sprintf("plan of base `%s` @ `%s`", cf.base, shortSHA(base.snap.Commit)),
-		After:         after,
-		PolicyChanged: policyChanged,
-		BlobURL:       cf.blobURL,
+	c, err := controlplane.Compare(ctx, p, base.snapshot(), head.snapshot(), controlplane.CompareOptions{
+		BaseName: cf.base, HeadName: cf.head, BaseLabel: "--base " + cf.base, HeadLabel: "--head " + cf.head, BlobURL: blobURL,
 		TerraformSkipped: "`meridian plan --base/--head` plans without Terraform: a change's modules can run code. " +
 			"Run `meridian plan --ref` on trusted refs for Terraform's view.",
+	})
+	if err != nil {
+		return &exitErr{code: exitError, err: err}
 	}
-	if c.BlobURL == "" && os.Getenv("GITHUB_SERVER_URL") != "" && os.Getenv("GITHUB_REPOSITORY") != "" && head.snap.Commit != "" {
-		c.BlobURL = strings.TrimSuffix(os.Getenv("GITHUB_SERVER_URL"), "/") + "/" + os.Getenv("GITHUB_REPOSITORY") + "/blob/" + head.snap.Commit
-	}
-	if policyChanged {
-		preview, err := p.Plan(ctx, input(head, meridian.PreviewConfig(base.cfg, head.cfg)))
-		if err != nil {
-			c.Preview = []meridian.Finding{{Rule: "MER-POLICY-PREVIEW", Severity: meridian.SeverityWarn,
-				Message: "the head's policies could not be evaluated: " + err.Error()}}
-		} else {
-			c.Preview = preview.Findings
-		}
-	}
+	before, after, policyChanged := c.Before, c.After, c.PolicyChanged
 	var buf bytes.Buffer
 	switch format {
 	case "sarif":
@@ -147,11 +126,4 @@ func compareLoadErr(flag string, err error) error {
 		return &exitErr{code: exitError, err: fmt.Errorf("%s: %s", flag, msg)}
 	}
 	return &exitErr{code: exitError, err: fmt.Errorf("%s: %w", flag, err)}
-}
-
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }

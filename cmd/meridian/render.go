@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/planner"
 )
@@ -63,7 +64,7 @@ Exit status: 0 written; 1 on errors.`,
 				opts := deploy.Options{StateDir: stateDir, Logger: a.logger}
 				if db != nil {
 					defer db.Close()
-					opts.Store = moveStore{db}
+					opts.Store = controlplane.NewMoveStore(db)
 				}
 				r, err = deploy.Next(ctx, cfg, plan, opts)
 			}

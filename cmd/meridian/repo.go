@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/gitops/config"
 	"github.com/meridianhq/meridian/planner"
@@ -37,6 +38,11 @@ type loaded struct {
 // applied-state ledger current.
 func (l *loaded) input(current map[string][]string) planner.Input {
 	return planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source, Commit: l.snap.Commit, Dirty: l.snap.Dirty, Current: current}
+}
+
+// snapshot is the loaded repo as package controlplane takes it.
+func (l *loaded) snapshot() *controlplane.Snapshot {
+	return &controlplane.Snapshot{Source: l.snap.Source, Ref: l.snap.Ref, Commit: l.snap.Commit, Dirty: l.snap.Dirty, Config: l.cfg, FS: l.snap.FS}
 }
 
 // load reads and parses the repo. Config errors come back as

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/meridianhq/meridian/gitops"
 	"io"
 	"log/slog"
 	"strings"
@@ -33,7 +34,7 @@ the cheapest compliant target within capacity, explaining every choice.`,
 			if err := lvl.UnmarshalText([]byte(a.logLevel)); err != nil {
 				return &exitErr{code: exitError, err: fmt.Errorf("--log-level: %w", err)}
 			}
-			opts := &slog.HandlerOptions{Level: lvl}
+			opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: redactAttr}
 			switch strings.ToLower(a.logFormat) {
 			case "text":
 				a.logger = slog.New(slog.NewTextHandler(a.stderr, opts))
@@ -76,4 +77,21 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// redactAttr removes URL credentials (https userinfo, scp-style
+// user:pass@host) from every string and error a log line carries: Git
+// errors and config values quote URLs as they were given.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); strings.ContainsRune(s, '@') {
+			a.Value = slog.StringValue(gitops.RedactText(s))
+		}
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok && strings.ContainsRune(err.Error(), '@') {
+			a.Value = slog.StringValue(gitops.RedactText(err.Error()))
+		}
+	}
+	return a
 }

@@ -19,16 +19,20 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/net/netutil"
 
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/terraform"
 	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/web/github"
+	"github.com/meridianhq/meridian/github"
 )
 
-// The SQLite store is the server's store.
-var _ web.Store = (*sqlite.DB)(nil)
+// The SQLite store is the server's store, for the handlers and the loop.
+var (
+	_ web.Store          = (*sqlite.DB)(nil)
+	_ controlplane.Store = (*sqlite.DB)(nil)
+)
 
 // Limits of `meridian serve`.
 const (
@@ -112,7 +116,7 @@ type Main struct {
 	db        *sqlite.DB
 	ln        net.Listener
 	http      *http.Server
-	recon     *web.Reconciler
+	recon     *controlplane.Reconciler
 	server    *web.Server
 	cancel    context.CancelFunc
 	reconDone chan struct{}
@@ -170,24 +174,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// The Git token goes to the config repo's host (gitops.Load) and to
 	// the trusted config's deploy repository (gitops/deploy), nowhere else.
 	auth := gitops.AuthOptions{Token: c.GitToken, Getenv: c.Getenv}
-	loader := &gitLoader{source: c.Repo, name: source, branch: c.Branch, cacheDir: c.CacheDir, auth: auth, log: m.Logger}
+	loader := controlplane.NewGitLoader(controlplane.GitLoaderOptions{Source: c.Repo, Name: source, Branch: c.Branch, CacheDir: c.CacheDir,
+		Auth: auth, Logger: m.Logger})
 
-	wfs, err := m.workflows(ctx, stateDir)
+	wfs, err := m.workflows(ctx, stateDir, auth)
 	if err != nil {
 		return err
 	}
-	wfs.auth = auth
-	var applier web.Applier = web.Disabled{Reason: wfs.noTerraform}
-	var drift web.DriftChecker = web.Disabled{Reason: wfs.noTerraform}
-	if wfs.trusted != nil {
-		applier = &serverApplier{wfs: wfs, loader: loader, log: m.Logger}
-		drift = &serverDrift{wfs: wfs, loader: loader, branch: c.Branch}
-	}
-	pl, err := newServerPlanner(wfs, stateDir, m.Logger)
+	pl, err := controlplane.NewPlanner(wfs)
 	if err != nil {
 		return err
 	}
-	var gh web.GitHub
+	var gh controlplane.GitHub
 	if c.GitHubToken != "" {
 		cl, err := github.NewClient(c.GitHubToken, github.ClientOptions{BaseURL: c.GitHubAPIURL})
 		if err != nil {
@@ -197,12 +195,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	} else {
 		log.Warn("no GitHub token ($" + envGitHubToken + " or --github-token-file): pull requests are planned but not commented on")
 	}
+	// One registry for /metrics: the HTTP edge's metrics and the loop's.
 	metrics := web.NewMetrics()
-	m.recon = web.NewReconciler(m.db, loader, pl, applier, drift, web.ReconcilerOptions{
+	m.recon = controlplane.NewReconciler(m.db, loader, pl, wfs.Applier(loader), wfs.DriftChecker(loader), controlplane.ReconcilerOptions{
 		RepoID: repoID, Source: source, Branch: c.Branch, Interval: c.Interval, DriftInterval: c.DriftInterval,
-		Actor: c.Actor, Logger: m.Logger, Metrics: metrics, PRConcurrency: c.PRConcurrency,
+		Actor: c.Actor, Logger: m.Logger, Metrics: controlplane.NewMetrics(metrics.Registry), PRConcurrency: c.PRConcurrency,
 		PlanTimeout: c.PlanTimeout, PRTimeout: c.PRTimeout, ApplyTimeout: c.ApplyTimeout, DriftTimeout: c.DriftTimeout,
-		PR: web.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
+		PR: controlplane.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
 	})
 	if len(c.WebhookSecret) == 0 {
 		log.Warn("no webhook secret ($" + envWebhookSecret + " or --webhook-secret-file): POST /webhooks/github is off")
@@ -235,7 +234,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	go func() { m.httpDone <- m.http.Serve(m.ln) }()
-	log.Info("serving", "addr", m.Addr(), "state_dir", stateDir, "db", m.db.Path(), "terraform", wfs.trusted != nil)
+	log.Info("serving", "addr", m.Addr(), "state_dir", stateDir, "db", m.db.Path(), "terraform", wfs.Terraform())
 	return nil
 }
 
@@ -248,7 +247,7 @@ func (m *Main) Addr() string {
 }
 
 // Reconciler exposes the loop, for tests.
-func (m *Main) Reconciler() *web.Reconciler { return m.recon }
+func (m *Main) Reconciler() *controlplane.Reconciler { return m.recon }
 
 // Store exposes the store, for tests.
 func (m *Main) Store() *sqlite.DB { return m.db }
@@ -304,35 +303,29 @@ func (m *Main) Close() error {
 	return errors.Join(errs...)
 }
 
-// workflows finds Terraform and builds the workflows the server needs.
-func (m *Main) workflows(ctx context.Context, stateDir string) (*serverWorkflows, error) {
+// workflows finds Terraform, makes its runners (a sandboxed one for
+// allowlisted pull-request heads) and builds the workflows the server
+// needs on them.
+func (m *Main) workflows(ctx context.Context, stateDir string, auth gitops.AuthOptions) (*controlplane.Workflows, error) {
 	c := &m.Config
 	var err error
-	wfs := &serverWorkflows{db: m.db, stateDir: stateDir, lease: c.LockLease, lockTimeout: c.LockTimeout,
-		concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), actor: c.Actor, log: m.Logger}
+	o := controlplane.WorkflowsOptions{StateDir: stateDir, LeaseTTL: c.LockLease, LockTimeout: c.LockTimeout,
+		Concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), Actor: c.Actor, Logger: m.Logger, Auth: auth}
 	var bin string
 	if c.NoTerraform {
-		wfs.noTerraform = "the server runs with --terraform=false"
+		o.NoTerraform = "the server runs with --terraform=false"
 	} else if bin, err = terraform.FindBinary(c.TerraformBin, c.Getenv); err != nil {
 		if c.TerraformBin != "" {
 			return nil, err
 		}
-		wfs.noTerraform = err.Error()
+		o.NoTerraform = err.Error()
 		m.Logger.Warn("no Terraform binary: serving plans without Terraform; apply and drift are off", "err", err)
 	}
-	// Plans are saved through a workflow even without Terraform: it records
-	// the run and the plan the same way `meridian plan` does.
-	if wfs.save, err = wfs.workflow(nil, store.Owner{}); err != nil {
-		return nil, err
-	}
 	if bin == "" {
-		return wfs, nil
+		return controlplane.NewWorkflows(m.db, o)
 	}
 	cache := filepath.Join(stateDir, "plugin-cache")
-	if wfs.runner, err = terraform.New(ctx, bin, terraform.Options{PluginCacheDir: cache, LockTimeout: c.LockTimeout, Logger: m.Logger}); err != nil {
-		return nil, err
-	}
-	if wfs.trusted, err = wfs.workflow(wfs.runner, store.Owner{}); err != nil {
+	if o.Runner, err = terraform.New(ctx, bin, terraform.Options{PluginCacheDir: cache, LockTimeout: c.LockTimeout, Logger: m.Logger}); err != nil {
 		return nil, err
 	}
 	if len(c.PRTerraformRepos) > 0 {
@@ -359,13 +352,9 @@ func (m *Main) workflows(ctx context.Context, stateDir string) (*serverWorkflows
 		}
 		// Their workspaces and plan files live apart from the server's,
 		// so that a module never sees the local state of applied targets.
-		pr := *wfs
-		pr.stateDir = prDir
-		if wfs.untrusted, err = pr.workflow(prRunner, store.Owner{}); err != nil {
-			return nil, err
-		}
+		o.PRRunner, o.PRStateDir = prRunner, prDir
 	}
-	return wfs, nil
+	return controlplane.NewWorkflows(m.db, o)
 }
 
 // prEnviron is the environment of pull-request Terraform runs: what a

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/web/github"
+	"github.com/meridianhq/meridian/github"
 )
 
 // loadFigures are what the load test measures.

@@ -20,14 +20,14 @@ import (
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/terraformtest"
-	"github.com/meridianhq/meridian/web/github"
+	"github.com/meridianhq/meridian/github"
 )
 
 const e2eSecret = "e2e webhook secret"
 
 // ghRecorder stands in for api.github.com, which the test machines cannot
 // reach: it records each REST call and answers with the example bodies of
-// GitHub's API description (web/github/testdata/rest).
+// GitHub's API description (github/testdata/rest).
 type ghRecorder struct {
 	mu    sync.Mutex
 	calls []ghCall
@@ -53,7 +53,7 @@ func (g *ghRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("[]"))
 	case strings.Contains(r.URL.Path, "/statuses/"):
 		w.WriteHeader(http.StatusCreated)
-		w.Write(mustRead(filepath.Join("..", "..", "web", "github", "testdata", "rest", "commit-status.response.json")))
+		w.Write(mustRead(filepath.Join("..", "..", "github", "testdata", "rest", "commit-status.response.json")))
 	default:
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"id": %d, "body": "", "html_url": "https://github.com/x"}`, 500+n)
@@ -123,7 +123,7 @@ func editFile(t testing.TB, dir, file, old, new string) {
 func signedPayload(t testing.TB, name string, set map[string]any) []byte {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(mustRead(filepath.Join("..", "..", "web", "github", "testdata", "webhooks", name)), &m); err != nil {
+	if err := json.Unmarshal(mustRead(filepath.Join("..", "..", "github", "testdata", "webhooks", name)), &m); err != nil {
 		t.Fatal(err)
 	}
 	for path, v := range set {

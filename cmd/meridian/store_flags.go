@@ -24,9 +24,9 @@ import (
 // envStateDir overrides the default state dir.
 const envStateDir = "MERIDIAN_STATE_DIR"
 
-// stateFlags are how apply, drift, unlock (and later token and serve) name
-// the state dir and the store, so that they all share one store and their
-// locks exclude each other.
+// stateFlags are how apply, drift, unlock, token and serve name the state
+// dir and the store, so that they all share one store and their locks
+// exclude each other.
 type stateFlags struct {
 	stateDir string
 	db       string

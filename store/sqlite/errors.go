@@ -35,7 +35,7 @@ var unavailableReasons = map[int]string{
 }
 
 // classify is the one place SQLite errors become store errors: the codes
-// above are wrapped as store.UnavailableError (EUNAVAILABLE, so HTTP 503);
+// above are wrapped as store.UnavailableError (meridian.EUNAVAILABLE, so HTTP 503);
 // every other error is returned as it is.
 func classify(err error) error {
 	if err == nil || store.IsUnavailable(err) {

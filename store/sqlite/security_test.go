@@ -81,14 +81,14 @@ func TestFullDatabaseIsUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := db.Ping(ctx); meridian.ErrorCode(err) != store.EUNAVAILABLE {
+	if err := db.Ping(ctx); meridian.ErrorCode(err) != meridian.EUNAVAILABLE {
 		t.Errorf("Ping of a full database = %v, want EUNAVAILABLE", err)
 	}
 	var werr error
 	for i := 0; werr == nil && i < 10000; i++ {
 		werr = db.AppendAudit(ctx, store.AuditEvent{Action: "fill", Detail: fmt.Sprintf("%0500d", i)})
 	}
-	if meridian.ErrorCode(werr) != store.EUNAVAILABLE || !store.IsUnavailable(werr) {
+	if meridian.ErrorCode(werr) != meridian.EUNAVAILABLE || !store.IsUnavailable(werr) {
 		t.Fatalf("write to a full database = %v (code %q), want EUNAVAILABLE", werr, meridian.ErrorCode(werr))
 	}
 	var ue *store.UnavailableError

@@ -14,8 +14,8 @@ import (
 )
 
 // ServerStore is what `meridian serve` keeps beyond store.Store: API
-// tokens, webhook deliveries and pull-request comments (the methods package
-// web's Store interface asks for).
+// tokens and webhook deliveries (asked for by web.Store) and pull-request
+// comments (asked for by controlplane.Store).
 type ServerStore interface {
 	CreateToken(ctx context.Context, t store.Token) error
 	TokenByHash(ctx context.Context, hash string) (store.Token, error)

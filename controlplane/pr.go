@@ -1,4 +1,4 @@
-package web
+package controlplane
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/planner/report"
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/web/github"
+	"github.com/meridianhq/meridian/github"
 )
 
 // GitHub is what pull-request reports need from GitHub's REST API;
@@ -71,8 +71,9 @@ func (r *Reconciler) commentMarker() string {
 	return "<!-- meridian:pr-report repo=" + r.opts.RepoID + " -->"
 }
 
-// handlesRepo reports whether events of repository full are ours.
-func (r *Reconciler) handlesRepo(full string) bool {
+// HandlesRepo reports whether events of GitHub repository full
+// (OWNER/NAME) are this reconciler's: PROptions.Repo, or any when unset.
+func (r *Reconciler) HandlesRepo(full string) bool {
 	return r.opts.PR.Repo == "" || strings.EqualFold(r.opts.PR.Repo, full)
 }
 
@@ -94,14 +95,14 @@ func (r *Reconciler) ReviewPR(ctx context.Context, ev *github.PullRequestEvent) 
 		}
 		done, ok := r.track()
 		if !ok {
-			return nil, errShutdown
+			return nil, ErrShutdown
 		}
 		defer done()
 		select {
 		case r.prSlots <- struct{}{}:
 			defer func() { <-r.prSlots }()
 		case <-r.baseContext().Done():
-			return nil, errShutdown
+			return nil, ErrShutdown
 		}
 		rctx, cancel := r.budget(fmt.Sprintf("review of PR #%d", ev.Number), r.opts.PRTimeout)
 		defer cancel()

@@ -1,4 +1,4 @@
-package web_test
+package controlplane_test
 
 import (
 	"context"
@@ -8,30 +8,29 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/web"
 )
 
 // TestStartupPlansHead: the head is planned as soon as the loop starts,
 // without waiting for the poll interval.
 func TestStartupPlansHead(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true, recon: web.ReconcilerOptions{Interval: 24 * 3600e9}})
+	h := newHarness(t, harnessOptions{noRun: true, recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
 	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); h.recon.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	waitFor(t, "the startup plan", func() bool { return h.recon.State().PlanID != "" })
-	var plans struct{ Items []map[string]any }
-	if h.do("GET", "/api/v1/plans", web.RoleViewer, nil, &plans); len(plans.Items) != 1 || plans.Items[0]["commit"] != "c1" {
-		t.Errorf("plans after startup: %v", plans.Items)
+	if plans, err := h.st.ListPlans(context.Background(), testRepoID, 0); err != nil || len(plans) != 1 || plans[0].Commit != "c1" {
+		t.Errorf("plans after startup: %+v, %v", plans, err)
 	}
 }
 
 // TestCoalescing: a burst of syncs and of reviews of one head share their
 // work: one fetch-and-plan per new commit, one plan per head.
 func TestCoalescing(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true, recon: web.ReconcilerOptions{Interval: 24 * 3600e9}})
+	h := newHarness(t, harnessOptions{noRun: true, recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
 	h.planner.Gate = make(chan struct{})
 	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 2))))
@@ -143,15 +142,19 @@ func TestAutoApply(t *testing.T) {
 	}
 }
 
-// TestAPIApply applies the branch's plan through the API.
-func TestAPIApply(t *testing.T) {
+// TestApply applies the branch's plan for an actor, and audits the
+// request.
+func TestApply(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	waitFor(t, "the startup plan", func() bool { return h.recon.State().PlanID != "" })
 	id := h.recon.State().PlanID
-	var out web.ApplyOutput
-	if code := h.do("POST", "/api/v1/plans/"+id+"/apply", web.RoleOperator, nil, &out); code != 200 || out.Status != web.ApplySucceeded {
-		t.Fatalf("apply: %d %+v", code, out)
+	out, err := h.recon.Apply(context.Background(), id, "api:t-operator")
+	if err != nil || out.Status != controlplane.ApplySucceeded {
+		t.Fatalf("apply: %+v, %v", out, err)
+	}
+	if s := h.recon.State(); s.AppliedPlanID != id {
+		t.Errorf("state after the apply: %+v", s)
 	}
 	ev, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "apply.requested"})
 	if len(ev) != 1 || ev[0].Actor != "api:t-operator" || ev[0].PlanID != id {
@@ -159,16 +162,15 @@ func TestAPIApply(t *testing.T) {
 	}
 }
 
-// TestPlanError: a plan that cannot be made is an error for the caller and
-// a metric, not a crash.
-func TestPlanError(t *testing.T) {
+// TestPlanRefError: a plan that cannot be made is an error for the caller,
+// with its code, not a crash.
+func TestPlanRefError(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true})
 	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	var err error = meridian.Errorf(meridian.EINVALID, "policies do not compile")
 	h.planner.Err.Store(&err)
-	var body map[string]map[string]string
-	if code := h.do("POST", "/api/v1/plans", web.RoleOperator, map[string]string{"ref": "master"}, &body); code != 400 || body["error"]["code"] != "invalid" {
-		t.Errorf("got %d %v", code, body)
+	if _, err := h.recon.PlanRef(context.Background(), "master", "test"); meridian.ErrorCode(err) != meridian.EINVALID {
+		t.Errorf("PlanRef with a failing planner: %v, want an EINVALID error", err)
 	}
 }
 
@@ -178,14 +180,14 @@ type fakeDrift struct {
 	calls int
 }
 
-func (f *fakeDrift) CheckDrift(context.Context, string) (*web.DriftOutput, error) {
+func (f *fakeDrift) CheckDrift(context.Context, string) (*controlplane.DriftOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if f.calls == 1 {
 		return nil, errors.New("state backend unreachable")
 	}
-	return &web.DriftOutput{RunID: "drift-1", Drifted: map[string]int{"aws-a": 2, "onprem-b": 0}}, nil
+	return &controlplane.DriftOutput{RunID: "drift-1", Drifted: map[string]int{"aws-a": 2, "onprem-b": 0}}, nil
 }
 
 func (f *fakeDrift) Calls() int {
@@ -198,12 +200,12 @@ func (f *fakeDrift) Calls() int {
 // retried, and the result is published as a metric.
 func TestDriftScheduled(t *testing.T) {
 	d := &fakeDrift{}
-	h := newHarness(t, harnessOptions{drift: d, recon: web.ReconcilerOptions{DriftInterval: 10 * time.Millisecond}})
+	h := newHarness(t, harnessOptions{drift: d, recon: controlplane.ReconcilerOptions{DriftInterval: 10 * time.Millisecond}})
 	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	waitFor(t, "a retried drift check", func() bool { return d.Calls() >= 2 })
 	var text string
 	waitFor(t, "the drift gauge", func() bool {
-		fams, _ := h.recon.Metrics().Registry.Gather()
+		fams, _ := h.registry.Gather()
 		for _, f := range fams {
 			if f.GetName() == "meridian_drifted_resources" {
 				for _, m := range f.GetMetric() {

@@ -1,4 +1,4 @@
-package web
+package controlplane
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
 )
 
 // observePlan updates the gauges that describe the branch's newest plan.
@@ -124,4 +125,47 @@ func (r *Reconciler) baseContext() context.Context {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.base
+}
+
+// PlanRef plans ref for actor. Only the watched branch is planned with
+// Terraform using the server's credentials; other refs are planned without
+// Terraform, since their modules are not reviewed code.
+func (r *Reconciler) PlanRef(ctx context.Context, ref, actor string) (*PlanOutput, error) {
+	tf := TerraformOff
+	if ref == "" || ref == r.opts.Branch || ref == r.branchRef() {
+		ref, tf = r.branchRef(), TerraformTrusted
+	}
+	snap, err := r.loader.Load(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.planSnapshot(ctx, snap, snap.Config, tf, "api")
+	if err != nil {
+		return nil, err
+	}
+	r.audit(ctx, store.AuditEvent{Actor: actor, Action: "plan.requested", PlanID: out.Plan.ID,
+		Detail: fmt.Sprintf("ref %s at %s", ref, short(snap.Commit))})
+	return out, nil
+}
+
+// WorkloadTags returns each workload's tags in the config at commit, for
+// cost reports grouped by team or tag. Configs are cached by commit.
+func (r *Reconciler) WorkloadTags(ctx context.Context, commit string) (map[string]map[string]string, error) {
+	cfg, ok := r.configs.get(commit)
+	if !ok {
+		if commit == "" {
+			return nil, meridian.Errorf(meridian.ECONFLICT, "the plan was not made from a commit; its tags cannot be read again")
+		}
+		snap, err := r.loader.Load(ctx, commit)
+		if err != nil {
+			return nil, err
+		}
+		cfg = snap.Config
+		r.configs.put(commit, cfg)
+	}
+	out := make(map[string]map[string]string, len(cfg.Workloads))
+	for _, w := range cfg.Workloads {
+		out[w.Name] = w.Tags
+	}
+	return out, nil
 }

@@ -1,13 +1,13 @@
-package web_test
+package controlplane_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/web/github"
+	"github.com/meridianhq/meridian/github"
 )
 
 func prEvent(number int, head, base string) *github.PullRequestEvent {
@@ -102,9 +102,8 @@ func TestPRPlanNotApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body map[string]map[string]string
-	if code := h.do("POST", "/api/v1/plans/"+res.PlanID+"/apply", web.RoleOperator, nil, &body); code != 409 {
-		t.Errorf("applying a PR plan: %d %v, want 409", code, body)
+	if _, err := h.recon.Apply(context.Background(), res.PlanID, "api:t-operator"); meridian.ErrorCode(err) != meridian.ECONFLICT {
+		t.Errorf("applying a PR plan: %v, want an ECONFLICT error", err)
 	}
 	if h.applier.Applied() != 0 {
 		t.Errorf("the applier ran")

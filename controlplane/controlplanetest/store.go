@@ -1,4 +1,4 @@
-package webtest
+package controlplanetest
 
 import (
 	"context"
@@ -11,9 +11,10 @@ import (
 	"github.com/meridianhq/meridian/store"
 )
 
-// Store is an in-memory web.Store. The zero value is not usable; call
-// NewStore. It keeps what the SQLite store keeps, with the same
-// guarantees the suites in store/storetest check.
+// Store is an in-memory store for the control plane and the server: it
+// implements controlplane.Store and web.Store. The zero value is not
+// usable; call NewStore. It keeps what the SQLite store keeps, with the
+// same guarantees the suites in store/storetest check.
 type Store struct {
 	mu         sync.Mutex
 	now        func() time.Time
@@ -43,7 +44,7 @@ func NewStore(now func() time.Time) *Store {
 // Close implements the store's Close.
 func (s *Store) Close() error { return nil }
 
-// Ping implements web.Store.
+// Ping implements web.Store: it fails with PingErr.
 func (s *Store) Ping(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -220,7 +221,7 @@ func (s *Store) PutLock(l store.Lock) {
 	s.locks[l.Key] = l
 }
 
-// ListLocks implements web.LockStore.
+// ListLocks implements web.Store (LockStore).
 func (s *Store) ListLocks(_ context.Context, repoID string) ([]store.Lock, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -234,7 +235,7 @@ func (s *Store) ListLocks(_ context.Context, repoID string) ([]store.Lock, error
 	return out, nil
 }
 
-// ForceUnlock implements web.LockStore, auditing like the real store.
+// ForceUnlock implements web.Store (LockStore), auditing like the real store.
 func (s *Store) ForceUnlock(_ context.Context, key store.LockKey, actor, reason string) (store.Lock, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -255,7 +256,7 @@ func (s *Store) SetLedger(es []store.LedgerEntry) {
 	s.ledger = slices.Clone(es)
 }
 
-// LedgerEntries implements web.LedgerReader.
+// LedgerEntries implements controlplane.Store.
 func (s *Store) LedgerEntries(_ context.Context, repoID string) ([]store.LedgerEntry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -282,7 +283,7 @@ func (s *Store) RecordDrift(_ context.Context, obs []store.DriftObservation) err
 	return nil
 }
 
-// ListDrift implements web.DriftReader.
+// ListDrift implements web.Store (DriftReader).
 func (s *Store) ListDrift(_ context.Context, f store.DriftFilter) ([]store.DriftObservation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -296,7 +297,7 @@ func (s *Store) ListDrift(_ context.Context, f store.DriftFilter) ([]store.Drift
 	return head(out, f.Limit), nil
 }
 
-// CreateToken implements web.Tokens.
+// CreateToken implements web.Store (Tokens).
 func (s *Store) CreateToken(_ context.Context, t store.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -313,7 +314,7 @@ func (s *Store) CreateToken(_ context.Context, t store.Token) error {
 	return nil
 }
 
-// TokenByHash implements web.Tokens.
+// TokenByHash implements web.Store (Tokens).
 func (s *Store) TokenByHash(_ context.Context, hash string) (store.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -325,14 +326,14 @@ func (s *Store) TokenByHash(_ context.Context, hash string) (store.Token, error)
 	return store.Token{}, store.NotFound("token", "(by hash)")
 }
 
-// ListTokens implements web.Tokens.
+// ListTokens implements web.Store (Tokens).
 func (s *Store) ListTokens(context.Context) ([]store.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.tokens), nil
 }
 
-// RevokeToken implements web.Tokens.
+// RevokeToken implements web.Store (Tokens).
 func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -347,7 +348,7 @@ func (s *Store) RevokeToken(_ context.Context, id string, at time.Time) error {
 	return store.NotFound("token", id)
 }
 
-// TouchToken implements web.Tokens.
+// TouchToken implements web.Store (Tokens).
 func (s *Store) TouchToken(_ context.Context, id string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -359,7 +360,7 @@ func (s *Store) TouchToken(_ context.Context, id string, at time.Time) error {
 	return nil
 }
 
-// ClaimDelivery implements web.Deliveries.
+// ClaimDelivery implements web.Store (Deliveries).
 func (s *Store) ClaimDelivery(_ context.Context, d store.Delivery) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -375,7 +376,7 @@ func (s *Store) ClaimDelivery(_ context.Context, d store.Delivery) (bool, error)
 	return true, nil
 }
 
-// FinishDelivery implements web.Deliveries.
+// FinishDelivery implements web.Store (Deliveries).
 func (s *Store) FinishDelivery(_ context.Context, id, status, runID, errMsg string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -388,7 +389,7 @@ func (s *Store) FinishDelivery(_ context.Context, id, status, runID, errMsg stri
 	return nil
 }
 
-// GetDelivery implements web.Deliveries.
+// GetDelivery implements web.Store (Deliveries).
 func (s *Store) GetDelivery(_ context.Context, id string) (store.Delivery, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -399,7 +400,7 @@ func (s *Store) GetDelivery(_ context.Context, id string) (store.Delivery, error
 	return d, nil
 }
 
-// CountDeliveries implements web.Deliveries.
+// CountDeliveries implements web.Store (Deliveries).
 func (s *Store) CountDeliveries(context.Context) (map[string]int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -410,7 +411,7 @@ func (s *Store) CountDeliveries(context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-// LastComment implements web.Comments.
+// LastComment implements controlplane.Store (Comments).
 func (s *Store) LastComment(_ context.Context, repoID string, pr int) (store.PRComment, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -424,7 +425,7 @@ func (s *Store) LastComment(_ context.Context, repoID string, pr int) (store.PRC
 	return best, found, nil
 }
 
-// RecordComment implements web.Comments.
+// RecordComment implements controlplane.Store (Comments).
 func (s *Store) RecordComment(_ context.Context, c store.PRComment) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,4 +1,4 @@
-package web
+package controlplane
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/meridianhq/meridian"
@@ -50,7 +51,8 @@ type ReconcilerOptions struct {
 	// 2); more wait their turn, so that a burst of pull requests cannot
 	// take every core from the tracked branch.
 	PRConcurrency int
-	// Logger defaults to discarding; Metrics to a fresh set.
+	// Logger defaults to discarding; Metrics to a set on a registry of
+	// their own (pass the server's, so that /metrics shows them).
 	Logger  *slog.Logger
 	Metrics *Metrics
 	// Now is the clock (default time.Now).
@@ -119,7 +121,7 @@ type Reconciler struct {
 // and its cause names the budget that ran out.
 func (r *Reconciler) budget(what string, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(r.baseContext(), d,
-		meridian.Errorf(EUNAVAILABLE, "%s exceeded its time budget of %s", what, d))
+		meridian.Errorf(meridian.EUNAVAILABLE, "%s exceeded its time budget of %s", what, d))
 }
 
 // overBudget returns err, naming the budget when ctx ran out of time: a
@@ -173,7 +175,9 @@ func NewReconciler(st Store, loader Loader, planner Planner, applier Applier, dr
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Metrics == nil {
-		opts.Metrics = NewMetrics()
+		// Counted on a registry nobody reads: the loop never checks
+		// for nil metrics.
+		opts.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -304,7 +308,7 @@ func (r *Reconciler) release(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, w := range r.waiters {
-		w <- meridian.Errorf(EUNAVAILABLE, "server is shutting down: %v", err)
+		w <- meridian.Errorf(meridian.EUNAVAILABLE, "server is shutting down: %v", err)
 	}
 	r.waiters = nil
 }
@@ -432,8 +436,9 @@ func short(sha string) string {
 	return sha
 }
 
-// errShutdown is returned for work asked for while the server stops.
-var errShutdown = meridian.Errorf(EUNAVAILABLE, "server is shutting down")
+// ErrShutdown is returned for work asked for while the server stops. Its
+// code is meridian.EUNAVAILABLE: the work can be asked for again later.
+var ErrShutdown = meridian.Errorf(meridian.EUNAVAILABLE, "server is shutting down")
 
 // track registers background work that Run waits for before it returns.
 // It refuses once Run is stopping, so that no work starts unwatched.
@@ -445,4 +450,51 @@ func (r *Reconciler) track() (done func(), ok bool) {
 	}
 	r.bg.Add(1)
 	return r.bg.Done, true
+}
+
+// Background runs job in a goroutine on the server's context (the Run
+// context), not the caller's, so that work accepted on behalf of a client
+// that has gone (a webhook delivery answered 202) still runs. Run waits for
+// it before returning. Once Run is stopping, Background refuses with
+// ErrShutdown and job does not run.
+func (r *Reconciler) Background(job func(ctx context.Context)) error {
+	done, ok := r.track()
+	if !ok {
+		return ErrShutdown
+	}
+	ctx := r.baseContext()
+	go func() {
+		defer done()
+		job(ctx)
+	}()
+	return nil
+}
+
+// RepoID is the config repo's ID in the store.
+func (r *Reconciler) RepoID() string { return r.opts.RepoID }
+
+// Source is the config repo as shown to people (no credentials).
+func (r *Reconciler) Source() string { return r.opts.Source }
+
+// Branch is the watched branch, as configured (a short name).
+func (r *Reconciler) Branch() string { return r.opts.Branch }
+
+// GitReady reports whether the config repo can be read: a sync succeeded
+// recently, or a fresh check (remembered for 15 seconds) does.
+func (r *Reconciler) GitReady(ctx context.Context) error {
+	r.mu.Lock()
+	last, checked, cerr := r.state.LastSync, r.pingAt, r.pingErr
+	r.mu.Unlock()
+	now := r.now()
+	if !last.IsZero() && now.Sub(last) < 2*r.opts.Interval+30*time.Second {
+		return nil
+	}
+	if !checked.IsZero() && now.Sub(checked) < 15*time.Second {
+		return cerr
+	}
+	err := r.loader.Ping(ctx)
+	r.mu.Lock()
+	r.pingAt, r.pingErr = now, err
+	r.mu.Unlock()
+	return err
 }

@@ -1,4 +1,4 @@
-package web
+package controlplane
 
 import (
 	"context"
@@ -84,7 +84,7 @@ func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (
 	ch := r.flight.DoChan("apply\x00"+planID, func() (any, error) {
 		done, ok := r.track()
 		if !ok {
-			return nil, errShutdown
+			return nil, ErrShutdown
 		}
 		defer done()
 		start := r.now()
@@ -122,11 +122,11 @@ func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (
 // checkDrift runs one drift check and publishes its figures.
 func (r *Reconciler) checkDrift(ctx context.Context) error {
 	dctx, cancel := context.WithTimeoutCause(ctx, r.opts.DriftTimeout,
-		meridian.Errorf(EUNAVAILABLE, "drift check exceeded its time budget of %s", r.opts.DriftTimeout))
+		meridian.Errorf(meridian.EUNAVAILABLE, "drift check exceeded its time budget of %s", r.opts.DriftTimeout))
 	defer cancel()
 	out, err := r.drift.CheckDrift(dctx, r.opts.Actor)
 	err = overBudget(dctx, err)
-	if meridian.ErrorCode(err) == EUNAVAILABLE {
+	if meridian.ErrorCode(err) == meridian.EUNAVAILABLE {
 		return nil // not configured: nothing to retry
 	}
 	if err != nil {

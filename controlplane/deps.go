@@ -1,4 +1,4 @@
-package web
+package controlplane
 
 import (
 	"context"
@@ -70,8 +70,8 @@ type PlanOutput struct {
 	RunID string
 }
 
-// Planner makes plans. The server's planner is planner.Planner plus the
-// Terraform workflow, wired in cmd/meridian; tests use a fake.
+// Planner makes plans. The server's is WorkflowPlanner (planner.Planner
+// plus the Terraform workflow); tests use controlplanetest.Planner.
 type Planner interface {
 	// Plan plans in.Config. Errors are for plans that could not be made
 	// at all; policy problems are findings in the plan.
@@ -128,10 +128,10 @@ type Disabled struct {
 
 // Apply implements Applier.
 func (d Disabled) Apply(context.Context, string, string) (*ApplyOutput, error) {
-	return nil, meridian.Errorf(EUNAVAILABLE, "apply is not available: %s", d.Reason)
+	return nil, meridian.Errorf(meridian.EUNAVAILABLE, "apply is not available: %s", d.Reason)
 }
 
 // CheckDrift implements DriftChecker.
 func (d Disabled) CheckDrift(context.Context, string) (*DriftOutput, error) {
-	return nil, meridian.Errorf(EUNAVAILABLE, "drift checks are not available: %s", d.Reason)
+	return nil, meridian.Errorf(meridian.EUNAVAILABLE, "drift checks are not available: %s", d.Reason)
 }

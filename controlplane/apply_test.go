@@ -1,4 +1,4 @@
-package main
+package controlplane_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
@@ -19,23 +20,23 @@ func TestApplyOutcomeFailed(t *testing.T) {
 	bad := &workflow.ApplyResult{Targets: []workflow.TargetResult{{Target: "a", Status: workflow.Failed}}}
 	cases := map[string]struct {
 		reason string
-		out    applyOutcome
+		out    controlplane.ApplyOutcome
 		failed bool
 	}{
-		"all applied":        {"Terraform and the deploy repo applied", applyOutcome{ok, &deployStep{Status: deployCommitted}}, false},
-		"deploy unchanged":   {"an unchanged deploy repo is success", applyOutcome{ok, &deployStep{Status: deployUnchanged}}, false},
-		"deploy failed":      {"a failed deploy step is a failed apply", applyOutcome{ok, &deployStep{Status: deployFailed}}, true},
-		"terraform failed":   {"a failed target fails the apply, the deploy step skipped", applyOutcome{bad, &deployStep{Status: deploySkipped}}, true},
-		"terraform, no step": {"without a deploy step Terraform decides", applyOutcome{bad, nil}, true},
-		"applied, no step":   {"without a deploy step Terraform decides", applyOutcome{ok, nil}, false},
+		"all applied":        {"Terraform and the deploy repo applied", controlplane.ApplyOutcome{ok, &controlplane.DeployStep{Status: controlplane.DeployCommitted}}, false},
+		"deploy unchanged":   {"an unchanged deploy repo is success", controlplane.ApplyOutcome{ok, &controlplane.DeployStep{Status: controlplane.DeployUnchanged}}, false},
+		"deploy failed":      {"a failed deploy step is a failed apply", controlplane.ApplyOutcome{ok, &controlplane.DeployStep{Status: controlplane.DeployFailed}}, true},
+		"terraform failed":   {"a failed target fails the apply, the deploy step skipped", controlplane.ApplyOutcome{bad, &controlplane.DeployStep{Status: controlplane.DeploySkipped}}, true},
+		"terraform, no step": {"without a deploy step Terraform decides", controlplane.ApplyOutcome{bad, nil}, true},
+		"applied, no step":   {"without a deploy step Terraform decides", controlplane.ApplyOutcome{ok, nil}, false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			if got := tc.out.Failed(); got != tc.failed {
 				t.Errorf("%s: Failed() = %t", tc.reason, got)
 			}
-			if got := tc.out.closeErr() != nil; got != (tc.out.Deploy != nil && tc.out.Deploy.Status == deployFailed) {
-				t.Errorf("%s: closeErr() = %v", tc.reason, tc.out.closeErr())
+			if got := tc.out.CloseErr() != nil; got != (tc.out.Deploy != nil && tc.out.Deploy.Status == controlplane.DeployFailed) {
+				t.Errorf("%s: CloseErr() = %v", tc.reason, tc.out.CloseErr())
 			}
 		})
 	}
@@ -52,8 +53,8 @@ func TestApplyDeploySkipsAfterTerraformFailure(t *testing.T) {
 	}
 	defer db.Close()
 	tf := &workflow.ApplyResult{RunID: "run-1", Targets: []workflow.TargetResult{{Target: "a", Status: workflow.Failed}}}
-	step := applyDeploy(ctx, slog.New(slog.DiscardHandler), db, "tester", "repo-1", &meridian.Config{}, &meridian.Plan{ID: "p1"}, tf, deploy.Options{StateDir: state})
-	if step.Status != deploySkipped || step.Error == "" {
+	step := controlplane.ApplyDeploy(ctx, slog.New(slog.DiscardHandler), db, "tester", "repo-1", &meridian.Config{}, &meridian.Plan{ID: "p1"}, tf, deploy.Options{StateDir: state})
+	if step.Status != controlplane.DeploySkipped || step.Error == "" {
 		t.Errorf("deploy step after a failed target = %+v, want skipped with a reason", step)
 	}
 	if _, err := os.Stat(deploy.LocalRepoDir(state)); !os.IsNotExist(err) {

@@ -1,4 +1,4 @@
-package webtest
+package controlplanetest
 
 import (
 	"context"
@@ -13,14 +13,23 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/web"
 )
+
+// Recorder is where the fakes record what the real planner and applier
+// record: plans, runs and audit events. Store implements it, and so does
+// store/sqlite.
+type Recorder interface {
+	store.Plans
+	store.Runs
+	store.Audit
+}
 
 // Loader serves snapshots from memory by ref.
 type Loader struct {
 	mu    sync.Mutex
-	refs  map[string]*web.Snapshot
+	refs  map[string]*controlplane.Snapshot
 	errs  map[string]error
 	loads atomic.Int64
 	// PingErr is what Ping returns.
@@ -29,11 +38,11 @@ type Loader struct {
 
 // NewLoader returns an empty loader.
 func NewLoader() *Loader {
-	return &Loader{refs: map[string]*web.Snapshot{}, errs: map[string]error{}}
+	return &Loader{refs: map[string]*controlplane.Snapshot{}, errs: map[string]error{}}
 }
 
 // Set makes ref (and its commit) resolve to snap.
-func (l *Loader) Set(ref string, snap *web.Snapshot) {
+func (l *Loader) Set(ref string, snap *controlplane.Snapshot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.refs[ref] = snap
@@ -53,8 +62,8 @@ func (l *Loader) Fail(ref string, err error) {
 // Loads counts Load calls.
 func (l *Loader) Loads() int64 { return l.loads.Load() }
 
-// Load implements web.Loader.
-func (l *Loader) Load(ctx context.Context, ref string) (*web.Snapshot, error) {
+// Load implements controlplane.Loader.
+func (l *Loader) Load(ctx context.Context, ref string) (*controlplane.Snapshot, error) {
 	l.loads.Add(1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -77,7 +86,7 @@ func (l *Loader) Load(ctx context.Context, ref string) (*web.Snapshot, error) {
 	return &cp, nil
 }
 
-// Ping implements web.Loader.
+// Ping implements controlplane.Loader.
 func (l *Loader) Ping(context.Context) error { return l.PingErr }
 
 // Planner is a policy-engine-free stand-in for the real planner: it places
@@ -90,7 +99,7 @@ func (l *Loader) Ping(context.Context) error { return l.PingErr }
 //
 // It saves plans and records plan runs in its store like the real one.
 type Planner struct {
-	St    web.Store
+	St    Recorder
 	calls atomic.Int64
 	// Gate, when set, is received from before each plan, so that tests can
 	// hold plans in flight.
@@ -102,8 +111,8 @@ type Planner struct {
 // Calls counts plans made.
 func (p *Planner) Calls() int64 { return p.calls.Load() }
 
-// Plan implements web.Planner.
-func (p *Planner) Plan(ctx context.Context, in web.PlanInput) (*web.PlanOutput, error) {
+// Plan implements controlplane.Planner.
+func (p *Planner) Plan(ctx context.Context, in controlplane.PlanInput) (*controlplane.PlanOutput, error) {
 	p.calls.Add(1)
 	if p.Gate != nil {
 		select {
@@ -154,7 +163,7 @@ func (p *Planner) Plan(ctx context.Context, in web.PlanInput) (*web.PlanOutput, 
 	h := sha256.New()
 	_ = json.NewEncoder(h).Encode([]any{in.Snapshot.Commit, cfg.Policies, cfg.Settings.RequiredTags, in.Current, cfg.Workloads})
 	plan.ID = hex.EncodeToString(h.Sum(nil))[:16]
-	out := &web.PlanOutput{Plan: plan}
+	out := &controlplane.PlanOutput{Plan: plan}
 	if !in.Save {
 		return out, nil
 	}
@@ -179,7 +188,7 @@ func (p *Planner) Plan(ctx context.Context, in web.PlanInput) (*web.PlanOutput, 
 
 // Applier records applies in its store as succeeded runs.
 type Applier struct {
-	St      web.Store
+	St      Recorder
 	RepoID  string
 	applied atomic.Int64
 	// Gate, when set, is received from before each apply.
@@ -189,8 +198,8 @@ type Applier struct {
 // Applied counts applies.
 func (a *Applier) Applied() int64 { return a.applied.Load() }
 
-// Apply implements web.Applier.
-func (a *Applier) Apply(ctx context.Context, planID, actor string) (*web.ApplyOutput, error) {
+// Apply implements controlplane.Applier.
+func (a *Applier) Apply(ctx context.Context, planID, actor string) (*controlplane.ApplyOutput, error) {
 	if a.Gate != nil {
 		select {
 		case <-a.Gate:
@@ -209,5 +218,5 @@ func (a *Applier) Apply(ctx context.Context, planID, actor string) (*web.ApplyOu
 	if err := a.St.AppendAudit(ctx, store.AuditEvent{RepoID: a.RepoID, Actor: actor, Action: "apply.finish", PlanID: planID, RunID: id}); err != nil {
 		return nil, err
 	}
-	return &web.ApplyOutput{RunID: id, Status: web.ApplySucceeded}, nil
+	return &controlplane.ApplyOutput{RunID: id, Status: controlplane.ApplySucceeded}, nil
 }

@@ -1,9 +1,10 @@
-package main
+package controlplane_test
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store/sqlite"
@@ -42,16 +44,13 @@ func TestMoveResumesThroughStore(t *testing.T) {
 		t.Skip("git CLI not installed (.ci/run installs it)")
 	}
 	ctx := context.Background()
-	a := &app{logger: slog.New(slog.DiscardHandler)}
-	l, err := (&repoFlags{repo: copyExample(t)}).load(ctx, a)
+	log := slog.New(slog.DiscardHandler)
+	l := loadExample(t)
+	p, err := planner.New(planner.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := planner.New(planner.WithLogger(a.logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := p.Plan(ctx, planner.Input{Config: l.cfg, FS: l.snap.FS, Repo: l.snap.Source})
+	plan, err := p.Plan(ctx, planner.Input{Config: l.Config, FS: l.FS, Repo: l.Source})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,38 +69,33 @@ func TestMoveResumesThroughStore(t *testing.T) {
 	}
 
 	state := t.TempDir()
-	sf := &stateFlags{stateDir: state}
 	open := func() *sqlite.DB {
 		t.Helper()
-		db, err := sf.open(ctx)
+		db, err := sqlite.Open(ctx, filepath.Join(state, "meridian.db"), sqlite.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return db
 	}
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	// The options `meridian apply` uses: the deploy repo under the state
+	// dir, moves kept in the store.
 	options := func(db *sqlite.DB, now time.Time) deploy.Options {
-		t.Helper()
-		opts, err := a.deployOptions(sf, db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts.Now = func() time.Time { return now }
-		return opts
+		return deploy.Options{StateDir: state, Logger: log, Store: controlplane.NewMoveStore(db), Now: func() time.Time { return now }}
 	}
 	scope := deploy.Scope(deploy.LocalRepoDir(state), "main", "clusters/prod")
 	files := func() map[string]string { return readDir(t, filepath.Join(deployClone(t, state), "clusters", "prod")) }
 	oldApp, newApp := "apps/"+w+"/"+from+".yaml", "apps/"+w+"/"+to+".yaml"
 
 	db := open()
-	if _, err := deploy.Apply(ctx, l.cfg, plan, options(db, t0)); err != nil {
+	if _, err := deploy.Apply(ctx, l.Config, plan, options(db, t0)); err != nil {
 		t.Fatal(err)
 	}
 	// Saves of an apply: the intent before the first commit, the move
 	// after it, the moves left at the end. The second one dies.
 	opts := options(db, t0)
 	opts.Store = &crashingStore{MoveStore: opts.Store, failAt: 2}
-	if _, err := deploy.Apply(ctx, l.cfg, &moved, opts); err == nil {
+	if _, err := deploy.Apply(ctx, l.Config, &moved, opts); err == nil {
 		t.Fatal("the injected crash must fail the apply")
 	}
 	if f := files(); f[oldApp] == "" || f[newApp] == "" {
@@ -116,7 +110,7 @@ func TestMoveResumesThroughStore(t *testing.T) {
 	// Restart: a new process opens the same store.
 	db = open()
 	defer db.Close()
-	res, err := deploy.Apply(ctx, l.cfg, &moved, options(db, t0.Add(2*time.Minute)))
+	res, err := deploy.Apply(ctx, l.Config, &moved, options(db, t0.Add(2*time.Minute)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +118,7 @@ func TestMoveResumesThroughStore(t *testing.T) {
 		res.Moves, cmpIgnoreDetail); len(res.Commits) != 0 || diff != "" {
 		t.Fatalf("after the restart the move must wait, without a commit: commits %d (-want +got):\n%s", len(res.Commits), diff)
 	}
-	ms, err := moveStore{db}.LoadMoves(ctx, scope)
+	ms, err := controlplane.NewMoveStore(db).LoadMoves(ctx, scope)
 	if err != nil || len(ms) != 1 || ms[0].Phase != deploy.PhaseWaiting || !ms[0].Since.Equal(t0.Add(2*time.Minute)) || ms[0].PlanID != moved.ID {
 		t.Fatalf("move_grace must count from the restart: %+v, %v", ms, err)
 	}
@@ -132,7 +126,7 @@ func TestMoveResumesThroughStore(t *testing.T) {
 		t.Fatal("the old placement must stay while the move waits")
 	}
 
-	res, err = deploy.Apply(ctx, l.cfg, &moved, options(db, t0.Add(13*time.Minute)))
+	res, err = deploy.Apply(ctx, l.Config, &moved, options(db, t0.Add(13*time.Minute)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +152,7 @@ func TestMoveStoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s := moveStore{db}
+	s := controlplane.NewMoveStore(db)
 	want := []deploy.Move{
 		{Workload: "api", From: []string{"a", "b"}, To: []string{"c"}, Phase: deploy.PhaseAdding, PlanID: "p1"},
 		{Workload: "web", From: []string{"x"}, To: []string{"y", "z"}, Phase: deploy.PhaseWaiting, PlanID: "p2", AddCommit: "0123abcd",
@@ -174,4 +168,55 @@ func TestMoveStoreRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
+}
+
+// loadExample reads a copy of examples/hybrid outside Git, so that nothing
+// depends on this checkout.
+func loadExample(t testing.TB) *controlplane.Snapshot {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "hybrid")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join("..", "examples", "hybrid"))); err != nil {
+		t.Fatal(err)
+	}
+	l := controlplane.NewGitLoader(controlplane.GitLoaderOptions{Source: dst})
+	snap, err := l.Load(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// readDir reads every file below dir, by slash path.
+func readDir(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(b)
+		return nil
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// deployClone clones the local deploy repo of a state dir with the git
+// CLI, as an operator would.
+func deployClone(t testing.TB, state string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "deploy")
+	cmd := exec.Command("git", "clone", "-q", "--branch", "main", filepath.Join(state, "deploy.git"), dir)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+	return dir
 }
