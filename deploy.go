@@ -198,23 +198,7 @@ type HeldPlacement struct {
 	Until []string `json:"until"`
 }
 
-// Drift is one difference between what Meridian decided and what runs.
-type Drift struct {
-	// Kind says what drifted: "deploy-repo" or "argocd" here, other kinds
-	// elsewhere (e.g. Terraform).
-	Kind     string `json:"kind"`
-	Target   string `json:"target,omitempty"`
-	Workload string `json:"workload,omitempty"`
-	// Resource names the file, Application or cluster resource.
-	Resource string `json:"resource"`
-	// Action is what happened to it: for deploy-repo drift add, change or
-	// remove (DeployAdd…); for Argo CD drift missing, out-of-sync or
-	// unhealthy (DriftMissing…).
-	Action string `json:"action"`
-	Detail string `json:"detail"`
-}
-
-// Actions of Argo CD drift.
+// Actions of Argo CD drift (DriftRecord.Action of engine argocd).
 const (
 	DriftMissing   = "missing"
 	DriftOutOfSync = "out-of-sync"

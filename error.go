@@ -15,11 +15,14 @@ const (
 	EFORBIDDEN    = "forbidden"
 	EINTERNAL     = "internal"
 	// EUNAVAILABLE: something cannot serve the request now but may later:
-	// a dependency (the store, Git) is down, a time budget ran out, or the
-	// server is shutting down. Stores use it for classified storage
+	// a dependency (the store, Git) is down, or the server is shutting
+	// down. Stores use it for classified storage
 	// failures (store.UnavailableError: a full disk, a read-only database).
 	// The HTTP edge answers it with 503 and Retry-After.
 	EUNAVAILABLE = "unavailable"
+	// ETIMEOUT: work ran out of its time budget (a plan, a review, an
+	// apply, a drift check, a policy evaluation) and was stopped.
+	ETIMEOUT = "timeout"
 )
 
 // Error is an application error with a machine-readable code.

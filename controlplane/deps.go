@@ -107,9 +107,13 @@ type Applier interface {
 // DriftOutput is what a drift check found.
 type DriftOutput struct {
 	RunID string `json:"run_id"`
-	// Drifted counts drifted resources by target; every checked target has
-	// an entry, zero when it matches.
+	// Drifted counts the open drift records by target after the check
+	// (drift of no target under its engine's name); every checked target
+	// has an entry, zero when it matches.
 	Drifted map[string]int `json:"drifted"`
+	// Events are the drift.opened and drift.cleared events the check
+	// wrote.
+	Events []meridian.Event `json:"events,omitempty"`
 	// Errors lists targets that could not be checked.
 	Errors []string `json:"errors,omitempty"`
 }

@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops/deploy"
@@ -10,12 +11,28 @@ import (
 	"github.com/meridianhq/meridian/terraform/workflow"
 )
 
+// DriftStore is where a drift check keeps its drift records: the part of
+// store.DriftRecords it uses. store/sqlite and controlplanetest.Store
+// implement it.
+type DriftStore interface {
+	SyncDrift(ctx context.Context, repoID string, engines []meridian.DriftEngine, current []meridian.DriftRecord) ([]meridian.Event, error)
+	OpenDrift(ctx context.Context, repoID string) ([]meridian.DriftRecord, error)
+}
+
 // DriftOutcome is the drift report: Terraform's, target by target (the
-// embedded report's fields are the top level of the JSON), and the GitOps
-// output's.
+// embedded report's fields are the top level of the JSON), the GitOps
+// output's, and what the check changed in the drift records.
 type DriftOutcome struct {
 	*workflow.DriftReport
 	Deploy *DeployDrift `json:"deploy"`
+	// Engines are the engines the check covered: an engine whose check
+	// failed is left out, and its open records stay as they were.
+	Engines []meridian.DriftEngine `json:"engines"`
+	// Events are the drift.opened and drift.cleared events the check
+	// wrote, with their IDs.
+	Events []meridian.Event `json:"events"`
+	// Open is the repo's open drift after the check, of every engine.
+	Open []meridian.DriftRecord `json:"open"`
 }
 
 // Drifted reports whether anything drifted: exit status 2 of `meridian
@@ -28,17 +45,24 @@ func (o *DriftOutcome) Errored() bool { return o.DriftReport.Errored() || o.Depl
 // DeployDrift is the GitOps output's drift: deploy-repo files changed
 // behind Meridian's back, and Argo CD Applications out of sync or unhealthy.
 type DeployDrift struct {
-	Drifted bool                     `json:"drifted"`
-	Items   []store.DriftObservation `json:"items"`
-	Error   string                   `json:"error,omitempty"`
+	Drifted bool                   `json:"drifted"`
+	Items   []meridian.DriftRecord `json:"items"`
+	Error   string                 `json:"error,omitempty"`
 }
 
 // CheckDrift is `meridian drift`, for the CLI and the server alike: a
 // drift run in the store checking every applied Terraform target, then the
-// deploy repo and Argo CD, all recorded under the run. A nil cfg (a config
+// deploy repo and Argo CD, and one sync of the repo's drift records
+// (store.DriftRecords.SyncDrift) with what it found. A nil cfg (a config
 // that does not parse) still gets the Terraform check; the deploy check
 // reports why it was skipped.
-func CheckDrift(ctx context.Context, wf *workflow.Workflow, st store.Drift, dopts deploy.Options, cfg *meridian.Config, src workflow.Source) (out *DriftOutcome, err error) {
+//
+// Only the engines actually checked are synced, so that a failure to look
+// never reads as "the drift is gone": a deploy check that failed leaves the
+// deploy-repo and Argo CD records open, and a Terraform target whose check
+// failed keeps its records as they were while the other targets' are
+// opened, refreshed and cleared.
+func CheckDrift(ctx context.Context, wf *workflow.Workflow, st DriftStore, dopts deploy.Options, cfg *meridian.Config, src workflow.Source) (out *DriftOutcome, err error) {
 	sess, err := wf.Begin(ctx, store.RunDrift, src, workflow.ModeApply)
 	if err != nil {
 		return nil, err
@@ -48,14 +72,74 @@ func CheckDrift(ctx context.Context, wf *workflow.Workflow, st store.Drift, dopt
 	if err != nil {
 		return nil, err
 	}
-	return &DriftOutcome{DriftReport: rep, Deploy: driftDeploy(ctx, st, dopts, cfg, src.RepoID(), rep.RunID)}, nil
+	out = &DriftOutcome{DriftReport: rep, Deploy: driftDeploy(ctx, dopts, cfg)}
+	// The check is done: record it even if the caller gave up meanwhile,
+	// or the drift found would be lost.
+	rctx := context.WithoutCancel(ctx)
+	repoID := src.RepoID()
+	engines, current, err := driftCurrent(rctx, st, repoID, out)
+	if err != nil {
+		return nil, err
+	}
+	out.Engines = engines
+	if len(engines) > 0 {
+		if out.Events, err = st.SyncDrift(rctx, repoID, engines, current); err != nil {
+			return nil, fmt.Errorf("record drift: %w", err)
+		}
+	}
+	if out.Open, err = st.OpenDrift(rctx, repoID); err != nil {
+		return nil, fmt.Errorf("read open drift: %w", err)
+	}
+	if out.Events == nil {
+		out.Events = []meridian.Event{}
+	}
+	return out, nil
 }
 
-// driftDeploy checks the deploy repo (and Argo CD) and records what it
-// finds with the drift run's Terraform observations. A nil cfg (a config
+// driftCurrent lists the engines a check covered and the drift to sync
+// for them: what was found, plus the open Terraform records of targets
+// that could not be checked, carried over unchanged.
+func driftCurrent(ctx context.Context, st DriftStore, repoID string, out *DriftOutcome) ([]meridian.DriftEngine, []meridian.DriftRecord, error) {
+	var engines []meridian.DriftEngine
+	var current []meridian.DriftRecord
+	var failed []string
+	for _, t := range out.Targets {
+		if t.Error != "" {
+			failed = append(failed, t.Target)
+			continue
+		}
+		current = append(current, t.Items...)
+	}
+	// With no target checked at all, Terraform was not looked at; with no
+	// target applied, there is no Terraform drift left to see.
+	if len(failed) < len(out.Targets) || len(out.Targets) == 0 {
+		engines = append(engines, meridian.DriftEngineTerraform)
+		if len(failed) > 0 {
+			open, err := st.OpenDrift(ctx, repoID)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read open drift: %w", err)
+			}
+			for _, d := range open {
+				if d.Engine == meridian.DriftEngineTerraform && slices.Contains(failed, d.Target) {
+					current = append(current, d)
+				}
+			}
+		}
+	}
+	// The deploy check reads the deploy repo and Argo CD together: when it
+	// succeeds, both are checked (without argocd.server Meridian expects
+	// nothing of Argo CD, so none of its drift is left).
+	if out.Deploy.Error == "" {
+		engines = append(engines, meridian.DriftEngineDeployRepo, meridian.DriftEngineArgoCD)
+		current = append(current, out.Deploy.Items...)
+	}
+	return engines, current, nil
+}
+
+// driftDeploy checks the deploy repo (and Argo CD). A nil cfg (a config
 // that does not parse) skips the check with an error.
-func driftDeploy(ctx context.Context, st store.Drift, opts deploy.Options, cfg *meridian.Config, repoID, runID string) *DeployDrift {
-	out := &DeployDrift{Items: []store.DriftObservation{}}
+func driftDeploy(ctx context.Context, opts deploy.Options, cfg *meridian.Config) *DeployDrift {
+	out := &DeployDrift{Items: []meridian.DriftRecord{}}
 	if cfg == nil {
 		out.Error = "the config does not parse, so the deploy repo was not checked"
 		return out
@@ -65,15 +149,7 @@ func driftDeploy(ctx context.Context, st store.Drift, opts deploy.Options, cfg *
 		out.Error = err.Error()
 		return out
 	}
-	for _, d := range ds {
-		out.Items = append(out.Items, store.DriftObservation{RepoID: repoID, RunID: runID, Kind: d.Kind, Target: d.Target,
-			Workload: d.Workload, Address: d.Resource, Action: d.Action, Detail: d.Detail})
-	}
+	out.Items = append(out.Items, ds...)
 	out.Drifted = len(out.Items) > 0
-	if out.Drifted {
-		if err := st.RecordDrift(context.WithoutCancel(ctx), out.Items); err != nil {
-			out.Error = fmt.Sprintf("record drift: %v", err)
-		}
-	}
 	return out
 }

@@ -38,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"rule", "severity"}),
 		drifted: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "meridian_drifted_resources",
-			Help: "Resources found drifted by the last drift check, by target.",
+			Help: "Open drift records after the last drift check, by target (deploy-repo or argocd for drift of no target).",
 		}, []string{"target"}),
 		monthlyCost: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "meridian_monthly_cost",

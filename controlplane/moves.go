@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/meridianhq/meridian"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/meridianhq/meridian/gitops/deploy"
@@ -14,7 +17,19 @@ import (
 // that a make-before-break move outlives the meridian process that started
 // it. The store knows nothing of package deploy: the fields it has no
 // column for travel in the record's JSON detail.
-type MoveStore struct{ st store.Moves }
+type MoveStore struct {
+	st  store.Moves
+	rec *Recorder
+	log *slog.Logger
+}
+
+// WithRecorder returns a MoveStore that also records move.started and
+// move.completed events (rec nil: none), logging to log those it cannot
+// write.
+func (s MoveStore) WithRecorder(rec *Recorder, log *slog.Logger) MoveStore {
+	s.rec, s.log = rec, log
+	return s
+}
 
 // NewMoveStore returns a deploy.MoveStore keeping moves in st.
 func NewMoveStore(st store.Moves) MoveStore { return MoveStore{st: st} }
@@ -60,5 +75,60 @@ func (s MoveStore) SaveMoves(ctx context.Context, scope string, moves []deploy.M
 		recs = append(recs, store.Move{Scope: scope, Workload: m.Workload, From: m.From, To: m.To,
 			PlanID: m.PlanID, State: string(m.Phase), Detail: d})
 	}
-	return s.st.SaveMoves(ctx, scope, recs)
+	var before []store.Move
+	if s.rec != nil {
+		var err error
+		if before, err = s.st.LoadMoves(ctx, scope); err != nil {
+			return err
+		}
+	}
+	if err := s.st.SaveMoves(ctx, scope, recs); err != nil {
+		return err
+	}
+	s.recordMoves(ctx, scope, before, recs)
+	return nil
+}
+
+// recordMoves records a move.started for each move that SaveMoves added
+// and a move.completed for each it dropped: deploy drops a move once its
+// old placement is gone.
+func (s MoveStore) recordMoves(ctx context.Context, scope string, before, after []store.Move) {
+	if s.rec == nil {
+		return
+	}
+	key := func(m store.Move) string {
+		return m.Workload + "\x00" + strings.Join(m.From, ",") + "\x00" + strings.Join(m.To, ",")
+	}
+	was := make(map[string]bool, len(before))
+	for _, m := range before {
+		was[key(m)] = true
+	}
+	is := make(map[string]bool, len(after))
+	var evs []meridian.Event
+	for _, m := range after {
+		is[key(m)] = true
+		if !was[key(m)] {
+			evs = append(evs, moveEvent(meridian.EventMoveStarted, scope, m))
+		}
+	}
+	for _, m := range before {
+		if !is[key(m)] {
+			evs = append(evs, moveEvent(meridian.EventMoveCompleted, scope, m))
+		}
+	}
+	if len(evs) == 0 {
+		return
+	}
+	if _, err := s.rec.Record(context.WithoutCancel(ctx), evs...); err != nil {
+		// The moves are saved; only their events are missing.
+		s.log.ErrorContext(ctx, "record move events", "scope", scope, "err", err)
+	}
+}
+
+func moveEvent(t meridian.EventType, scope string, m store.Move) meridian.Event {
+	payload, _ := json.Marshal(struct {
+		From []string `json:"from"`
+		To   []string `json:"to"`
+	}{m.From, m.To})
+	return meridian.Event{Type: t, RepoID: scope, Workload: m.Workload, Target: strings.Join(m.To, ","), PlanID: m.PlanID, Payload: payload}
 }

@@ -14,9 +14,9 @@ import (
 	"sync"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/planner/report"
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/github"
 )
 
 // GitHub is what pull-request reports need from GitHub's REST API;

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/meridianhq/meridian"
-	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/github"
+	"github.com/meridianhq/meridian/store"
 )
 
 func prEvent(number int, head, base string) *github.PullRequestEvent {

@@ -51,6 +51,10 @@ type ReconcilerOptions struct {
 	// 2); more wait their turn, so that a burst of pull requests cannot
 	// take every core from the tracked branch.
 	PRConcurrency int
+	// Recorder, when set, turns the loop's plans and applies of the
+	// watched branch into history: the event feed, the finding lifecycle
+	// and the cost history.
+	Recorder *Recorder
 	// Logger defaults to discarding; Metrics to a set on a registry of
 	// their own (pass the server's, so that /metrics shows them).
 	Logger  *slog.Logger
@@ -121,7 +125,7 @@ type Reconciler struct {
 // and its cause names the budget that ran out.
 func (r *Reconciler) budget(what string, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeoutCause(r.baseContext(), d,
-		meridian.Errorf(meridian.EUNAVAILABLE, "%s exceeded its time budget of %s", what, d))
+		meridian.Errorf(meridian.ETIMEOUT, "%s exceeded its time budget of %s", what, d))
 }
 
 // overBudget returns err, naming the budget when ctx ran out of time: a
@@ -369,12 +373,16 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 		return r.failed(ctx, "sync", "", fmt.Errorf("plan %s at %s: %w", r.opts.Branch, short(snap.Commit), err))
 	}
 	r.mu.Lock()
-	if r.state.PlanID != out.Plan.ID {
+	newPlan := r.state.PlanID != out.Plan.ID
+	if newPlan {
 		r.state.PlannedAt = r.now()
 	}
 	r.state.Commit, r.state.PlanID, r.state.LastError = snap.Commit, out.Plan.ID, ""
 	r.mu.Unlock()
 	r.observePlan(out.Plan)
+	if newPlan {
+		r.recordPlan(ctx, snap, out.Plan)
+	}
 	if !snap.Config.Settings.AutoApply {
 		return nil
 	}

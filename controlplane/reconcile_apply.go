@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/meridianhq/meridian"
@@ -90,8 +91,10 @@ func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (
 		start := r.now()
 		actx, cancel := r.budget("apply", r.opts.ApplyTimeout)
 		defer cancel()
+		hist := r.applyStarted(actx, planID)
 		out, err := r.applier.Apply(actx, planID, actor)
 		err = overBudget(actx, err)
+		r.applyFinished(actx, hist, out, err)
 		outcome := "error"
 		switch {
 		case meridian.ErrorCode(err) == meridian.ECONFLICT:
@@ -122,7 +125,7 @@ func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (
 // checkDrift runs one drift check and publishes its figures.
 func (r *Reconciler) checkDrift(ctx context.Context) error {
 	dctx, cancel := context.WithTimeoutCause(ctx, r.opts.DriftTimeout,
-		meridian.Errorf(meridian.EUNAVAILABLE, "drift check exceeded its time budget of %s", r.opts.DriftTimeout))
+		meridian.Errorf(meridian.ETIMEOUT, "drift check exceeded its time budget of %s", r.opts.DriftTimeout))
 	defer cancel()
 	out, err := r.drift.CheckDrift(dctx, r.opts.Actor)
 	err = overBudget(dctx, err)
@@ -132,6 +135,11 @@ func (r *Reconciler) checkDrift(ctx context.Context) error {
 	if err != nil {
 		return r.failed(ctx, "drift", "", fmt.Errorf("drift check: %w", err))
 	}
+	if r.opts.Recorder != nil {
+		// The drift check wrote its events with its records: wake the
+		// live feeds now rather than at their next poll.
+		r.opts.Recorder.wake(out.Events)
+	}
 	r.metrics.drifted.Reset()
 	for t, n := range out.Drifted {
 		r.metrics.drifted.WithLabelValues(t).Set(float64(n))
@@ -140,4 +148,52 @@ func (r *Reconciler) checkDrift(ctx context.Context) error {
 		return r.failed(ctx, "drift", "", fmt.Errorf("drift check run %s: %d target(s) could not be checked: %v", out.RunID, len(out.Errors), out.Errors))
 	}
 	return nil
+}
+
+// applyStarted records apply.started for the history, and returns what
+// applyFinished needs; nil without a recorder or when the plan cannot be
+// read (the apply itself then says why).
+func (r *Reconciler) applyStarted(ctx context.Context, planID string) *HistoryApply {
+	if r.opts.Recorder == nil {
+		return nil
+	}
+	rec, err := r.st.GetPlan(ctx, planID)
+	if err != nil {
+		return nil
+	}
+	p := &meridian.Plan{}
+	if err := json.Unmarshal(rec.Document, p); err != nil {
+		r.log.ErrorContext(ctx, "record apply history: read plan", "plan", planID, "err", err)
+		return nil
+	}
+	cfg, err := r.config(ctx, rec.Commit)
+	if err != nil {
+		r.log.ErrorContext(ctx, "record apply history: read config", "plan", planID, "err", err)
+		return nil
+	}
+	h := &HistoryApply{RepoID: r.opts.RepoID, Branch: r.opts.Branch, Config: cfg, Plan: p}
+	if _, err := r.opts.Recorder.ApplyStarted(ctx, *h); err != nil {
+		r.log.ErrorContext(ctx, "record apply history", "plan", planID, "err", err)
+	}
+	return h
+}
+
+// applyFinished records apply.succeeded (with the applied cost point) or
+// apply.failed.
+func (r *Reconciler) applyFinished(ctx context.Context, h *HistoryApply, out *ApplyOutput, err error) {
+	if h == nil {
+		return
+	}
+	if out != nil {
+		h.RunID = out.RunID
+	}
+	failure := err
+	if err == nil && out.Status != ApplySucceeded {
+		failure = fmt.Errorf("apply %s: %s", out.RunID, out.Status)
+	}
+	// The server's context may be ending; the record of what happened
+	// must still be written.
+	if _, err := r.opts.Recorder.ApplyFinished(context.WithoutCancel(ctx), *h, failure); err != nil {
+		r.log.ErrorContext(ctx, "record apply history", "plan", h.Plan.ID, "err", err)
+	}
 }

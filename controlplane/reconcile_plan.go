@@ -148,20 +148,41 @@ func (r *Reconciler) PlanRef(ctx context.Context, ref, actor string) (*PlanOutpu
 	return out, nil
 }
 
+// recordPlan writes a new plan of the watched branch to the history. A
+// history that cannot be written is logged, not fatal: the plan itself is
+// saved, and the next plan's transition catches the findings up.
+func (r *Reconciler) recordPlan(ctx context.Context, snap *Snapshot, p *meridian.Plan) {
+	if r.opts.Recorder == nil {
+		return
+	}
+	if _, err := r.opts.Recorder.Planned(ctx, r.opts.RepoID, r.opts.Branch, snap.Commit, snap.Config, p); err != nil {
+		r.metrics.loopErrors.WithLabelValues("history").Inc()
+		r.log.ErrorContext(ctx, "record plan history", "plan", p.ID, "err", err)
+	}
+}
+
+// config returns the parsed config at commit, cached.
+func (r *Reconciler) config(ctx context.Context, commit string) (*meridian.Config, error) {
+	if cfg, ok := r.configs.get(commit); ok {
+		return cfg, nil
+	}
+	if commit == "" {
+		return nil, meridian.Errorf(meridian.ECONFLICT, "the plan was not made from a commit; its config cannot be read again")
+	}
+	snap, err := r.loader.Load(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	r.configs.put(commit, snap.Config)
+	return snap.Config, nil
+}
+
 // WorkloadTags returns each workload's tags in the config at commit, for
 // cost reports grouped by team or tag. Configs are cached by commit.
 func (r *Reconciler) WorkloadTags(ctx context.Context, commit string) (map[string]map[string]string, error) {
-	cfg, ok := r.configs.get(commit)
-	if !ok {
-		if commit == "" {
-			return nil, meridian.Errorf(meridian.ECONFLICT, "the plan was not made from a commit; its tags cannot be read again")
-		}
-		snap, err := r.loader.Load(ctx, commit)
-		if err != nil {
-			return nil, err
-		}
-		cfg = snap.Config
-		r.configs.put(commit, cfg)
+	cfg, err := r.config(ctx, commit)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string]map[string]string, len(cfg.Workloads))
 	for _, w := range cfg.Workloads {

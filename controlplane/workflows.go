@@ -49,6 +49,8 @@ type WorkflowsOptions struct {
 	// the applied targets' local state. Nil: heads plan without Terraform.
 	PRRunner   *terraform.Runner
 	PRStateDir string
+	// Recorder, when set, receives lock.* and move.* events.
+	Recorder *Recorder
 }
 
 // Workflows are the Terraform workflows of one server: save records plans
@@ -66,6 +68,9 @@ type Workflows struct {
 func NewWorkflows(st store.Store, o WorkflowsOptions) (*Workflows, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Recorder != nil {
+		st = lockEvents{Store: st, rec: o.Recorder, log: o.Logger}
 	}
 	w := &Workflows{st: st, o: o}
 	var err error
@@ -217,7 +222,7 @@ func (a *WorkflowApplier) Apply(ctx context.Context, planID, actor string) (*App
 	if err != nil {
 		return nil, err
 	}
-	dopts := deploy.Options{StateDir: o.StateDir, Store: NewMoveStore(a.wfs.st), Logger: o.Logger, Auth: o.Auth}
+	dopts := deploy.Options{StateDir: o.StateDir, Store: NewMoveStore(a.wfs.st).WithRecorder(o.Recorder, o.Logger), Logger: o.Logger, Auth: o.Auth}
 	res, runID, err := ApplySavedPlan(ctx, wf, a.wfs.st, SavedApply{PlanID: planID, Actor: actor, CacheDir: a.loader.o.CacheDir, Deploy: dopts, Logger: o.Logger})
 	if err != nil {
 		var refused *workflow.RefusedError
@@ -268,18 +273,20 @@ func (d *WorkflowDrift) CheckDrift(ctx context.Context, actor string) (out *Drif
 	if err != nil {
 		return nil, err
 	}
-	out = &DriftOutput{RunID: res.RunID, Drifted: map[string]int{}}
+	// The figures are the open drift records after the check, not only
+	// what it saw: a target that could not be checked keeps its drift.
+	out = &DriftOutput{RunID: res.RunID, Drifted: map[string]int{}, Events: res.Events}
 	for _, t := range res.Targets {
-		out.Drifted[t.Target] = len(t.Items)
+		out.Drifted[t.Target] = 0
 		if t.Error != "" {
 			out.Errors = append(out.Errors, t.Target+": "+t.Error)
 		}
 	}
 	// Deploy-repo and Argo CD drift count against their targets too.
-	for _, it := range res.Deploy.Items {
-		target := it.Target
+	for _, d := range res.Open {
+		target := d.Target
 		if target == "" {
-			target = "deploy-repo"
+			target = string(d.Engine)
 		}
 		out.Drifted[target]++
 	}

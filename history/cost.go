@@ -45,6 +45,10 @@ func Breakdown(cfg *meridian.Config, placements []meridian.Placement) (meridian.
 	}
 	var total meridian.Money
 	for _, p := range placements {
+		// Each placement counts at the cent, as every output shows it and
+		// as a saved plan document keeps it: a plan read back from the
+		// store then gives the same figures as the plan that was made.
+		p.MonthlyCost = p.MonthlyCost.Round()
 		provider := Unknown
 		if t, ok := cfg.Target(p.Target); ok {
 			provider = string(t.Provider)

@@ -17,7 +17,6 @@ type Store interface {
 	Runs
 	Locks
 	Ledger
-	Drift
 	Audit
 	Moves
 	History
@@ -99,14 +98,6 @@ type Ledger interface {
 	LedgerEntries(ctx context.Context, repoID string) ([]LedgerEntry, error)
 	// AppliedTargets returns a repo's applied targets, ordered by name.
 	AppliedTargets(ctx context.Context, repoID string) ([]AppliedTarget, error)
-}
-
-// Drift keeps drift observations: Terraform, the deploy repo and Argo CD.
-type Drift interface {
-	// RecordDrift appends observations.
-	RecordDrift(ctx context.Context, obs []DriftObservation) error
-	// ListDrift returns observations matching f, newest first.
-	ListDrift(ctx context.Context, f DriftFilter) ([]DriftObservation, error)
 }
 
 // Audit is the append-only audit log. Backends must make rows immutable.
@@ -315,30 +306,6 @@ type AppliedTarget struct {
 	AppliedAt    time.Time
 }
 
-// DriftObservation is one difference between what Meridian applied and
-// what runs. Kind names the source: "terraform", "deploy-repo" or
-// "argocd".
-type DriftObservation struct {
-	ID         int64
-	RepoID     string
-	RunID      string
-	Kind       string
-	Target     string
-	Workload   string
-	Address    string
-	Action     string
-	Detail     string
-	ObservedAt time.Time
-}
-
-// DriftFilter selects drift observations; zero fields match everything.
-type DriftFilter struct {
-	RepoID string
-	RunID  string
-	Target string
-	Limit  int
-}
-
 // AuditEvent is one entry of the audit log.
 type AuditEvent struct {
 	ID     int64
@@ -454,6 +421,12 @@ type DriftRecords interface {
 	// (drift.cleared). Records and events are written in one transaction,
 	// and the events are returned with their IDs. A record of an engine
 	// outside engines is an EINVALID error.
+	//
+	// A record of current whose ID is that of the open record with its Key
+	// is carried over, not seen: it stays open exactly as it was. A check
+	// that covered an engine only in part (one target of several failed)
+	// carries the open records of the part it could not look at, so that
+	// they are neither cleared nor claimed seen.
 	SyncDrift(ctx context.Context, repoID string, engines []meridian.DriftEngine, current []meridian.DriftRecord) ([]meridian.Event, error)
 	// OpenDrift returns a repo's open drift records, ordered by engine,
 	// target, workload and resource.
@@ -461,4 +434,34 @@ type DriftRecords interface {
 	// ClearDrift clears the open records with the given IDs (e.g. of a
 	// target that no longer exists) and returns their drift.cleared events.
 	ClearDrift(ctx context.Context, repoID string, ids []int64) ([]meridian.Event, error)
+	// ListDrift returns the records matching f: open ones by engine,
+	// target, workload and resource, then cleared ones, newest cleared
+	// first.
+	ListDrift(ctx context.Context, f DriftFilter) ([]meridian.DriftRecord, error)
+}
+
+// DriftState selects drift records by whether they are cleared.
+type DriftState string
+
+// Drift states. The zero DriftState is DriftOpen.
+const (
+	DriftOpen    DriftState = "open"
+	DriftCleared DriftState = "cleared"
+	DriftAll     DriftState = "all"
+)
+
+// Valid reports whether s is a known drift state (empty means open).
+func (s DriftState) Valid() bool {
+	return s == "" || s == DriftOpen || s == DriftCleared || s == DriftAll
+}
+
+// DriftFilter selects drift records; zero fields match everything, except
+// State, whose zero value selects the open records.
+type DriftFilter struct {
+	RepoID   string
+	State    DriftState
+	Engine   meridian.DriftEngine
+	Target   string
+	Workload string
+	Limit    int
 }

@@ -68,7 +68,16 @@ type Drifted struct {
 	Action string
 	// Attributes lists the top-level attributes that differ.
 	Attributes []string
+	// Before and After hold those attributes' values on each side of the
+	// change, from the redacted plan: sensitive values are Redacted, and an
+	// attribute Terraform knows only after apply is Unknown. A nil map is
+	// a side where the resource does not exist (the before of a create,
+	// the after of a delete).
+	Before, After map[string]any
 }
+
+// Unknown stands for a value Terraform will know only after apply.
+const Unknown = "(known after apply)"
 
 // Drift lists what a refresh-only plan found changed outside Terraform.
 func Drift(p *tfjson.Plan) []Drifted {
@@ -103,6 +112,7 @@ func drifted(rcs []*tfjson.ResourceChange) []Drifted {
 			action = "update"
 		}
 		d := Drifted{Address: address(rc), Action: action, Attributes: changedKeys(rc.Change.Before, rc.Change.After)}
+		d.Before, d.After = values(rc.Change.Before, nil, d.Attributes), values(rc.Change.After, rc.Change.AfterUnknown, d.Attributes)
 		if k, ok := rc.Index.(string); ok {
 			d.Key = k
 		}
@@ -127,6 +137,26 @@ func changedKeys(before, after any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// values picks keys out of an object, marking the keys unknown masks as
+// Unknown. It returns nil when v is not an object (the resource is absent).
+func values(v, unknown any, keys []string) map[string]any {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	u, _ := unknown.(map[string]any)
+	out := make(map[string]any, len(keys))
+	for _, k := range keys {
+		if x, ok := obj[k]; ok {
+			out[k] = x
+		}
+		if b, ok := u[k].(bool); ok && b {
+			out[k] = Unknown
+		}
+	}
+	return out
 }
 
 // String describes the drift in one line.

@@ -2,10 +2,10 @@ package web
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -13,26 +13,10 @@ func (s *Server) driftRoutes(r chi.Router) {
 	r.With(s.require(RoleViewer)).Get("/drift", s.handleDriftList)
 }
 
-// driftView is one drift observation.
-type driftView struct {
-	ID         int64     `json:"id"`
-	RunID      string    `json:"run_id"`
-	Kind       string    `json:"kind"`
-	Target     string    `json:"target,omitempty"`
-	Workload   string    `json:"workload,omitempty"`
-	Address    string    `json:"address,omitempty"`
-	Action     string    `json:"action,omitempty"`
-	Detail     string    `json:"detail,omitempty"`
-	ObservedAt time.Time `json:"observed_at"`
-}
-
-func viewDrift(o store.DriftObservation) driftView {
-	return driftView{ID: o.ID, RunID: o.RunID, Kind: o.Kind, Target: o.Target, Workload: o.Workload,
-		Address: o.Address, Action: o.Action, Detail: o.Detail, ObservedAt: o.ObservedAt}
-}
-
-// handleDriftList lists drift observations, newest first, optionally of
-// one ?target= or ?run_id=.
+// handleDriftList lists the repo's drift records: ?state=open (the
+// default), cleared or all; filtered by ?engine=, ?target= and
+// ?workload=. Open records come first, by engine, target, workload and
+// resource; cleared ones follow, newest cleared first.
 func (s *Server) handleDriftList(w http.ResponseWriter, r *http.Request) {
 	p, err := parsePage(r)
 	if err != nil {
@@ -40,10 +24,21 @@ func (s *Server) handleDriftList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	obs, err := s.st.ListDrift(r.Context(), store.DriftFilter{RepoID: s.recon.RepoID(), Target: q.Get("target"), RunID: q.Get("run_id"), Limit: p.limit()})
+	state := store.DriftState(q.Get("state"))
+	if !state.Valid() {
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "state must be open, cleared or all, got %q", clip(string(state))))
+		return
+	}
+	engine := meridian.DriftEngine(q.Get("engine"))
+	if engine != "" && !engine.Valid() {
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "engine must be terraform, deploy-repo, argocd or live, got %q", clip(string(engine))))
+		return
+	}
+	recs, err := s.st.ListDrift(r.Context(), store.DriftFilter{RepoID: s.recon.RepoID(), State: state, Engine: engine,
+		Target: q.Get("target"), Workload: q.Get("workload"), Limit: p.limit()})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, mapList(pageOf(obs, p), viewDrift))
+	writeJSON(w, http.StatusOK, pageOf(recs, p))
 }

@@ -43,6 +43,7 @@ var errorStatus = map[string]int{
 	meridian.EINTERNAL:     http.StatusInternalServerError,
 	ERATELIMITED:           http.StatusTooManyRequests,
 	meridian.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	meridian.ETIMEOUT:      http.StatusGatewayTimeout,
 	EDISABLED:              http.StatusNotFound,
 	ELENGTHREQUIRED:        http.StatusLengthRequired,
 	ETOOLARGE:              http.StatusRequestEntityTooLarge,

@@ -17,9 +17,9 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/controlplane/controlplanetest"
+	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/github"
 )
 
 const (

@@ -17,10 +17,10 @@ import (
 
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/controlplane/controlplanetest"
+	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/github"
 )
 
 // Every test here plays an unauthenticated or hostile client: what it

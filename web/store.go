@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -32,9 +33,9 @@ type LockStore interface {
 	ForceUnlock(ctx context.Context, key store.LockKey, actor, reason string) (store.Lock, bool, error)
 }
 
-// DriftReader reads drift observations.
+// DriftReader reads drift records (store.DriftRecords).
 type DriftReader interface {
-	ListDrift(ctx context.Context, f store.DriftFilter) ([]store.DriftObservation, error)
+	ListDrift(ctx context.Context, f store.DriftFilter) ([]meridian.DriftRecord, error)
 }
 
 // Tokens keeps API tokens. Only a token's SHA-256 is stored, never the

@@ -13,8 +13,8 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/meridianhq/meridian"
-	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/github"
+	"github.com/meridianhq/meridian/store"
 )
 
 // maxWebhookBody is GitHub's own cap on payloads (25 MB).

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/meridianhq/meridian/controlplane/controlplanetest"
-	"github.com/meridianhq/meridian/web"
 	"github.com/meridianhq/meridian/github"
+	"github.com/meridianhq/meridian/web"
 )
 
 // FuzzWebhookGitHub throws arbitrary deliveries at the webhook endpoint of

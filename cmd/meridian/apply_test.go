@@ -163,14 +163,14 @@ func TestApplyExample(t *testing.T) {
 		RunID  string `json:"run_id"`
 		Deploy struct {
 			Drifted bool
-			Items   []store.DriftObservation
+			Items   []meridian.DriftRecord
 		}
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("drift --format json: %v\n%s", err, r.stdout)
 	}
-	want := []store.DriftObservation{{Kind: "deploy-repo", Target: "onprem-fra-dc1", Workload: "docs-site", Address: file, Action: "change"}}
-	if diff := cmp.Diff(want, rep.Deploy.Items, cmpopts.IgnoreFields(store.DriftObservation{}, "RepoID", "RunID", "Detail")); r.code != 2 || diff != "" {
+	want := []meridian.DriftRecord{{Engine: meridian.DriftEngineDeployRepo, Target: "onprem-fra-dc1", Workload: "docs-site", Resource: file, Action: "change"}}
+	if diff := cmp.Diff(want, rep.Deploy.Items, cmpopts.IgnoreFields(meridian.DriftRecord{}, "Expected", "Actual")); r.code != 2 || diff != "" {
 		t.Errorf("drift after a hand edit exited %d, want 2 naming %s (-want +got):\n%s\n%s", r.code, file, diff, r.stderr)
 	}
 	db, err = sqlite.Open(context.Background(), filepath.Join(state, "meridian.db"), sqlite.Options{})
@@ -178,13 +178,9 @@ func TestApplyExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	stored, err := db.ListDrift(context.Background(), store.DriftFilter{RunID: rep.RunID})
-	var found bool
-	for _, o := range stored {
-		found = found || (o.Kind == "deploy-repo" && o.Address == file && o.RepoID == store.RepoID(dir))
-	}
-	if err != nil || !found {
-		t.Errorf("the deploy-repo drift must be stored with the run's observations: %+v, %v", stored, err)
+	stored, err := db.ListDrift(context.Background(), store.DriftFilter{RepoID: store.RepoID(dir), Engine: meridian.DriftEngineDeployRepo})
+	if err != nil || len(stored) != 1 || stored[0].Resource != file || !stored[0].ClearedAt.IsZero() {
+		t.Errorf("the deploy-repo drift must be an open record: %+v, %v", stored, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/terraform/workflow"
 )
@@ -22,7 +23,7 @@ func newDriftCmd(a *app) *cobra.Command {
 		Use:   "drift --repo PATH|URL [--format table|json]",
 		Short: "Report what changed outside Meridian since it applied each target",
 		Long: `drift checks every target Meridian has applied for the repo against what it
-applied there, and records what it finds in the store:
+applied there, and keeps what it finds as drift records in the store:
 
   - the Terraform state was written outside Meridian (its serial moved);
   - a refresh-only plan (Terraform's detailed exit code) finds resources
@@ -35,9 +36,14 @@ from Meridian's last commit on the deploy branch (kind deploy-repo: hand
 edits, added or removed files) and, with argocd.server, Applications Argo
 CD does not have or reports OutOfSync or not Healthy (kind argocd).
 
-Each finding names the kind (terraform, deploy-repo or argocd), target,
+Each finding names the engine (terraform, deploy-repo or argocd), target,
 workload (when the resource belongs to one), resource (Terraform address,
-deploy repo file or Kubernetes resource) and detail.
+deploy repo file or Kubernetes resource), and what Meridian applied
+(expected) against what runs (actual), sensitive values redacted. A
+record opens when a check first sees a difference, keeps its first seen
+while later checks see it, and clears at the first check that no longer
+does; an engine or target that could not be checked keeps its records
+open. GET /api/v1/drift lists the records.
 
 Exit status: 0 no drift; 2 drift found; 1 error.`,
 		Args: cobra.NoArgs,
@@ -75,6 +81,7 @@ Exit status: 0 no drift; 2 drift found; 1 error.`,
 			} else {
 				writeDrift(a.stdout, src.Source, rep)
 				writeDeployDrift(a.stdout, out.Deploy)
+				writeDriftRecords(a.stdout, out)
 			}
 			switch {
 			case out.Errored():
@@ -118,14 +125,11 @@ func writeDrift(w io.Writer, repo string, rep *workflow.DriftReport) {
 		fmt.Fprintf(w, "\n%s:\n", t.Target)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, it := range t.Items {
-			addr, wl := it.Address, it.Workload
+			addr := it.Resource
 			if addr == "" {
 				addr = "(state)"
 			}
-			if wl == "" {
-				wl = "-"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", it.Action, addr, wl, it.Detail)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", it.Action, addr, dashIfEmpty(it.Workload), expectedActual(it))
 		}
 		tw.Flush()
 	}
@@ -143,7 +147,26 @@ func writeDeployDrift(w io.Writer, d *controlplane.DeployDrift) {
 	fmt.Fprintf(w, "\nDeploy repo: DRIFTED (%d)\n", len(d.Items))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, it := range d.Items {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Kind, it.Action, it.Address, dashIfEmpty(it.Workload), it.Detail)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Engine, it.Action, it.Resource, dashIfEmpty(it.Workload), expectedActual(it))
 	}
 	tw.Flush()
+}
+
+// expectedActual is a drift record's difference in one line.
+func expectedActual(d meridian.DriftRecord) string {
+	return fmt.Sprintf("expected %s, actual %s", dashIfEmpty(d.Expected), dashIfEmpty(d.Actual))
+}
+
+// writeDriftRecords says what the check changed in the drift records.
+func writeDriftRecords(w io.Writer, out *controlplane.DriftOutcome) {
+	var opened, cleared int
+	for _, ev := range out.Events {
+		switch ev.Type {
+		case meridian.EventDriftOpened:
+			opened++
+		case meridian.EventDriftCleared:
+			cleared++
+		}
+	}
+	fmt.Fprintf(w, "\nDrift records: %d opened, %d cleared, %d open\n", opened, cleared, len(out.Open))
 }

@@ -20,12 +20,12 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/terraform"
 	"github.com/meridianhq/meridian/web"
-	"github.com/meridianhq/meridian/github"
 )
 
 // The SQLite store is the server's store, for the handlers and the loop.
@@ -100,6 +100,9 @@ type ServeConfig struct {
 	// how many reviews run at once (zero: the reconciler's defaults).
 	PlanTimeout, PRTimeout, ApplyTimeout, DriftTimeout time.Duration
 	PRConcurrency                                      int
+	// EventRetention is how long the event feed keeps events (zero: the
+	// store's default, 30 days).
+	EventRetention time.Duration
 	// Actor names the server in locks, runs and the audit log.
 	Actor string
 	// Getenv reads the environment (default os.Getenv).
@@ -177,7 +180,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	loader := controlplane.NewGitLoader(controlplane.GitLoaderOptions{Source: c.Repo, Name: source, Branch: c.Branch, CacheDir: c.CacheDir,
 		Auth: auth, Logger: m.Logger})
 
-	wfs, err := m.workflows(ctx, stateDir, auth)
+	// The history (event feed, finding lifecycle, cost history) is written
+	// by the loop and the workflows and read by the API; writes wake the
+	// live feeds at once.
+	rec := controlplane.NewRecorder(m.db, controlplane.RecorderOptions{Notify: func(id int64) {
+		if srv := m.server; srv != nil {
+			srv.NotifyEvents(id)
+		}
+	}})
+	wfs, err := m.workflows(ctx, stateDir, auth, rec)
 	if err != nil {
 		return err
 	}
@@ -200,7 +211,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.recon = controlplane.NewReconciler(m.db, loader, pl, wfs.Applier(loader), wfs.DriftChecker(loader), controlplane.ReconcilerOptions{
 		RepoID: repoID, Source: source, Branch: c.Branch, Interval: c.Interval, DriftInterval: c.DriftInterval,
 		Actor: c.Actor, Logger: m.Logger, Metrics: controlplane.NewMetrics(metrics.Registry), PRConcurrency: c.PRConcurrency,
-		PlanTimeout: c.PlanTimeout, PRTimeout: c.PRTimeout, ApplyTimeout: c.ApplyTimeout, DriftTimeout: c.DriftTimeout,
+		PlanTimeout: c.PlanTimeout, PRTimeout: c.PRTimeout, ApplyTimeout: c.ApplyTimeout, DriftTimeout: c.DriftTimeout, Recorder: rec,
 		PR: controlplane.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
 	})
 	if len(c.WebhookSecret) == 0 {
@@ -210,7 +221,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		log.Warn("the webhook secret is short: use at least 32 random bytes (e.g. openssl rand -hex 32)", "bytes", len(c.WebhookSecret))
 	}
 	m.server = web.NewServer(m.db, m.recon, web.Options{WebhookSecret: c.WebhookSecret, MetricsAuth: c.MetricsAuth,
-		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics})
+		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics,
+		Events: web.FeedOptions{Retention: c.EventRetention, Logger: m.Logger}})
 
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
@@ -233,6 +245,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			log.Error("reconcile loop stopped", "err", err)
 		}
 	}()
+	if feed := m.server.EventFeed(); feed != nil {
+		// Open event streams end with the server, not at the end of the
+		// shutdown timeout.
+		m.http.RegisterOnShutdown(feed.Close)
+		go feed.RunPruner(loopCtx, time.Hour)
+	}
 	go func() { m.httpDone <- m.http.Serve(m.ln) }()
 	log.Info("serving", "addr", m.Addr(), "state_dir", stateDir, "db", m.db.Path(), "terraform", wfs.Terraform())
 	return nil
@@ -306,11 +324,11 @@ func (m *Main) Close() error {
 // workflows finds Terraform, makes its runners (a sandboxed one for
 // allowlisted pull-request heads) and builds the workflows the server
 // needs on them.
-func (m *Main) workflows(ctx context.Context, stateDir string, auth gitops.AuthOptions) (*controlplane.Workflows, error) {
+func (m *Main) workflows(ctx context.Context, stateDir string, auth gitops.AuthOptions, rec *controlplane.Recorder) (*controlplane.Workflows, error) {
 	c := &m.Config
 	var err error
 	o := controlplane.WorkflowsOptions{StateDir: stateDir, LeaseTTL: c.LockLease, LockTimeout: c.LockTimeout,
-		Concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), Actor: c.Actor, Logger: m.Logger, Auth: auth}
+		Concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), Actor: c.Actor, Logger: m.Logger, Auth: auth, Recorder: rec}
 	var bin string
 	if c.NoTerraform {
 		o.NoTerraform = "the server runs with --terraform=false"
@@ -557,6 +575,7 @@ SIGTERM or SIGINT shuts down gracefully.`,
 	f.DurationVar(&c.ApplyTimeout, "apply-timeout", 2*time.Hour, "time budget of one apply")
 	f.DurationVar(&c.DriftTimeout, "drift-timeout", time.Hour, "time budget of one drift check")
 	f.IntVar(&c.PRConcurrency, "pr-concurrency", 2, "pull-request reviews planned at once; more wait their turn")
+	f.DurationVar(&c.EventRetention, "event-retention", store.DefaultEventRetention, "how long the event feed (GET /api/v1/events) keeps events")
 	_ = cmd.MarkFlagRequired("repo")
 	sf.register(cmd)
 	tff.register(cmd, true)

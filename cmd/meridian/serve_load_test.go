@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/github"
+	"github.com/meridianhq/meridian/store"
 )
 
 // loadFigures are what the load test measures.

@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/terraformtest"
-	"github.com/meridianhq/meridian/github"
 )
 
 const e2eSecret = "e2e webhook secret"

@@ -24,7 +24,8 @@ type Store struct {
 	audit      []store.AuditEvent
 	locks      map[store.LockKey]store.Lock
 	ledger     []store.LedgerEntry
-	drift      []store.DriftObservation
+	drift      []meridian.DriftRecord
+	driftEvent int64
 	tokens     []store.Token
 	deliveries map[string]store.Delivery
 	comments   []store.PRComment
@@ -267,34 +268,6 @@ func (s *Store) LedgerEntries(_ context.Context, repoID string) ([]store.LedgerE
 		}
 	}
 	return out, nil
-}
-
-// RecordDrift appends drift observations.
-func (s *Store) RecordDrift(_ context.Context, obs []store.DriftObservation) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, o := range obs {
-		o.ID = int64(len(s.drift) + 1)
-		if o.ObservedAt.IsZero() {
-			o.ObservedAt = s.now()
-		}
-		s.drift = append(s.drift, o)
-	}
-	return nil
-}
-
-// ListDrift implements web.Store (DriftReader).
-func (s *Store) ListDrift(_ context.Context, f store.DriftFilter) ([]store.DriftObservation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []store.DriftObservation
-	for i := len(s.drift) - 1; i >= 0; i-- {
-		o := s.drift[i]
-		if eq(f.RepoID, o.RepoID) && eq(f.RunID, o.RunID) && eq(f.Target, o.Target) {
-			out = append(out, o)
-		}
-	}
-	return head(out, f.Limit), nil
 }
 
 // CreateToken implements web.Store (Tokens).

@@ -12,16 +12,6 @@ import (
 	"github.com/meridianhq/meridian/gitops/argocd"
 )
 
-// Kinds of drift this package reports.
-const (
-	// DriftDeployRepo: a file in the deploy repo differs from what
-	// Meridian last committed there.
-	DriftDeployRepo = "deploy-repo"
-	// DriftArgoCD: Argo CD reports an Application of Meridian's OutOfSync
-	// or not Healthy, or does not have it at all.
-	DriftArgoCD = "argocd"
-)
-
 // maxWalk bounds how far back RepoDrift looks for Meridian's last commit.
 const maxWalk = 1000
 
@@ -31,10 +21,11 @@ type Lister interface {
 	List(ctx context.Context, selector string) ([]argocd.Application, error)
 }
 
-// Drift reports both kinds of drift for the deploy repo configured in cfg:
+// Drift reports both engines' drift for the deploy repo configured in cfg
+// (meridian.DriftEngineDeployRepo and, with Argo CD, DriftEngineArgoCD):
 // RepoDrift always, ArgoDrift when an Argo CD client is given or
 // argocd.server is configured. It is what `meridian drift` calls.
-func Drift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.Drift, error) {
+func Drift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.DriftRecord, error) {
 	a, err := newApplier(cfg, opts, true)
 	if err != nil {
 		return nil, err
@@ -61,7 +52,7 @@ func Drift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.
 // RepoDrift compares the deploy path at the branch head with the tree of
 // Meridian's last commit on the branch (found by its Meridian-Plan trailer),
 // and reports every file someone else added, changed or removed since.
-func RepoDrift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.Drift, error) {
+func RepoDrift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.DriftRecord, error) {
 	a, err := newApplier(cfg, opts, false)
 	if err != nil {
 		return nil, err
@@ -74,19 +65,20 @@ func RepoDrift(ctx context.Context, cfg *meridian.Config, opts Options) ([]merid
 	return a.repoDrift(snap)
 }
 
-func (a *applier) repoDrift(snap *snapshot) ([]meridian.Drift, error) {
+func (a *applier) repoDrift(snap *snapshot) ([]meridian.DriftRecord, error) {
 	if snap.head == nil {
-		return []meridian.Drift{}, nil
+		return []meridian.DriftRecord{}, nil
 	}
 	last, later, err := lastMeridianCommit(snap.head)
 	if err != nil {
 		return nil, fmt.Errorf("deploy repo %s: %w", a.repo.name, err)
 	}
-	out := []meridian.Drift{}
+	out := []meridian.DriftRecord{}
 	var base Tree
-	detail := func(action string) string {
-		return fmt.Sprintf("%s outside Meridian: no commit by Meridian on %s", action, a.s.Branch)
-	}
+	// Expected names the tree Meridian committed, Actual the head that
+	// differs from it, so that a later edit of a drifted file refreshes
+	// the record's Actual while the record stays the same.
+	expected := "no commit by Meridian on " + a.s.Branch
 	if last != nil {
 		if last.Hash == snap.head.Hash {
 			return out, nil
@@ -94,14 +86,16 @@ func (a *applier) repoDrift(snap *snapshot) ([]meridian.Drift, error) {
 		if base, err = a.repo.files(last); err != nil {
 			return nil, err
 		}
-		detail = func(action string) string {
-			return fmt.Sprintf("%s since Meridian's commit %s by %d later commit(s), the last by %s", action, last.Hash.String()[:12], later, snap.head.Author.Name)
-		}
+		expected = "as of Meridian's commit " + last.Hash.String()[:12]
 	}
 	for _, f := range Diff(base, snap.tree, "") {
-		out = append(out, meridian.Drift{
-			Kind: DriftDeployRepo, Workload: f.Workload, Target: f.Target,
-			Resource: repoPathOf(a.s.Path, f.Path), Action: f.Action, Detail: detail(actionText(f.Action)),
+		actual := fmt.Sprintf("%s at %s outside Meridian, by %s", actionText(f.Action), snap.head.Hash.String()[:12], snap.head.Author.Name)
+		if last != nil {
+			actual = fmt.Sprintf("%s at %s by %d later commit(s), the last by %s", actionText(f.Action), snap.head.Hash.String()[:12], later, snap.head.Author.Name)
+		}
+		out = append(out, meridian.DriftRecord{
+			Engine: meridian.DriftEngineDeployRepo, Workload: f.Workload, Target: f.Target,
+			Resource: repoPathOf(a.s.Path, f.Path), Action: f.Action, Expected: expected, Actual: actual,
 		})
 	}
 	return out, nil
@@ -148,7 +142,7 @@ func lastMeridianCommit(head *object.Commit) (*object.Commit, int, error) {
 // ArgoDrift reports, for every Application the deploy tree declares, what
 // Argo CD says is wrong with it: missing, OutOfSync or not Healthy, with
 // each resource it lists as out of sync, to be pruned or unhealthy.
-func ArgoDrift(ctx context.Context, argo Lister, tree Tree) ([]meridian.Drift, error) {
+func ArgoDrift(ctx context.Context, argo Lister, tree Tree) ([]meridian.DriftRecord, error) {
 	apps, err := argo.List(ctx, LabelManagedBy+"="+managedBy)
 	if err != nil {
 		return nil, fmt.Errorf("list Argo CD applications: %w", err)
@@ -157,19 +151,19 @@ func ArgoDrift(ctx context.Context, argo Lister, tree Tree) ([]meridian.Drift, e
 	for i := range apps {
 		live[apps[i].Metadata.Name] = &apps[i]
 	}
-	out := []meridian.Drift{}
+	out := []meridian.DriftRecord{}
 	for _, e := range declaredApps(tree) {
 		app, ok := live[e.name]
 		if !ok {
-			out = append(out, meridian.Drift{Kind: DriftArgoCD, Workload: e.workload, Target: e.target,
-				Resource: "Application " + e.name, Action: meridian.DriftMissing, Detail: "declared in the deploy repo but not in Argo CD"})
+			out = append(out, meridian.DriftRecord{Engine: meridian.DriftEngineArgoCD, Workload: e.workload, Target: e.target,
+				Resource: "Application " + e.name, Action: meridian.DriftMissing, Expected: "declared in the deploy repo", Actual: "not in Argo CD"})
 			continue
 		}
 		if app.Ready() {
 			continue
 		}
-		out = append(out, meridian.Drift{Kind: DriftArgoCD, Workload: e.workload, Target: e.target,
-			Resource: "Application " + e.name, Action: appAction(app), Detail: app.Summary()})
+		out = append(out, meridian.DriftRecord{Engine: meridian.DriftEngineArgoCD, Workload: e.workload, Target: e.target,
+			Resource: "Application " + e.name, Action: appAction(app), Expected: argoReady, Actual: app.Summary()})
 		for _, r := range app.Unhealthy() {
 			var why []string
 			action := meridian.DriftUnhealthy
@@ -189,12 +183,16 @@ func ArgoDrift(ctx context.Context, argo Lister, tree Tree) ([]meridian.Drift, e
 				}
 				why = append(why, h)
 			}
-			out = append(out, meridian.Drift{Kind: DriftArgoCD, Workload: e.workload, Target: e.target,
-				Resource: r.Ref(), Action: action, Detail: strings.Join(why, ", ") + " (in Application " + e.name + ")"})
+			out = append(out, meridian.DriftRecord{Engine: meridian.DriftEngineArgoCD, Workload: e.workload, Target: e.target,
+				Resource: r.Ref(), Action: action, Expected: argoReady, Actual: strings.Join(why, ", ") + " (in Application " + e.name + ")"})
 		}
 	}
 	return out, nil
 }
+
+// argoReady is the Expected of Argo CD drift: what Meridian's deploy
+// tree asks Argo CD to reach.
+const argoReady = "Synced/Healthy"
 
 // appAction classifies a not-ready Application.
 func appAction(app *argocd.Application) string {

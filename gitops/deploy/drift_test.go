@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,10 +12,10 @@ import (
 	"github.com/meridianhq/meridian/gitops/deploy"
 )
 
-func driftKeys(ds []meridian.Drift) []string {
+func driftKeys(ds []meridian.DriftRecord) []string {
 	var out []string
 	for _, d := range ds {
-		out = append(out, d.Kind+" "+d.Workload+" "+d.Target+" "+d.Resource+" "+d.Action)
+		out = append(out, string(d.Engine)+" "+d.Workload+" "+d.Target+" "+d.Resource+" "+d.Action)
 	}
 	return out
 }
@@ -51,8 +52,10 @@ func TestRepoDrift(t *testing.T) {
 	if diff := cmp.Diff(want, driftKeys(ds)); diff != "" {
 		t.Errorf("drift (-want +got):\n%s", diff)
 	}
-	if len(ds) > 0 && ds[0].Detail == "" {
-		t.Error("drift needs a detail")
+	for _, d := range ds {
+		if !strings.HasPrefix(d.Expected, "as of Meridian's commit ") || !strings.Contains(d.Actual, "by 1 later commit(s)") {
+			t.Errorf("%s: expected %q, actual %q: want Meridian's commit and the later one", d.Resource, d.Expected, d.Actual)
+		}
 	}
 	// The next apply restores Meridian's tree, and the drift is gone.
 	if _, err := deploy.Apply(ctx, cfg, basicPlan(), opts); err != nil {
@@ -92,10 +95,13 @@ func TestArgoDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []meridian.Drift{
-		{Kind: "argocd", Workload: "batch", Target: "onprem-fra", Resource: "Application batch.onprem-fra", Action: "missing", Detail: "declared in the deploy repo but not in Argo CD"},
-		{Kind: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "Application web.azure-westeurope", Action: "out-of-sync", Detail: "OutOfSync/Healthy"},
-		{Kind: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "apps/Deployment foo/my-app", Action: "out-of-sync", Detail: "OutOfSync (in Application web.azure-westeurope)"},
+	want := []meridian.DriftRecord{
+		{Engine: "argocd", Workload: "batch", Target: "onprem-fra", Resource: "Application batch.onprem-fra", Action: "missing",
+			Expected: "declared in the deploy repo", Actual: "not in Argo CD"},
+		{Engine: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "Application web.azure-westeurope", Action: "out-of-sync",
+			Expected: "Synced/Healthy", Actual: "OutOfSync/Healthy"},
+		{Engine: "argocd", Workload: "web", Target: "azure-westeurope", Resource: "apps/Deployment foo/my-app", Action: "out-of-sync",
+			Expected: "Synced/Healthy", Actual: "OutOfSync (in Application web.azure-westeurope)"},
 	}
 	if diff := cmp.Diff(want, ds); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
 )
 
 const driftColumns = `id, repo_id, engine, target, workload, resource, action, expected, actual, first_seen, last_seen, cleared_at`
@@ -52,6 +53,9 @@ func (s *DB) SyncDrift(ctx context.Context, repoID string, engines []meridian.Dr
 			d := byKey[k]
 			d.RepoID, d.LastSeen, d.ClearedAt = repoID, now, time.Time{}
 			if prev, ok := openByKey[k]; ok {
+				if d.ID == prev.ID {
+					continue // carried over: not seen, so left as it was
+				}
 				d.ID, d.FirstSeen = prev.ID, prev.FirstSeen
 				if _, err := tx.ExecContext(ctx, `UPDATE drift_records SET action = ?, expected = ?, actual = ?, last_seen = ? WHERE id = ?`,
 					d.Action, d.Expected, d.Actual, ms2(now), d.ID); err != nil {
@@ -101,6 +105,37 @@ func (s *DB) OpenDrift(ctx context.Context, repoID string) ([]meridian.DriftReco
 	out, err := scanDrift(rows)
 	if err != nil {
 		return nil, fmt.Errorf("open drift of %s: %w", repoID, err)
+	}
+	return out, nil
+}
+
+// ListDrift implements store.DriftRecords.
+func (s *DB) ListDrift(ctx context.Context, f store.DriftFilter) ([]meridian.DriftRecord, error) {
+	if !f.State.Valid() {
+		return nil, meridian.Errorf(meridian.EINVALID, "list drift: unknown state %q", f.State)
+	}
+	var w where
+	w.eq("repo_id", f.RepoID)
+	w.eq("engine", string(f.Engine))
+	w.eq("target", f.Target)
+	w.eq("workload", f.Workload)
+	switch f.State {
+	case "", store.DriftOpen:
+		w.clauses = append(w.clauses, "cleared_at IS NULL")
+	case store.DriftCleared:
+		w.clauses = append(w.clauses, "cleared_at IS NOT NULL")
+	}
+	// Open records first (cleared_at IS NOT NULL sorts 0 before 1), in the
+	// order OpenDrift uses; then the cleared ones, newest first.
+	rs, err := s.db.QueryContext(ctx, `SELECT `+driftColumns+` FROM drift_records`+w.String()+`
+		ORDER BY cleared_at IS NOT NULL, cleared_at DESC, engine, target, workload, resource, id DESC`+limit(f.Limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list drift: %w", err)
+	}
+	defer rs.Close()
+	out, err := scanDrift(rs)
+	if err != nil {
+		return nil, fmt.Errorf("list drift: %w", err)
 	}
 	return out, nil
 }

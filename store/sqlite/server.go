@@ -19,9 +19,10 @@ const rolePrefix = "role:"
 
 // Ping checks that the database takes writes, not only reads: in an
 // immediate transaction (the write lock, so a read-only file or a writer
-// stuck past the busy timeout fails) it creates a table, which allocates a
-// new page (so a database at its max_page_count fails with SQLITE_FULL),
-// and rolls back. Nothing is committed, so a probe every few seconds
+// stuck past the busy timeout fails) it creates a table and writes 64 KiB
+// into it, which allocates more pages than the few a migration's dropped
+// table leaves free (so a database at its max_page_count fails with
+// SQLITE_FULL), and rolls back. Nothing is committed, so a probe every few seconds
 // costs no disk space. A full filesystem under a database that still has
 // free pages is not seen here: its writes fail at commit, and are
 // EUNAVAILABLE errors like these.
@@ -31,7 +32,7 @@ func (s *DB) Ping(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE meridian_write_probe (b BLOB)`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO meridian_write_probe VALUES (zeroblob(512))`); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meridian_write_probe VALUES (zeroblob(65536))`); err != nil {
 			return err
 		}
 		return errRollback

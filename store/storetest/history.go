@@ -24,6 +24,8 @@ func testHistory(t *testing.T, open Opener) {
 	t.Run("Findings", func(t *testing.T) { testFindings(t, open) })
 	t.Run("Costs", func(t *testing.T) { testCosts(t, open) })
 	t.Run("DriftRecords", func(t *testing.T) { testDriftRecords(t, open) })
+	t.Run("DriftCarried", func(t *testing.T) { testDriftCarried(t, open) })
+	t.Run("ListDrift", func(t *testing.T) { testListDrift(t, open) })
 }
 
 func ids(evs []meridian.Event) []int64 {
@@ -426,6 +428,98 @@ func testDriftRecords(t *testing.T, open Opener) {
 	other, err := s.OpenDrift(ctx, "r2")
 	if err != nil || len(other) != 0 {
 		t.Errorf("OpenDrift of another repo = %+v, %v; want none", other, err)
+	}
+}
+
+// testDriftCarried: a check that could not look at part of an engine
+// (one target failed) carries that part's open records, which stay as
+// they were, neither cleared nor refreshed.
+func testDriftCarried(t *testing.T, open Opener) {
+	s, c := openWith(t, open)
+	ctx := context.Background()
+	t0 := c.Now()
+	tf := []meridian.DriftEngine{meridian.DriftEngineTerraform}
+	east := meridian.DriftRecord{Engine: meridian.DriftEngineTerraform, Target: "east", Resource: "a.b", Action: "update", Actual: "1"}
+	west := meridian.DriftRecord{Engine: meridian.DriftEngineTerraform, Target: "west", Resource: "c.d", Action: "update", Actual: "2"}
+	if _, err := s.SyncDrift(ctx, "r1", tf, []meridian.DriftRecord{east, west}); err != nil {
+		t.Fatal(err)
+	}
+	open1, err := s.OpenDrift(ctx, "r1")
+	if err != nil || len(open1) != 2 {
+		t.Fatalf("OpenDrift = %+v, %v; want east and west", open1, err)
+	}
+	c.Advance(time.Hour)
+	// west could not be checked: its record is carried, east is seen.
+	evs, err := s.SyncDrift(ctx, "r1", tf, []meridian.DriftRecord{east, open1[1]})
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("SyncDrift with a carried record = %+v, %v; want no event", evs, err)
+	}
+	open2, err := s.OpenDrift(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []meridian.DriftRecord{
+		{ID: open1[0].ID, RepoID: "r1", Engine: meridian.DriftEngineTerraform, Target: "east", Resource: "a.b", Action: "update", Actual: "1", FirstSeen: t0, LastSeen: c.Now()},
+		{ID: open1[1].ID, RepoID: "r1", Engine: meridian.DriftEngineTerraform, Target: "west", Resource: "c.d", Action: "update", Actual: "2", FirstSeen: t0, LastSeen: t0},
+	}
+	if diff := cmp.Diff(want, open2); diff != "" {
+		t.Errorf("after a carried check (-want +got):\n%s", diff)
+	}
+}
+
+// testListDrift checks the filters of the API's drift list.
+func testListDrift(t *testing.T, open Opener) {
+	s, c := openWith(t, open)
+	ctx := context.Background()
+	all := []meridian.DriftEngine{meridian.DriftEngineTerraform, meridian.DriftEngineArgoCD}
+	tfA := meridian.DriftRecord{Engine: meridian.DriftEngineTerraform, Target: "a", Workload: "api", Resource: "x.y", Action: "update"}
+	tfB := meridian.DriftRecord{Engine: meridian.DriftEngineTerraform, Target: "b", Resource: "x.z", Action: "delete"}
+	argo := meridian.DriftRecord{Engine: meridian.DriftEngineArgoCD, Target: "a", Workload: "api", Resource: "Application api.a", Action: "missing"}
+	if _, err := s.SyncDrift(ctx, "r1", all, []meridian.DriftRecord{tfA, tfB, argo}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SyncDrift(ctx, "r2", all, []meridian.DriftRecord{tfA}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute)
+	if _, err := s.SyncDrift(ctx, "r1", all, []meridian.DriftRecord{tfA}); err != nil { // clears tfB and argo
+		t.Fatal(err)
+	}
+	res := func(ds []meridian.DriftRecord) []string {
+		out := []string{}
+		for _, d := range ds {
+			out = append(out, d.Resource)
+		}
+		return out
+	}
+	cases := map[string]struct {
+		reason string
+		f      store.DriftFilter
+		want   []string
+	}{
+		"Default": {"the zero state lists the open records", store.DriftFilter{RepoID: "r1"}, []string{"x.y"}},
+		"Cleared": {"cleared records only", store.DriftFilter{RepoID: "r1", State: store.DriftCleared}, []string{"Application api.a", "x.z"}},
+		"All":     {"open first, then cleared", store.DriftFilter{RepoID: "r1", State: store.DriftAll}, []string{"x.y", "Application api.a", "x.z"}},
+		"Engine":  {"one engine", store.DriftFilter{RepoID: "r1", State: store.DriftAll, Engine: meridian.DriftEngineArgoCD}, []string{"Application api.a"}},
+		"Target":  {"one target", store.DriftFilter{RepoID: "r1", State: store.DriftAll, Target: "b"}, []string{"x.z"}},
+		"Workload": {"one workload", store.DriftFilter{RepoID: "r1", State: store.DriftAll, Workload: "api"},
+			[]string{"x.y", "Application api.a"}},
+		"Limit":     {"a limit cuts the list", store.DriftFilter{RepoID: "r1", State: store.DriftAll, Limit: 2}, []string{"x.y", "Application api.a"}},
+		"OtherRepo": {"repos do not mix", store.DriftFilter{RepoID: "r2", State: store.DriftAll}, []string{"x.y"}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := s.ListDrift(ctx, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, res(got)); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+	if _, err := s.ListDrift(ctx, store.DriftFilter{State: "closed"}); meridian.ErrorCode(err) != meridian.EINVALID {
+		t.Errorf("ListDrift of an unknown state = %v, want EINVALID", err)
 	}
 }
 

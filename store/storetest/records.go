@@ -202,33 +202,6 @@ func testLedger(t *testing.T, open Opener) {
 	}
 }
 
-func testDrift(t *testing.T, open Opener) {
-	s, c := openWith(t, open)
-	ctx := context.Background()
-	at := c.Now().Truncate(time.Millisecond)
-	obs := []store.DriftObservation{
-		{RepoID: "r1", RunID: "d1", Kind: "terraform", Target: "t1", Workload: "w1", Address: `terraform_data.w["w1"]`, Action: "update", Detail: "x", ObservedAt: at},
-		{RepoID: "r1", RunID: "d1", Kind: "terraform", Target: "t2", Address: "terraform_data.k", Action: "delete", ObservedAt: at},
-	}
-	if err := s.RecordDrift(ctx, obs); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.ListDrift(ctx, store.DriftFilter{RepoID: "r1", Target: "t1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].ID == 0 {
-		t.Fatalf("ListDrift(t1) = %+v, want one observation with an ID", got)
-	}
-	got[0].ID = 0
-	if diff := cmp.Diff(obs[0], got[0]); diff != "" {
-		t.Errorf("drift round trip (-want +got):\n%s", diff)
-	}
-	if all, _ := s.ListDrift(ctx, store.DriftFilter{RunID: "d1"}); len(all) != 2 {
-		t.Errorf("ListDrift(run) returned %d, want 2", len(all))
-	}
-}
-
 func testAudit(t *testing.T, open Opener) {
 	s, _ := openWith(t, open)
 	ctx := context.Background()

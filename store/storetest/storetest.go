@@ -54,7 +54,6 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LockRace", func(t *testing.T) { testLockRace(t, open) })
 	t.Run("AcquireWait", func(t *testing.T) { testAcquireWait(t, open) })
 	t.Run("Ledger", func(t *testing.T) { testLedger(t, open) })
-	t.Run("Drift", func(t *testing.T) { testDrift(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Moves", func(t *testing.T) { testMoves(t, open) })
 	t.Run("History", func(t *testing.T) { testHistory(t, open) })

@@ -8,12 +8,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform"
 )
-
-// DriftKindTerraform is the kind of drift found through Terraform.
-const DriftKindTerraform = "terraform"
 
 // DriftTarget is one target's drift check.
 type DriftTarget struct {
@@ -21,9 +19,11 @@ type DriftTarget struct {
 	// PlanID is the plan last applied on the target, checked against.
 	PlanID string `json:"plan_id"`
 	// Drifted is set when anything differs.
-	Drifted bool                     `json:"drifted"`
-	Items   []store.DriftObservation `json:"items"`
-	Error   string                   `json:"error,omitempty"`
+	Drifted bool `json:"drifted"`
+	// Items are the drift found, engine terraform, not yet recorded: the
+	// caller syncs them into the store's drift records.
+	Items []meridian.DriftRecord `json:"items"`
+	Error string                 `json:"error,omitempty"`
 }
 
 // DriftReport is the outcome of a drift check, target by target.
@@ -53,7 +53,9 @@ func (r *DriftReport) Errored() bool {
 }
 
 // Drift checks every target Meridian has applied against what it applied
-// there, and stores what it finds. For each target it reports:
+// there. It records nothing but the run: the caller turns the report into
+// drift records (store.DriftRecords.SyncDrift), knowing which targets were
+// checked. For each target it reports:
 //
 //   - the state serial moving since Meridian's apply: something else wrote
 //     the state (a manual terraform apply, state rm, an edit);
@@ -79,22 +81,16 @@ func (s *Session) Drift(ctx context.Context) (_ *DriftReport, err error) {
 	rep := &DriftReport{RunID: s.run.ID, Targets: make([]DriftTarget, len(applied))}
 	forEach(s.w.opts.Concurrency, indexes(len(applied)), func(i int) {
 		at := applied[i]
-		dt := DriftTarget{Target: at.Target, PlanID: at.PlanID, Items: []store.DriftObservation{}}
+		dt := DriftTarget{Target: at.Target, PlanID: at.PlanID, Items: []meridian.DriftRecord{}}
 		if err := s.driftTarget(ctx, at, ledger[at.Target], &dt); err != nil {
 			dt.Error = err.Error()
+			// What a failed check found is partial; the caller keeps the
+			// target's records as they were instead.
+			dt.Items = []meridian.DriftRecord{}
 		}
 		dt.Drifted = len(dt.Items) > 0
 		rep.Targets[i] = dt
 	})
-	var all []store.DriftObservation
-	for _, t := range rep.Targets {
-		all = append(all, t.Items...)
-	}
-	if len(all) > 0 {
-		if err := s.w.st.RecordDrift(context.WithoutCancel(ctx), all); err != nil {
-			return rep, err
-		}
-	}
 	return rep, nil
 }
 
@@ -105,10 +101,6 @@ func (s *Session) driftTarget(ctx context.Context, at store.AppliedTarget, workl
 		return err
 	}
 	defer s.unlock(at.Target)
-	obs := func(address, workload, action, detail string) {
-		dt.Items = append(dt.Items, store.DriftObservation{RepoID: s.repoID, RunID: s.run.ID, Kind: DriftKindTerraform,
-			Target: at.Target, Workload: workload, Address: address, Action: action, Detail: detail})
-	}
 	dir := s.w.abs(at.Dir)
 	files, err := terraform.ReadModule(os.DirFS(dir), "module")
 	if err != nil {
@@ -133,8 +125,9 @@ func (s *Session) driftTarget(ctx context.Context, at store.AppliedTarget, workl
 		return err
 	}
 	if state.Serial != at.StateSerial || state.Lineage != at.StateLineage {
-		obs("", "", "state", fmt.Sprintf("the state was written outside Meridian: serial %d (lineage %s) since Meridian applied serial %d (lineage %s)",
-			state.Serial, shortLineage(state.Lineage), at.StateSerial, shortLineage(at.StateLineage)))
+		dt.Items = append(dt.Items, meridian.DriftRecord{Engine: meridian.DriftEngineTerraform, Target: at.Target, Action: DriftActionState,
+			Expected: fmt.Sprintf("serial %d (lineage %s), as Meridian applied it", at.StateSerial, shortLineage(at.StateLineage)),
+			Actual:   fmt.Sprintf("serial %d (lineage %s), written outside Meridian", state.Serial, shortLineage(state.Lineage))})
 	}
 	scratch := filepath.Join(ws.Dir, ".meridian")
 	if err := os.MkdirAll(scratch, 0o700); err != nil {
@@ -154,7 +147,7 @@ func (s *Session) driftTarget(ctx context.Context, at store.AppliedTarget, workl
 	seen := map[string]bool{}
 	for _, d := range terraform.Drift(refresh.Plan) {
 		seen[d.Address] = true
-		obs(d.Address, workload(d.Key), d.Action, "changed outside Terraform: "+d.String())
+		dt.Items = append(dt.Items, DriftRecord(at.Target, workload(d.Key), d, DriftRefreshed))
 	}
 	restore, err := ws.Plan(ctx, filepath.Join(scratch, "restore.tfplan"), terraform.PlanNormal)
 	if err != nil {
@@ -162,10 +155,10 @@ func (s *Session) driftTarget(ctx context.Context, at store.AppliedTarget, workl
 	}
 	for _, d := range terraform.Pending(restore.Plan) {
 		if !seen[d.Address] {
-			obs(d.Address, workload(d.Key), d.Action, "differs from the applied plan "+at.PlanID+"; restoring it would "+d.String())
+			dt.Items = append(dt.Items, DriftRecord(at.Target, workload(d.Key), d, DriftRestore))
 		}
 	}
-	sort.SliceStable(dt.Items, func(i, j int) bool { return dt.Items[i].Address < dt.Items[j].Address })
+	sort.SliceStable(dt.Items, func(i, j int) bool { return dt.Items[i].Resource < dt.Items[j].Resource })
 	return nil
 }
 

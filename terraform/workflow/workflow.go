@@ -24,7 +24,6 @@ type Store interface {
 	store.Runs
 	store.Locks
 	store.Ledger
-	store.Drift
 	store.Audit
 }
 
