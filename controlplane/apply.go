@@ -117,6 +117,10 @@ type SavedApply struct {
 	Deploy deploy.Options
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// Recorder, when set, writes the apply to the history (apply.* events,
+	// the applied cost). The CLI sets it; the server's reconcile loop
+	// records around its Applier instead.
+	Recorder *Recorder
 }
 
 // ApplySavedPlan applies exactly the saved plan a.PlanID, as both
@@ -160,6 +164,9 @@ func ApplySavedPlan(ctx context.Context, wf *workflow.Workflow, st store.Store, 
 	}
 	runID = sess.RunID()
 	defer func() { CloseApply(sess, err, res) }()
+	hist := HistoryApply{RepoID: src.RepoID(), Branch: rec.Ref, RunID: runID, Plan: &plan}
+	defer func() { RecordApplyEnd(ctx, a.Recorder, log, hist, OutcomeFailure(hist, res, err)) }()
+	RecordApplyStart(ctx, a.Recorder, log, hist)
 	tf, err := sess.Apply(ctx, planID, &workflow.ConfigNow{Commit: snap.Commit, TreeDigest: digest})
 	if err != nil {
 		return nil, runID, err
@@ -170,5 +177,44 @@ func ApplySavedPlan(ctx context.Context, wf *workflow.Workflow, st store.Store, 
 	if err != nil {
 		return &ApplyOutcome{ApplyResult: tf, Deploy: &DeployStep{Status: DeployFailed, Error: fmt.Sprintf("parse config: %v", err)}}, runID, nil
 	}
+	hist.Config = cfg
 	return &ApplyOutcome{ApplyResult: tf, Deploy: ApplyDeploy(ctx, log, st, a.Actor, src.RepoID(), cfg, &plan, tf, a.Deploy)}, runID, nil
+}
+
+// RecordApplyStart writes apply.started to rec's history (nil: none). A
+// history that cannot be written is logged: the apply goes on.
+func RecordApplyStart(ctx context.Context, rec *Recorder, log *slog.Logger, h HistoryApply) {
+	if rec == nil {
+		return
+	}
+	if _, err := rec.ApplyStarted(ctx, h); err != nil {
+		log.ErrorContext(ctx, "record apply history", "plan", h.Plan.ID, "err", err)
+	}
+}
+
+// OutcomeFailure is why an apply of h did not leave its plan running, or
+// nil when it did: every target and the deploy repo applied, from a config
+// that could be read.
+func OutcomeFailure(h HistoryApply, res *ApplyOutcome, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case res == nil || res.Failed():
+		return fmt.Errorf("apply run %s did not apply every target and the deploy repo", h.RunID)
+	case h.Config == nil:
+		return fmt.Errorf("apply run %s: the config could not be read", h.RunID)
+	}
+	return nil
+}
+
+// RecordApplyEnd writes how the apply of h ended: apply.succeeded with the
+// applied cost when failure is nil, apply.failed otherwise.
+func RecordApplyEnd(ctx context.Context, rec *Recorder, log *slog.Logger, h HistoryApply, failure error) {
+	if rec == nil {
+		return
+	}
+	// The caller's context may be ending; the record must still be made.
+	if _, err := rec.ApplyFinished(context.WithoutCancel(ctx), h, failure); err != nil {
+		log.ErrorContext(ctx, "record apply history", "plan", h.Plan.ID, "err", err)
+	}
 }

@@ -172,9 +172,7 @@ func (r *Reconciler) applyStarted(ctx context.Context, planID string) *HistoryAp
 		return nil
 	}
 	h := &HistoryApply{RepoID: r.opts.RepoID, Branch: r.opts.Branch, Config: cfg, Plan: p}
-	if _, err := r.opts.Recorder.ApplyStarted(ctx, *h); err != nil {
-		r.log.ErrorContext(ctx, "record apply history", "plan", planID, "err", err)
-	}
+	RecordApplyStart(ctx, r.opts.Recorder, r.log, *h)
 	return h
 }
 
@@ -189,11 +187,7 @@ func (r *Reconciler) applyFinished(ctx context.Context, h *HistoryApply, out *Ap
 	}
 	failure := err
 	if err == nil && out.Status != ApplySucceeded {
-		failure = fmt.Errorf("apply %s: %s", out.RunID, out.Status)
+		failure = fmt.Errorf("apply run %s: %s", out.RunID, out.Status)
 	}
-	// The server's context may be ending; the record of what happened
-	// must still be written.
-	if _, err := r.opts.Recorder.ApplyFinished(context.WithoutCancel(ctx), *h, failure); err != nil {
-		r.log.ErrorContext(ctx, "record apply history", "plan", h.Plan.ID, "err", err)
-	}
+	RecordApplyEnd(ctx, r.opts.Recorder, r.log, *h, failure)
 }

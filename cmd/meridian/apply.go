@@ -179,6 +179,14 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.
 			return nil, workflow.ErrNotApproved
 		}
 	}
+	// The history (events, applied cost) records CLI applies as the
+	// server records its own.
+	rec := controlplane.NewRecorder(st, controlplane.RecorderOptions{})
+	hist := controlplane.HistoryApply{RepoID: src.RepoID(), Branch: src.Ref, RunID: sess.RunID(), Config: l.cfg, Plan: plan}
+	controlplane.RecordApplyStart(ctx, rec, a.logger, hist)
+	defer func() {
+		controlplane.RecordApplyEnd(ctx, rec, a.logger, hist, controlplane.OutcomeFailure(hist, res, err))
+	}()
 	tf, err := sess.Apply(ctx, plan.ID, nil)
 	if err != nil {
 		return nil, err
@@ -193,7 +201,7 @@ func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, st store.St
 		return nil, err
 	}
 	res, _, err := controlplane.ApplySavedPlan(ctx, wf, st, controlplane.SavedApply{PlanID: planID, Actor: owner().Actor,
-		CacheDir: rf.cacheDir, Deploy: dopts, Logger: a.logger})
+		CacheDir: rf.cacheDir, Deploy: dopts, Logger: a.logger, Recorder: controlplane.NewRecorder(st, controlplane.RecorderOptions{})})
 	return res, err
 }
 

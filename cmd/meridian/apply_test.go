@@ -131,7 +131,18 @@ func TestApplyExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, err := db.LedgerEntries(context.Background(), store.RepoID(dir))
+	// Both CLI applies are in the history, as the server's are: the event
+	// feed, and what runs in the cost history.
+	evs, eerr := db.EventsAfter(context.Background(), 0, 0)
+	costs, cerr := db.CostHistory(context.Background(), store.CostFilter{RepoID: store.RepoID(dir), Kind: meridian.CostApplied, Dimension: meridian.CostByTarget})
 	db.Close()
+	var kinds []string
+	for _, e := range evs {
+		kinds = append(kinds, string(e.Type))
+	}
+	if eerr != nil || cerr != nil || strings.Count(strings.Join(kinds, " "), "apply.succeeded") != 2 || len(costs) != 2 || costs[1].Total <= 0 {
+		t.Errorf("history of two CLI applies: events %v (%v), applied cost points %d (%v)", kinds, eerr, len(costs), cerr)
+	}
 	if err != nil || len(entries) == 0 {
 		t.Fatalf("ledger after apply: %v, %v", entries, err)
 	}
