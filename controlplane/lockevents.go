@@ -8,6 +8,16 @@ import (
 	"github.com/meridianhq/meridian/store"
 )
 
+// LockEvents returns st as the workflows should see it when history is
+// kept: every lock taken or released also becomes an event in rec (nil:
+// st itself).
+func LockEvents(st store.Store, rec *Recorder, log *slog.Logger) store.Store {
+	if rec == nil {
+		return st
+	}
+	return lockEvents{Store: st, rec: rec, log: log}
+}
+
 // lockEvents is the store as the workflows see it when history is kept:
 // every target lock taken or released also becomes a lock.acquired or
 // lock.released event. The lock is what matters; an event that cannot be

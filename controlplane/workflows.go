@@ -69,10 +69,7 @@ func NewWorkflows(st store.Store, o WorkflowsOptions) (*Workflows, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Recorder != nil {
-		st = lockEvents{Store: st, rec: o.Recorder, log: o.Logger}
-	}
-	w := &Workflows{st: st, o: o}
+	w := &Workflows{st: LockEvents(st, o.Recorder, o.Logger), o: o}
 	var err error
 	// Plans are saved through a workflow even without Terraform: it records
 	// the run and the plan the same way `meridian plan` does.

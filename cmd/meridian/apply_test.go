@@ -140,7 +140,8 @@ func TestApplyExample(t *testing.T) {
 	for _, e := range evs {
 		kinds = append(kinds, string(e.Type))
 	}
-	if eerr != nil || cerr != nil || strings.Count(strings.Join(kinds, " "), "apply.succeeded") != 2 || len(costs) != 2 || costs[1].Total <= 0 {
+	if eerr != nil || cerr != nil || strings.Count(strings.Join(kinds, " "), "apply.succeeded") != 2 ||
+		!strings.Contains(strings.Join(kinds, " "), "lock.acquired") || !strings.Contains(strings.Join(kinds, " "), "lock.released") || len(costs) != 2 || costs[1].Total <= 0 {
 		t.Errorf("history of two CLI applies: events %v (%v), applied cost points %d (%v)", kinds, eerr, len(costs), cerr)
 	}
 	if err != nil || len(entries) == 0 {

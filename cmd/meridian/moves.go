@@ -19,7 +19,12 @@ func (a *app) deployOptions(sf *stateFlags, st store.Moves) (deploy.Options, err
 	}
 	opts := deploy.Options{StateDir: dir, Logger: a.logger}
 	if st != nil {
-		opts.Store = controlplane.NewMoveStore(st)
+		ms := controlplane.NewMoveStore(st)
+		if hs, ok := st.(controlplane.HistoryStore); ok {
+			// Moves become move.* events of the history, as the server's do.
+			ms = ms.WithRecorder(controlplane.NewRecorder(hs, controlplane.RecorderOptions{}), a.logger)
+		}
+		opts.Store = ms
 	}
 	return opts, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/meridianhq/meridian/controlplane"
 	"io/fs"
 	"os"
 	"os/user"
@@ -160,7 +161,9 @@ func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFla
 	if err != nil {
 		return nil, nil, err
 	}
-	wf, err := workflow.New(db, r, workflow.Options{StateDir: dir, Owner: owner(), LeaseTTL: tf.lease, LockTimeout: tf.lockTimeout,
+	// Target locks become lock.* events of the history, as the server's do.
+	st := controlplane.LockEvents(db, controlplane.NewRecorder(db, controlplane.RecorderOptions{}), a.logger)
+	wf, err := workflow.New(st, r, workflow.Options{StateDir: dir, Owner: owner(), LeaseTTL: tf.lease, LockTimeout: tf.lockTimeout,
 		Concurrency: min(max(tf.concurrency, 1), 4*runtime.NumCPU()), Logger: a.logger})
 	if err != nil {
 		db.Close()
