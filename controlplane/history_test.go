@@ -17,11 +17,11 @@ import (
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/gitops"
 	gitopsconfig "github.com/meridianhq/meridian/gitops/config"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
-	"github.com/meridianhq/meridian/store/sqlite"
 )
 
 const (
@@ -119,16 +119,6 @@ func (r *historyRepo) plan(ctx context.Context, commit string) (*meridian.Config
 	return cfg, p
 }
 
-func openHistoryDB(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "meridian.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // historyClock is a settable clock for the recorder.
 type historyClock struct{ now time.Time }
 
@@ -143,7 +133,7 @@ func TestFindingLifecycle(t *testing.T) {
 	ctx := context.Background()
 	repo := newHistoryRepo(t)
 	base := repo.commit("the example")
-	db := openHistoryDB(t)
+	db := controlplanetest.OpenSQLite(t)
 	clk := &historyClock{now: time.Now().UTC()}
 	var notified int64
 	rec := controlplane.NewRecorder(db, controlplane.RecorderOptions{Now: clk.Now, Notify: func(id int64) { notified = id }})
@@ -331,7 +321,7 @@ func historyLifeOf(r meridian.FindingRecord) historyLife {
 func TestCostHistory(t *testing.T) {
 	ctx := context.Background()
 	repo := newHistoryRepo(t)
-	db := openHistoryDB(t)
+	db := controlplanetest.OpenSQLite(t)
 	clk := &historyClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	rec := controlplane.NewRecorder(db, controlplane.RecorderOptions{Now: clk.Now})
 
@@ -441,7 +431,7 @@ func nearCent(a, b meridian.Money) bool { return math.Abs(float64(a-b)) < 0.005 
 // and that only a successful apply records an applied cost point.
 func TestRecorderEvents(t *testing.T) {
 	ctx := context.Background()
-	db := openHistoryDB(t)
+	db := controlplanetest.OpenSQLite(t)
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var notified int64
 	rec := controlplane.NewRecorder(db, controlplane.RecorderOptions{Now: func() time.Time { return at }, Notify: func(id int64) { notified = id }})

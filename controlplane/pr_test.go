@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/store"
 )
@@ -53,10 +54,10 @@ func TestPRDoesNotJudgeItself(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{noRun: true})
-			h.loader.Set("b1", snapshot("b1", config(tc.base, workload("api", "alice", 1))))
-			h.loader.Set("h1", snapshot("h1", config(tc.head, workload("api", "alice", 2))))
-			res, err := h.recon.ReviewPR(context.Background(), prEvent(5, "h1", "b1"))
+			h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
+			h.Loader.Set("b1", snapshot("b1", config(tc.base, workload("api", "alice", 1))))
+			h.Loader.Set("h1", snapshot("h1", config(tc.head, workload("api", "alice", 2))))
+			res, err := h.Recon.ReviewPR(context.Background(), prEvent(5, "h1", "b1"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,12 +80,12 @@ func TestPRDoesNotJudgeItself(t *testing.T) {
 
 // TestPRRequiredTagsFromBase: required_tags are policy input too.
 func TestPRRequiredTagsFromBase(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
+	h.Loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
 	head := config(nil, workload("api", "", 1))
 	head.Settings.RequiredTags = nil // the head stops requiring the tag it lacks
-	h.loader.Set("h1", snapshot("h1", head))
-	res, err := h.recon.ReviewPR(context.Background(), prEvent(6, "h1", "b1"))
+	h.Loader.Set("h1", snapshot("h1", head))
+	res, err := h.Recon.ReviewPR(context.Background(), prEvent(6, "h1", "b1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,33 +96,33 @@ func TestPRRequiredTagsFromBase(t *testing.T) {
 
 // TestPRPlanNotApplied: a PR head's plan cannot be applied through the API.
 func TestPRPlanNotApplied(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
-	h.loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 2))))
-	res, err := h.recon.ReviewPR(context.Background(), prEvent(7, "h1", "b1"))
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
+	h.Loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
+	h.Loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 2))))
+	res, err := h.Recon.ReviewPR(context.Background(), prEvent(7, "h1", "b1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.recon.Apply(context.Background(), res.PlanID, "api:t-operator"); meridian.ErrorCode(err) != meridian.ECONFLICT {
+	if _, err := h.Recon.Apply(context.Background(), res.PlanID, "api:t-operator"); meridian.ErrorCode(err) != meridian.ECONFLICT {
 		t.Errorf("applying a PR plan: %v, want an ECONFLICT error", err)
 	}
-	if h.applier.Applied() != 0 {
+	if h.Applier.Applied() != 0 {
 		t.Errorf("the applier ran")
 	}
 }
 
 // TestPRBeforeIsLedger: with an applied state, "before" is what runs.
 func TestPRBeforeIsLedger(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
-	h.loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 2))))
-	h.loader.Set("master", snapshot("m1", config(nil, workload("api", "alice", 5))))
-	out, err := h.recon.PlanRef(context.Background(), "master", "test")
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
+	h.Loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
+	h.Loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 2))))
+	h.Loader.Set("master", snapshot("m1", config(nil, workload("api", "alice", 5))))
+	out, err := h.Recon.PlanRef(context.Background(), "master", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.st.SetLedger([]store.LedgerEntry{{RepoID: testRepoID, Target: "aws-a", Workload: "api", PlanID: out.Plan.ID, Replicas: 5}})
-	res, err := h.recon.ReviewPR(context.Background(), prEvent(8, "h1", "b1"))
+	h.St.SetLedger([]store.LedgerEntry{{RepoID: controlplanetest.RepoID, Target: "aws-a", Workload: "api", PlanID: out.Plan.ID, Replicas: 5}})
+	res, err := h.Recon.ReviewPR(context.Background(), prEvent(8, "h1", "b1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,17 +133,17 @@ func TestPRBeforeIsLedger(t *testing.T) {
 
 // TestPRConfigErrors: an invalid head gets a report listing its errors.
 func TestPRConfigErrors(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
-	h.loader.Fail("h1", configErrors("workloads/api.yaml", 4, "replicas.min", "must be an integer"))
-	res, err := h.recon.ReviewPR(context.Background(), prEvent(9, "h1", "b1"))
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
+	h.Loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
+	h.Loader.Fail("h1", controlplanetest.ConfigErrors("workloads/api.yaml", 4, "replicas.min", "must be an integer"))
+	res, err := h.Recon.ReviewPR(context.Background(), prEvent(9, "h1", "b1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Blocking || !strings.Contains(res.Body, "`workloads/api.yaml:4` | replicas.min | must be an integer") {
 		t.Errorf("report:\n%s", res.Body)
 	}
-	calls := h.gh.Calls()
+	calls := h.GitHub.Calls()
 	if last := calls[len(calls)-1]; last.Body["state"] != "failure" {
 		t.Errorf("status %v, want failure", last.Body)
 	}

@@ -101,6 +101,8 @@ type Reconciler struct {
 	configs *fifo[*meridian.Config]
 	// reviews remembers finished pull-request reviews by head and base.
 	reviews *fifo[*PRResult]
+	// saved caches stored plans, decoded, by ID, for SavedPlan.
+	saved *fifo[savedPlan]
 
 	mu       sync.Mutex
 	state    BranchState
@@ -196,6 +198,7 @@ func NewReconciler(st Store, loader Loader, planner Planner, applier Applier, dr
 		st: st, loader: loader, planner: planner, applier: applier, drift: drift, opts: opts,
 		log: opts.Logger, metrics: opts.Metrics, now: opts.Now,
 		done: newFIFO[*PlanOutput](4096), configs: newFIFO[*meridian.Config](32), reviews: newFIFO[*PRResult](1024),
+		saved: newFIFO[savedPlan](128),
 		state: BranchState{Branch: opts.Branch}, driftInt: opts.DriftInterval,
 		base: context.Background(), prLocks: map[int]*sync.Mutex{}, skipped: map[string]bool{},
 		wake: make(chan struct{}, 1), prSlots: make(chan struct{}, opts.PRConcurrency),

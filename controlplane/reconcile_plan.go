@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -175,6 +176,35 @@ func (r *Reconciler) config(ctx context.Context, commit string) (*meridian.Confi
 	}
 	r.configs.put(commit, snap.Config)
 	return snap.Config, nil
+}
+
+// savedPlan is a stored plan with its document decoded.
+type savedPlan struct {
+	rec  store.PlanRecord
+	plan *meridian.Plan
+}
+
+// SavedPlan returns the stored plan id of the watched repo, with its
+// document decoded; another repo's plan is not found. Plans are cached by
+// ID: they are immutable once saved (their ID is their content). Callers
+// must not modify what it returns.
+func (r *Reconciler) SavedPlan(ctx context.Context, id string) (store.PlanRecord, *meridian.Plan, error) {
+	if d, ok := r.saved.get(id); ok {
+		return d.rec, d.plan, nil
+	}
+	rec, err := r.st.GetPlan(ctx, id)
+	if err != nil {
+		return store.PlanRecord{}, nil, err
+	}
+	if rec.RepoID != r.opts.RepoID {
+		return store.PlanRecord{}, nil, store.NotFound("plan", id)
+	}
+	p := &meridian.Plan{}
+	if err := json.Unmarshal(rec.Document, p); err != nil {
+		return store.PlanRecord{}, nil, fmt.Errorf("plan %s: decode document: %w", id, err)
+	}
+	r.saved.put(id, savedPlan{rec: rec, plan: p})
+	return rec, p, nil
 }
 
 // WorkloadTags returns each workload's tags in the config at commit, for

@@ -9,20 +9,21 @@ import (
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/store"
 )
 
 // TestStartupPlansHead: the head is planned as soon as the loop starts,
 // without waiting for the poll interval.
 func TestStartupPlansHead(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true, recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true, Recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); h.recon.Run(ctx) }()
+	go func() { defer close(done); h.Recon.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "the startup plan", func() bool { return h.recon.State().PlanID != "" })
-	if plans, err := h.st.ListPlans(context.Background(), testRepoID, 0); err != nil || len(plans) != 1 || plans[0].Commit != "c1" {
+	controlplanetest.WaitFor(t, "the startup plan", func() bool { return h.Recon.State().PlanID != "" })
+	if plans, err := h.St.ListPlans(context.Background(), controlplanetest.RepoID, 0); err != nil || len(plans) != 1 || plans[0].Commit != "c1" {
 		t.Errorf("plans after startup: %+v, %v", plans, err)
 	}
 }
@@ -30,27 +31,27 @@ func TestStartupPlansHead(t *testing.T) {
 // TestCoalescing: a burst of syncs and of reviews of one head share their
 // work: one fetch-and-plan per new commit, one plan per head.
 func TestCoalescing(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true, recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
-	h.planner.Gate = make(chan struct{})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
-	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 2))))
-	h.loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 3))))
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true, Recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
+	h.Planner.Gate = make(chan struct{})
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	h.Loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 2))))
+	h.Loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 3))))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); h.recon.Run(ctx) }()
+	go func() { defer close(done); h.Recon.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	for range 20 {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- h.recon.Sync(context.Background()) }()
+		go func() { defer wg.Done(); errs <- h.Recon.Sync(context.Background()) }()
 	}
 	for range 30 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := h.recon.ReviewPR(context.Background(), prEvent(1, "h1", "b1"))
+			_, err := h.Recon.ReviewPR(context.Background(), prEvent(1, "h1", "b1"))
 			errs <- err
 		}()
 	}
@@ -59,7 +60,7 @@ func TestCoalescing(t *testing.T) {
 	go func() {
 		for {
 			select {
-			case h.planner.Gate <- struct{}{}:
+			case h.Planner.Gate <- struct{}{}:
 			case <-stop:
 				return
 			}
@@ -75,14 +76,14 @@ func TestCoalescing(t *testing.T) {
 	}
 	// Plans: the branch head (startup and the syncs share it), the PR head
 	// and the PR base. Nothing else, however many callers.
-	if n := h.planner.Calls(); n != 3 {
+	if n := h.Planner.Calls(); n != 3 {
 		t.Errorf("%d plans for 1 branch commit and 1 PR (head and base), want 3", n)
 	}
 	// A later sync of the same commit does not plan again.
-	if err := h.recon.Sync(context.Background()); err != nil {
+	if err := h.Recon.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.planner.Calls(); n != 3 {
+	if n := h.Planner.Calls(); n != 3 {
 		t.Errorf("re-sync of a planned commit planned again (%d plans)", n)
 	}
 }
@@ -90,54 +91,54 @@ func TestCoalescing(t *testing.T) {
 // TestFailureRetried: a failing step is recorded and retried with backoff;
 // the loop keeps running and recovers.
 func TestFailureRetried(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Fail("master", errors.New("connection refused"))
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
+	h.Loader.Fail("master", errors.New("connection refused"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); h.recon.Run(ctx) }()
+	go func() { defer close(done); h.Recon.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "the failure to be recorded", func() bool {
-		runs, _ := h.st.ListRuns(context.Background(), store.RunFilter{Kind: store.RunPlan})
-		return len(runs) >= 2 && h.recon.State().LastError != "" // retried at least once
+	controlplanetest.WaitFor(t, "the failure to be recorded", func() bool {
+		runs, _ := h.St.ListRuns(context.Background(), store.RunFilter{Kind: store.RunPlan})
+		return len(runs) >= 2 && h.Recon.State().LastError != "" // retried at least once
 	})
-	runs, _ := h.st.ListRuns(context.Background(), store.RunFilter{Kind: store.RunPlan})
+	runs, _ := h.St.ListRuns(context.Background(), store.RunFilter{Kind: store.RunPlan})
 	if runs[0].Status != store.RunFailed || runs[0].Error == "" {
 		t.Errorf("failed sync recorded as %+v", runs[0])
 	}
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
-	waitFor(t, "recovery", func() bool { s := h.recon.State(); return s.PlanID != "" && s.LastError == "" })
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	controlplanetest.WaitFor(t, "recovery", func() bool { s := h.Recon.State(); return s.PlanID != "" && s.LastError == "" })
 }
 
 // TestAutoApply: with auto_apply, each new commit's plan is applied once;
 // a blocking plan is not applied, and the skip is audited.
 func TestAutoApply(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true})
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
 	cfg := config(nil, workload("api", "alice", 2))
 	cfg.Settings.AutoApply = true
-	h.loader.Set("master", snapshot("c1", cfg))
+	h.Loader.Set("master", snapshot("c1", cfg))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); h.recon.Run(ctx) }()
+	go func() { defer close(done); h.Recon.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "the auto-apply", func() bool { return h.applier.Applied() == 1 })
+	controlplanetest.WaitFor(t, "the auto-apply", func() bool { return h.Applier.Applied() == 1 })
 	for range 3 {
-		if err := h.recon.Sync(context.Background()); err != nil {
+		if err := h.Recon.Sync(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := h.applier.Applied(); n != 1 {
+	if n := h.Applier.Applied(); n != 1 {
 		t.Errorf("the same plan was applied %d times", n)
 	}
 	blocking := config(nil, workload("api", "", 2))
 	blocking.Settings.AutoApply = true
-	h.loader.Set("master", snapshot("c2", blocking))
-	if err := h.recon.Sync(context.Background()); err != nil {
+	h.Loader.Set("master", snapshot("c2", blocking))
+	if err := h.Recon.Sync(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := h.applier.Applied(); n != 1 {
+	if n := h.Applier.Applied(); n != 1 {
 		t.Errorf("a blocking plan was applied")
 	}
-	if ev, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "apply.skipped"}); len(ev) != 1 {
+	if ev, _ := h.St.ListAudit(context.Background(), store.AuditFilter{Action: "apply.skipped"}); len(ev) != 1 {
 		t.Errorf("apply.skipped audited %d times, want 1", len(ev))
 	}
 }
@@ -145,18 +146,18 @@ func TestAutoApply(t *testing.T) {
 // TestApply applies the branch's plan for an actor, and audits the
 // request.
 func TestApply(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
-	waitFor(t, "the startup plan", func() bool { return h.recon.State().PlanID != "" })
-	id := h.recon.State().PlanID
-	out, err := h.recon.Apply(context.Background(), id, "api:t-operator")
+	h := newHarness(t, controlplanetest.HarnessOptions{})
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	controlplanetest.WaitFor(t, "the startup plan", func() bool { return h.Recon.State().PlanID != "" })
+	id := h.Recon.State().PlanID
+	out, err := h.Recon.Apply(context.Background(), id, "api:t-operator")
 	if err != nil || out.Status != controlplane.ApplySucceeded {
 		t.Fatalf("apply: %+v, %v", out, err)
 	}
-	if s := h.recon.State(); s.AppliedPlanID != id {
+	if s := h.Recon.State(); s.AppliedPlanID != id {
 		t.Errorf("state after the apply: %+v", s)
 	}
-	ev, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "apply.requested"})
+	ev, _ := h.St.ListAudit(context.Background(), store.AuditFilter{Action: "apply.requested"})
 	if len(ev) != 1 || ev[0].Actor != "api:t-operator" || ev[0].PlanID != id {
 		t.Errorf("audit: %+v", ev)
 	}
@@ -165,11 +166,11 @@ func TestApply(t *testing.T) {
 // TestPlanRefError: a plan that cannot be made is an error for the caller,
 // with its code, not a crash.
 func TestPlanRefError(t *testing.T) {
-	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	h := newHarness(t, controlplanetest.HarnessOptions{NoRun: true})
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	var err error = meridian.Errorf(meridian.EINVALID, "policies do not compile")
-	h.planner.Err.Store(&err)
-	if _, err := h.recon.PlanRef(context.Background(), "master", "test"); meridian.ErrorCode(err) != meridian.EINVALID {
+	h.Planner.Err.Store(&err)
+	if _, err := h.Recon.PlanRef(context.Background(), "master", "test"); meridian.ErrorCode(err) != meridian.EINVALID {
 		t.Errorf("PlanRef with a failing planner: %v, want an EINVALID error", err)
 	}
 }
@@ -200,12 +201,12 @@ func (f *fakeDrift) Calls() int {
 // retried, and the result is published as a metric.
 func TestDriftScheduled(t *testing.T) {
 	d := &fakeDrift{}
-	h := newHarness(t, harnessOptions{drift: d, recon: controlplane.ReconcilerOptions{DriftInterval: 10 * time.Millisecond}})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
-	waitFor(t, "a retried drift check", func() bool { return d.Calls() >= 2 })
+	h := newHarness(t, controlplanetest.HarnessOptions{Drift: d, Recon: controlplane.ReconcilerOptions{DriftInterval: 10 * time.Millisecond}})
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	controlplanetest.WaitFor(t, "a retried drift check", func() bool { return d.Calls() >= 2 })
 	var text string
-	waitFor(t, "the drift gauge", func() bool {
-		fams, _ := h.registry.Gather()
+	controlplanetest.WaitFor(t, "the drift gauge", func() bool {
+		fams, _ := h.Registry.Gather()
 		for _, f := range fams {
 			if f.GetName() == "meridian_drifted_resources" {
 				for _, m := range f.GetMetric() {

@@ -79,7 +79,7 @@ func TestRoutesMatchSpec(t *testing.T) {
 // gets neither.
 func TestRouteAuth(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true, server: web.Options{AuthFailureBurst: 1 << 20}})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	spec := specRoutes(t)
 	for _, route := range serverRoutes(t, h.srv) {
 		method, path, _ := strings.Cut(route, " ")

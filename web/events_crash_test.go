@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/web"
 )
@@ -101,7 +102,7 @@ func startEventWriter(t *testing.T, dbPath, name string) *eventWriter {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.kill(t) })
-	waitFor(t, "the helper to listen", func() bool {
+	controlplanetest.WaitFor(t, "the helper to listen", func() bool {
 		b, err := os.ReadFile(addrFile)
 		w.addr = string(b)
 		return err == nil

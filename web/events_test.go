@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,20 +15,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/web"
 )
-
-// openHistory opens a real SQLite store for the history routes.
-func openHistory(t *testing.T) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "meridian.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // historyHarness is a server whose history routes read db.
 func historyHarness(t *testing.T, db *sqlite.DB, feed web.FeedOptions) *harness {
@@ -45,7 +34,7 @@ func appendEvents(t *testing.T, db *sqlite.DB, from, n int) []meridian.Event {
 	t.Helper()
 	var evs []meridian.Event
 	for i := from; i < from+n; i++ {
-		evs = append(evs, meridian.Event{Type: meridian.EventPlanCreated, RepoID: testRepoID, Branch: "master", Commit: fmt.Sprintf("c%d", i),
+		evs = append(evs, meridian.Event{Type: meridian.EventPlanCreated, RepoID: controlplanetest.RepoID, Branch: "master", Commit: fmt.Sprintf("c%d", i),
 			Payload: json.RawMessage(`{"n":` + strconv.Itoa(i) + `}`)})
 	}
 	out, err := db.AppendEvents(context.Background(), evs)
@@ -177,7 +166,7 @@ func ids(evs []meridian.Event) []int64 {
 // no header starts at the next new event), heartbeats, and that Notify
 // wakes a stream at once rather than at its next poll.
 func TestEventStream(t *testing.T) {
-	db := openHistory(t)
+	db := controlplanetest.OpenSQLite(t)
 	// A poll of an hour: only Notify can deliver in time.
 	h := historyHarness(t, db, web.FeedOptions{Poll: time.Hour, Heartbeat: time.Hour})
 	url := h.http.URL + "/api/v1/events"
@@ -258,7 +247,7 @@ func TestEventStream(t *testing.T) {
 // without a Notify (by another process) at its next poll, and sends
 // heartbeats while there is nothing to say.
 func TestEventStreamPollsAndBeats(t *testing.T) {
-	db := openHistory(t)
+	db := controlplanetest.OpenSQLite(t)
 	h := historyHarness(t, db, web.FeedOptions{Poll: 10 * time.Millisecond, Heartbeat: 50 * time.Millisecond})
 	c := openStream(t, h.http.Client(), h.http.URL+"/api/v1/events", h.tokens[web.RoleViewer], "")
 	beats := 0
@@ -280,7 +269,7 @@ func TestEventStreamPollsAndBeats(t *testing.T) {
 // TestEventList checks the JSON form: pages oldest first, a cursor that
 // walks the whole log, ?after=, and bad parameters.
 func TestEventList(t *testing.T) {
-	db := openHistory(t)
+	db := controlplanetest.OpenSQLite(t)
 	h := historyHarness(t, db, web.FeedOptions{})
 	all := appendEvents(t, db, 0, 7)
 
@@ -350,7 +339,7 @@ func TestEventList(t *testing.T) {
 // TestEventPrune checks retention: Prune deletes what is older than the
 // retention and keeps the rest, and IDs keep growing after it.
 func TestEventPrune(t *testing.T) {
-	db := openHistory(t)
+	db := controlplanetest.OpenSQLite(t)
 	now := time.Now()
 	h := historyHarness(t, db, web.FeedOptions{Retention: time.Hour, Now: func() time.Time { return now }})
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/web"
 )
 
@@ -17,12 +18,12 @@ import (
 // state and filters; without state the route keeps listing a plan's
 // findings.
 func TestFindingRecordsAPI(t *testing.T) {
-	db := openHistory(t)
+	db := controlplanetest.OpenSQLite(t)
 	h := historyHarness(t, db, web.FeedOptions{})
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	record := func(branch, workload, rule string, sev meridian.Severity, state meridian.FindingState, team, target string) meridian.FindingRecord {
 		f := meridian.Finding{Rule: rule, Workload: workload, Target: target, Field: "tags.owner"}
-		return meridian.FindingRecord{RepoID: testRepoID, Branch: branch, Fingerprint: meridian.Fingerprint(f), Rule: rule, Severity: sev,
+		return meridian.FindingRecord{RepoID: controlplanetest.RepoID, Branch: branch, Fingerprint: meridian.Fingerprint(f), Rule: rule, Severity: sev,
 			Workload: workload, Target: target, Field: f.Field, Team: team, Message: "missing required tag", State: state,
 			FirstSeen: at, LastSeen: at, FirstCommit: "c1", LastCommit: "c2"}
 	}
@@ -91,7 +92,7 @@ func TestFindingRecordsAPI(t *testing.T) {
 // TestCostHistoryAPI returns the watched branch's planned and applied
 // cost as time series along one dimension.
 func TestCostHistoryAPI(t *testing.T) {
-	db := openHistory(t)
+	db := controlplanetest.OpenSQLite(t)
 	h := historyHarness(t, db, web.FeedOptions{})
 	ctx := context.Background()
 	point := func(branch string, kind meridian.CostKind, day int, plan string, byTeam map[string]meridian.Money) meridian.CostPoint {
@@ -99,7 +100,7 @@ func TestCostHistoryAPI(t *testing.T) {
 		for _, v := range byTeam {
 			total += v
 		}
-		return meridian.CostPoint{RepoID: testRepoID, Branch: branch, Kind: kind, Time: time.Date(2026, 3, day, 12, 0, 0, 0, time.UTC),
+		return meridian.CostPoint{RepoID: controlplanetest.RepoID, Branch: branch, Kind: kind, Time: time.Date(2026, 3, day, 12, 0, 0, 0, time.UTC),
 			PlanID: plan, Commit: "c-" + plan, Total: total, By: map[meridian.CostDimension]map[string]meridian.Money{
 				meridian.CostByTeam:   byTeam,
 				meridian.CostByTarget: {"aws-a": total},

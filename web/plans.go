@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -53,31 +52,19 @@ type planTargetsView struct {
 	Change meridian.TargetChange `json:"change"`
 }
 
-// planDoc is a stored plan with its document decoded, cached by ID: plans
-// are immutable once saved (their ID is their content).
+// planDoc is a stored plan of the watched repo with its document decoded,
+// as the reconciler caches it.
 type planDoc struct {
 	rec  store.PlanRecord
 	plan *meridian.Plan
 }
 
 func (s *Server) planByID(ctx context.Context, id string) (*planDoc, error) {
-	if d, ok := s.plans.get(id); ok {
-		return d, nil
-	}
-	rec, err := s.st.GetPlan(ctx, id)
+	rec, p, err := s.recon.SavedPlan(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if rec.RepoID != s.recon.RepoID() {
-		return nil, store.NotFound("plan", id)
-	}
-	p := &meridian.Plan{}
-	if err := json.Unmarshal(rec.Document, p); err != nil {
-		return nil, fmt.Errorf("plan %s: decode document: %w", id, err)
-	}
-	d := &planDoc{rec: rec, plan: p}
-	s.plans.put(id, d)
-	return d, nil
+	return &planDoc{rec: rec, plan: p}, nil
 }
 
 // selectPlan is the plan a read of placements, findings, costs or

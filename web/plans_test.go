@@ -6,6 +6,7 @@ import (
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
@@ -14,14 +15,14 @@ import (
 // TestAPIApply applies the branch's plan through the API.
 func TestAPIApply(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
-	waitFor(t, "the startup plan", func() bool { return h.recon.State().PlanID != "" })
-	id := h.recon.State().PlanID
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	controlplanetest.WaitFor(t, "the startup plan", func() bool { return h.Recon.State().PlanID != "" })
+	id := h.Recon.State().PlanID
 	var out controlplane.ApplyOutput
 	if code := h.do("POST", "/api/v1/plans/"+id+"/apply", web.RoleOperator, nil, &out); code != 200 || out.Status != controlplane.ApplySucceeded {
 		t.Fatalf("apply: %d %+v", code, out)
 	}
-	ev, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "apply.requested"})
+	ev, _ := h.St.ListAudit(context.Background(), store.AuditFilter{Action: "apply.requested"})
 	if len(ev) != 1 || ev[0].Actor != "api:t-operator" || ev[0].PlanID != id {
 		t.Errorf("audit: %+v", ev)
 	}
@@ -31,9 +32,9 @@ func TestAPIApply(t *testing.T) {
 // a metric, not a crash.
 func TestPlanError(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	var err error = meridian.Errorf(meridian.EINVALID, "policies do not compile")
-	h.planner.Err.Store(&err)
+	h.Planner.Err.Store(&err)
 	var body map[string]map[string]string
 	if code := h.do("POST", "/api/v1/plans", web.RoleOperator, map[string]string{"ref": "master"}, &body); code != 400 || body["error"]["code"] != "invalid" {
 		t.Errorf("got %d %v", code, body)
@@ -43,14 +44,14 @@ func TestPlanError(t *testing.T) {
 // TestPRPlanNotApplied: a PR head's plan cannot be applied through the API.
 func TestPRPlanNotApplied(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true})
-	h.loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
-	h.loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 2))))
+	h.Loader.Set("b1", snapshot("b1", config(nil, workload("api", "alice", 1))))
+	h.Loader.Set("h1", snapshot("h1", config(nil, workload("api", "alice", 2))))
 	ev := &github.PullRequestEvent{Action: "synchronize", Number: 7,
 		Repository: github.Repository{FullName: "acme/config", HTMLURL: "https://github.com/acme/config"},
 		PullRequest: github.PullRequest{Number: 7,
 			Head: github.Ref{Ref: "feature", SHA: "h1", Repo: &github.Repository{FullName: "someone/fork"}},
 			Base: github.Ref{Ref: "master", SHA: "b1"}}}
-	res, err := h.recon.ReviewPR(context.Background(), ev)
+	res, err := h.Recon.ReviewPR(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestPRPlanNotApplied(t *testing.T) {
 	if code := h.do("POST", "/api/v1/plans/"+res.PlanID+"/apply", web.RoleOperator, nil, &body); code != 409 {
 		t.Errorf("applying a PR plan: %d %v, want 409", code, body)
 	}
-	if h.applier.Applied() != 0 {
+	if h.Applier.Applied() != 0 {
 		t.Errorf("the applier ran")
 	}
 }

@@ -45,8 +45,8 @@ func newBareServer(tb testing.TB, st serverStore, so web.Options) *web.Server {
 	if so.Metrics == nil {
 		so.Metrics = web.NewMetrics()
 	}
-	recon := controlplane.NewReconciler(st, controlplanetest.NewLoader(), &controlplanetest.Planner{St: st}, &controlplanetest.Applier{St: st, RepoID: testRepoID}, nil,
-		controlplane.ReconcilerOptions{RepoID: testRepoID, Source: testSource, Branch: "master", Metrics: controlplane.NewMetrics(so.Metrics.Registry), PR: controlplane.PROptions{Repo: "elsewhere/none"}})
+	recon := controlplane.NewReconciler(st, controlplanetest.NewLoader(), &controlplanetest.Planner{St: st}, &controlplanetest.Applier{St: st, RepoID: controlplanetest.RepoID}, nil,
+		controlplane.ReconcilerOptions{RepoID: controlplanetest.RepoID, Source: controlplanetest.Source, Branch: "master", Metrics: controlplane.NewMetrics(so.Metrics.Registry), PR: controlplane.PROptions{Repo: "elsewhere/none"}})
 	if so.WebhookSecret == nil {
 		so.WebhookSecret = []byte(testSecret)
 	}
@@ -258,7 +258,7 @@ func TestAuditRowsBounded(t *testing.T) {
 	if resp.StatusCode != 401 || len(body) > 2048 {
 		t.Errorf("bad token on a 500 KB path: %d with a %d-byte body", resp.StatusCode, len(body))
 	}
-	events, _ := h.st.ListAudit(t.Context(), store.AuditFilter{Action: "auth.failed"})
+	events, _ := h.St.ListAudit(t.Context(), store.AuditFilter{Action: "auth.failed"})
 	if len(events) != 2 {
 		t.Fatalf("%d auth.failed events, want 2", len(events))
 	}
@@ -270,7 +270,7 @@ func TestAuditRowsBounded(t *testing.T) {
 			t.Errorf("a clipped value must say its original length: %.300s", e.Detail)
 		}
 	}
-	for _, line := range strings.Split(h.logs.String(), "\n") {
+	for _, line := range strings.Split(h.Logs.String(), "\n") {
 		if len(line) > 4096 {
 			t.Errorf("log line of %d bytes: %.120s…", len(line), line)
 		}
@@ -317,7 +317,7 @@ func TestLockoutLimitsOnlyFailures(t *testing.T) {
 	if code, _ := h.webhook("ping", "lock-2", []byte(`{"zen":"z"}`), "sha256="+strings.Repeat("0", 64)); code != 429 {
 		t.Errorf("badly signed delivery during the lockout: %d, want 429", code)
 	}
-	failed, _ := h.st.ListAudit(t.Context(), store.AuditFilter{Action: "auth.failed"})
+	failed, _ := h.St.ListAudit(t.Context(), store.AuditFilter{Action: "auth.failed"})
 	if len(failed) != 2 {
 		t.Errorf("%d auth.failed rows, want 2 (preflights and refusals are not audited as failures)", len(failed))
 	}

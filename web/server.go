@@ -66,8 +66,6 @@ type Server struct {
 	touchMu sync.Mutex
 	touched map[string]time.Time
 
-	plans *fifo[*planDoc]
-
 	// webhookReads holds a slot per webhook body being read.
 	webhookReads chan struct{}
 
@@ -99,8 +97,7 @@ func NewServer(st Store, recon *controlplane.Reconciler, opts Options) *Server {
 	s := &Server{
 		st: st, recon: recon, opts: opts, log: opts.Logger, metrics: opts.Metrics, now: opts.Now,
 		limiter: newFailureLimiter(opts.AuthFailureEvery, opts.AuthFailureBurst, opts.Now),
-		touched: map[string]time.Time{}, plans: newFIFO[*planDoc](128),
-		webhookReads: make(chan struct{}, maxWebhookReads),
+		touched: map[string]time.Time{}, webhookReads: make(chan struct{}, maxWebhookReads),
 	}
 	s.initHistory()
 	s.router = s.routes()

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
 )
@@ -22,9 +23,9 @@ import (
 // and checks that none appears in the debug-level log.
 func TestSecretsNeverLogged(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	h.loader.Set("master", snapshot(baseSHA, config(nil, workload("api", "alice", 2))))
-	h.loader.Set(baseSHA, snapshot(baseSHA, config(nil, workload("api", "alice", 2))))
-	h.loader.Set(headSHA, snapshot(headSHA, config(nil, workload("api", "", 2))))
+	h.Loader.Set("master", snapshot(baseSHA, config(nil, workload("api", "alice", 2))))
+	h.Loader.Set(baseSHA, snapshot(baseSHA, config(nil, workload("api", "alice", 2))))
+	h.Loader.Set(headSHA, snapshot(headSHA, config(nil, workload("api", "", 2))))
 	for _, r := range web.Roles {
 		h.do("GET", "/api/v1/plans", r, nil, nil)
 	}
@@ -38,11 +39,11 @@ func TestSecretsNeverLogged(t *testing.T) {
 	h.webhook("pull_request", "log-1", payload(t, "pull_request.opened.payload.json"), "")
 	h.webhook("pull_request", "log-2", payload(t, "pull_request.opened.payload.json"), "sha256="+strings.Repeat("0", 64))
 	h.waitDelivery("log-1")
-	logs := h.logs.String()
+	logs := h.Logs.String()
 	if !strings.Contains(logs, `"request_id"`) {
 		t.Fatalf("logs carry no request IDs:\n%s", logs)
 	}
-	secrets := map[string]string{"webhook secret": testSecret, "GitHub token": ghToken, "bad token": "mrd_wrongwrongwrong", "new token": created.Token}
+	secrets := map[string]string{"webhook secret": testSecret, "GitHub token": controlplanetest.GitHubToken, "bad token": "mrd_wrongwrongwrong", "new token": created.Token}
 	for r, tok := range h.tokens {
 		secrets["token "+string(r)] = tok
 	}
@@ -76,8 +77,8 @@ func TestAuthFailuresLimited(t *testing.T) {
 	if got := h.do("GET", "/api/v1/plans", "", nil, nil); got != 429 {
 		t.Errorf("a failure after the valid request: %d, want 429 (the lockout stands)", got)
 	}
-	failed, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "auth.failed"})
-	limited, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "auth.rate_limited"})
+	failed, _ := h.St.ListAudit(context.Background(), store.AuditFilter{Action: "auth.failed"})
+	limited, _ := h.St.ListAudit(context.Background(), store.AuditFilter{Action: "auth.rate_limited"})
 	if len(failed) != 3 || len(limited) != 1 {
 		t.Errorf("audit: %d auth.failed (want 3), %d auth.rate_limited (want 1, once per window)", len(failed), len(limited))
 	}
@@ -114,8 +115,8 @@ func TestRevokedToken(t *testing.T) {
 // TestMetrics checks the non-global registry and the meridian_ prefix.
 func TestMetrics(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "", 2))))
-	waitFor(t, "a plan", func() bool { return h.recon.State().PlanID != "" })
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "", 2))))
+	controlplanetest.WaitFor(t, "a plan", func() bool { return h.Recon.State().PlanID != "" })
 	h.webhook("ping", "m-1", []byte(`{}`), "")
 	resp, err := h.http.Client().Get(h.http.URL + "/metrics")
 	if err != nil {
@@ -163,8 +164,8 @@ func TestReadyz(t *testing.T) {
 	if code := h.do("GET", "/readyz", "", nil, &body); code != 200 || body.Status != "ready" {
 		t.Errorf("ready: %d %+v", code, body)
 	}
-	h.st.PingErr = errors.New("disk I/O error")
-	h.loader.PingErr = errors.New("git: connection refused")
+	h.St.PingErr = errors.New("disk I/O error")
+	h.Loader.PingErr = errors.New("git: connection refused")
 	now = now.Add(time.Minute) // past the cached Git check
 	if code := h.do("GET", "/readyz", "", nil, &body); code != 503 || body.Checks["store"] == "ok" || body.Checks["git"] == "ok" {
 		t.Errorf("not ready: %d %+v", code, body)
@@ -175,8 +176,8 @@ func TestReadyz(t *testing.T) {
 func TestPagination(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true})
 	for i := range 7 {
-		h.loader.Set(fmt.Sprint("ref", i), snapshot(fmt.Sprint("c", i), config(nil, workload("api", "alice", i+1))))
-		if _, err := h.recon.PlanRef(context.Background(), fmt.Sprint("ref", i), "test"); err != nil {
+		h.Loader.Set(fmt.Sprint("ref", i), snapshot(fmt.Sprint("c", i), config(nil, workload("api", "alice", i+1))))
+		if _, err := h.Recon.PlanRef(context.Background(), fmt.Sprint("ref", i), "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -213,8 +214,8 @@ func TestReports(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	web1 := workload("web", "bob", 1)
 	web1.Pin = "onprem-b"
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2), web1, workload("db", "", 3))))
-	waitFor(t, "a plan", func() bool { return h.recon.State().PlanID != "" })
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2), web1, workload("db", "", 3))))
+	controlplanetest.WaitFor(t, "a plan", func() bool { return h.Recon.State().PlanID != "" })
 	type item = map[string]any
 	var l struct{ Items []item }
 	h.do("GET", "/api/v1/placements?target=onprem-b", web.RoleViewer, nil, &l)
@@ -258,8 +259,8 @@ func TestReports(t *testing.T) {
 // TestLocks: operators unlock only their own locks, admins any.
 func TestLocks(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true})
-	h.st.PutLock(store.Lock{Key: store.LockKey{RepoID: testRepoID, Target: "aws-a"}, Token: 3, Owner: store.Owner{Actor: "api:t-operator"}, ExpiresAt: time.Now().Add(time.Minute)})
-	h.st.PutLock(store.Lock{Key: store.LockKey{RepoID: testRepoID, Target: "onprem-b"}, Token: 1, Owner: store.Owner{Actor: "alice"}, ExpiresAt: time.Now().Add(time.Minute)})
+	h.St.PutLock(store.Lock{Key: store.LockKey{RepoID: controlplanetest.RepoID, Target: "aws-a"}, Token: 3, Owner: store.Owner{Actor: "api:t-operator"}, ExpiresAt: time.Now().Add(time.Minute)})
+	h.St.PutLock(store.Lock{Key: store.LockKey{RepoID: controlplanetest.RepoID, Target: "onprem-b"}, Token: 1, Owner: store.Owner{Actor: "alice"}, ExpiresAt: time.Now().Add(time.Minute)})
 	var l struct{ Items []map[string]any }
 	if h.do("GET", "/api/v1/locks", web.RoleViewer, nil, &l); len(l.Items) != 2 {
 		t.Fatalf("locks: %v", l.Items)
@@ -273,7 +274,7 @@ func TestLocks(t *testing.T) {
 	if got := h.do("DELETE", "/api/v1/locks/onprem-b", web.RoleAdmin, nil, nil); got != 200 {
 		t.Errorf("admin unlocking: %d, want 200", got)
 	}
-	ev, _ := h.st.ListAudit(context.Background(), store.AuditFilter{Action: "lock.force_unlock"})
+	ev, _ := h.St.ListAudit(context.Background(), store.AuditFilter{Action: "lock.force_unlock"})
 	if len(ev) != 2 || ev[0].Detail != "stuck" || ev[0].Actor != "api:t-operator" {
 		t.Errorf("audit: %+v", ev)
 	}
@@ -283,13 +284,13 @@ func TestLocks(t *testing.T) {
 // (a PR review holding a plan) has finished or been abandoned.
 func TestShutdown(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true})
-	h.planner.Gate = make(chan struct{}) // never opened: plans hang until cancelled
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	h.Planner.Gate = make(chan struct{}) // never opened: plans hang until cancelled
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- h.recon.Run(ctx) }()
-	h.loader.Set("b1", snapshot("b1", config(nil)))
-	h.loader.Set("h1", snapshot("h1", config(nil)))
+	go func() { done <- h.Recon.Run(ctx) }()
+	h.Loader.Set("b1", snapshot("b1", config(nil)))
+	h.Loader.Set("h1", snapshot("h1", config(nil)))
 	code, _ := h.webhook("pull_request", "sd-1", withHead(t, payload(t, "pull_request.opened.payload.json"), "h1"), "")
 	if code != 202 {
 		t.Fatalf("delivery: %d", code)
@@ -298,7 +299,7 @@ func TestShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	d, _ := h.st.GetDelivery(context.Background(), "sd-1")
+	d, _ := h.St.GetDelivery(context.Background(), "sd-1")
 	if d.Status != store.DeliveryFailed {
 		t.Errorf("a delivery abandoned at shutdown is %q, want failed (so that a redelivery retries it)", d.Status)
 	}

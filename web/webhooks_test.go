@@ -9,16 +9,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
 )
 
 // The payloads are GitHub's real ones (github/testdata, copied from
 // octokit/webhooks and Argo CD). GitHub itself cannot be reached from the
-// test machines: a fakeGitHub httptest server records the REST calls.
+// test machines: a controlplanetest.GitHub httptest server records the REST calls.
 
 func payload(t *testing.T, name string) []byte {
-	return readFile(t, "../github/testdata/webhooks/"+name)
+	return controlplanetest.ReadFile(t, "../github/testdata/webhooks/"+name)
 }
 
 // withHead rewrites a pull_request payload's head SHA (and re-marshals it,
@@ -56,13 +57,13 @@ func TestWebhookSignature(t *testing.T) {
 			}
 		})
 	}
-	if n := len(h.gh.Calls()); n != 0 {
+	if n := len(h.GitHub.Calls()); n != 0 {
 		t.Errorf("refused deliveries caused %d GitHub calls", n)
 	}
-	if _, err := h.st.GetDelivery(t.Context(), "sig-Missing"); err == nil {
+	if _, err := h.St.GetDelivery(t.Context(), "sig-Missing"); err == nil {
 		t.Errorf("a refused delivery was recorded as received")
 	}
-	events, _ := h.st.ListAudit(t.Context(), store.AuditFilter{Action: "auth.failed"})
+	events, _ := h.St.ListAudit(t.Context(), store.AuditFilter{Action: "auth.failed"})
 	if len(events) != len(cases) {
 		t.Errorf("%d auth.failed audit events, want %d", len(events), len(cases))
 	}
@@ -91,7 +92,7 @@ func TestWebhookPingAndDuplicates(t *testing.T) {
 	if code != http.StatusOK || body["status"] != "ignored" {
 		t.Errorf("unhandled event: %d %v, want 200 ignored", code, body)
 	}
-	if d, _ := h.st.GetDelivery(t.Context(), "iss-1"); d.Status != store.DeliveryIgnored {
+	if d, _ := h.St.GetDelivery(t.Context(), "iss-1"); d.Status != store.DeliveryIgnored {
 		t.Errorf("ignored delivery recorded as %q", d.Status)
 	}
 }
@@ -102,10 +103,10 @@ func TestWebhookPingAndDuplicates(t *testing.T) {
 func TestPullRequestReport(t *testing.T) {
 	h := newHarness(t, harnessOptions{server: web.Options{}, recon: controlplane.ReconcilerOptions{PR: controlplane.PROptions{PublicURL: "https://meridian.example"}}})
 	base := config(nil, workload("api", "alice", 2))
-	h.loader.Set("master", snapshot(baseSHA, base))
-	h.loader.Set(baseSHA, snapshot(baseSHA, base))
+	h.Loader.Set("master", snapshot(baseSHA, base))
+	h.Loader.Set(baseSHA, snapshot(baseSHA, base))
 	// The head adds a workload without an owner: a deny finding.
-	h.loader.Set(headSHA, snapshot(headSHA, config(nil, workload("api", "alice", 3), workload("web", "", 1))))
+	h.Loader.Set(headSHA, snapshot(headSHA, config(nil, workload("api", "alice", 3), workload("web", "", 1))))
 
 	code, reply := h.webhook("pull_request", "pr-1", payload(t, "pull_request.opened.payload.json"), "")
 	if code != http.StatusAccepted || reply["status"] != "accepted" {
@@ -119,12 +120,12 @@ func TestPullRequestReport(t *testing.T) {
 		"POST /repos/Codertocat/Hello-World/issues/2/comments",
 		"POST /repos/Codertocat/Hello-World/statuses/" + headSHA,
 	}
-	if diff := cmp.Diff(want, h.gh.methods()); diff != "" {
+	if diff := cmp.Diff(want, h.GitHub.Methods()); diff != "" {
 		t.Fatalf("REST calls for an opened PR (-want +got):\n%s", diff)
 	}
-	calls := h.gh.Calls()
+	calls := h.GitHub.Calls()
 	comment := calls[1].Body["body"].(string)
-	for _, s := range []string{"<!-- meridian:pr-report repo=" + testRepoID + " -->", "**Monthly cost:** $20.00 → $40.00 (**+$20.00**",
+	for _, s := range []string{"<!-- meridian:pr-report repo=" + controlplanetest.RepoID + " -->", "**Monthly cost:** $20.00 → $40.00 (**+$20.00**",
 		"| `web` | – → `aws-a` | 0 → 1 | +$10.00 |", "`TEST-OWNER`",
 		"[`workloads/web.yaml:3`](https://github.com/Codertocat/Hello-World/blob/" + headSHA + "/workloads/web.yaml#L3)"} {
 		if !strings.Contains(comment, s) {
@@ -143,22 +144,22 @@ func TestPullRequestReport(t *testing.T) {
 	// Another delivery of the same head changes nothing either.
 	h.webhook("pull_request", "pr-2", payload(t, "pull_request.synchronize.payload.json"), "")
 	h.waitDelivery("pr-2")
-	if n := len(h.gh.Calls()); n != 3 {
+	if n := len(h.GitHub.Calls()); n != 3 {
 		t.Errorf("same head again made %d REST calls in total, want 3", n)
 	}
 
 	// A new push fixes the finding: the comment is edited, not added.
 	const fixed = "1111111111111111111111111111111111111111"
-	h.loader.Set(fixed, snapshot(fixed, config(nil, workload("api", "alice", 3), workload("web", "bob", 1))))
+	h.Loader.Set(fixed, snapshot(fixed, config(nil, workload("api", "alice", 3), workload("web", "bob", 1))))
 	h.webhook("pull_request", "pr-3", withHead(t, payload(t, "pull_request.synchronize.payload.json"), fixed), "")
 	if d := h.waitDelivery("pr-3"); d.Status != store.DeliveryProcessed {
 		t.Fatalf("delivery %+v", d)
 	}
 	want = append(want, "PATCH /repos/Codertocat/Hello-World/issues/comments/1002", "POST /repos/Codertocat/Hello-World/statuses/"+fixed)
-	if diff := cmp.Diff(want, h.gh.methods()); diff != "" {
+	if diff := cmp.Diff(want, h.GitHub.Methods()); diff != "" {
 		t.Fatalf("REST calls after a new push (-want +got):\n%s", diff)
 	}
-	if st := h.gh.Calls()[4].Body["state"]; st != "success" {
+	if st := h.GitHub.Calls()[4].Body["state"]; st != "success" {
 		t.Errorf("status after the fix = %v, want success", st)
 	}
 	// Closed without merge: ignored.
@@ -172,16 +173,16 @@ func TestPullRequestReport(t *testing.T) {
 // and checks that the new commit gets planned.
 func TestPushWakesTheLoop(t *testing.T) {
 	h := newHarness(t, harnessOptions{recon: controlplane.ReconcilerOptions{Interval: 24 * 3600e9}})
-	h.loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
-	waitFor(t, "the startup plan", func() bool { return h.recon.State().Commit == "c1" })
-	h.loader.Set("master", snapshot("c2", config(nil, workload("api", "alice", 4))))
+	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
+	controlplanetest.WaitFor(t, "the startup plan", func() bool { return h.Recon.State().Commit == "c1" })
+	h.Loader.Set("master", snapshot("c2", config(nil, workload("api", "alice", 4))))
 	code, _ := h.webhook("push", "push-1", payload(t, "push.branch.argo-cd-testdata.json"), "")
 	if code != http.StatusAccepted {
 		t.Fatalf("push: %d", code)
 	}
 	d := h.waitDelivery("push-1")
-	if d.Status != store.DeliveryProcessed || h.recon.State().Commit != "c2" || d.RunID != h.recon.State().PlanID {
-		t.Errorf("after the push: delivery %+v, state %+v", d, h.recon.State())
+	if d.Status != store.DeliveryProcessed || h.Recon.State().Commit != "c2" || d.RunID != h.Recon.State().PlanID {
+		t.Errorf("after the push: delivery %+v, state %+v", d, h.Recon.State())
 	}
 	// A tag deletion is not the branch.
 	if code, reply := h.webhook("push", "push-2", payload(t, "push.tag-deleted.payload.json"), ""); code != http.StatusOK || reply["status"] != "ignored" {

@@ -128,20 +128,23 @@ func (l *loader) walk(dir string, exts ...string) ([]string, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// file parses every YAML document in p; each must declare apiVersion and the
-// kind that belongs in its location.
-func (l *loader) file(p, wantKind string) error {
-	b, err := l.read(p)
-	if err != nil || b == nil {
-		return err
-	}
+// yamlSyntaxError is where and why a YAML file does not parse.
+type yamlSyntaxError struct {
+	line int // 0 when YAML does not say
+	msg  string
+}
+
+// eachDocument calls fn with the root node of every non-empty YAML
+// document in b, in order, and returns how many there were. A syntax error
+// ends it, since the rest of b cannot be trusted, and is returned.
+func eachDocument(b []byte, fn func(root *yaml.Node)) (int, *yamlSyntaxError) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	docs := 0
 	for {
 		var doc yaml.Node
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
-			break
+			return docs, nil
 		}
 		if err != nil {
 			line, msg := 0, err.Error()
@@ -149,14 +152,27 @@ func (l *loader) file(p, wantKind string) error {
 				line, _ = strconv.Atoi(m[1])
 				msg = m[2]
 			}
-			l.add(p, line, "", "YAML syntax error: %s", strings.TrimPrefix(msg, "yaml: "))
-			return nil // the rest of this file cannot be trusted
+			return docs, &yamlSyntaxError{line: line, msg: strings.TrimPrefix(msg, "yaml: ")}
 		}
 		if len(doc.Content) == 0 {
 			continue
 		}
 		docs++
-		l.document(p, doc.Content[0], wantKind)
+		fn(doc.Content[0])
+	}
+}
+
+// file parses every YAML document in p; each must declare apiVersion and the
+// kind that belongs in its location.
+func (l *loader) file(p, wantKind string) error {
+	b, err := l.read(p)
+	if err != nil || b == nil {
+		return err
+	}
+	docs, bad := eachDocument(b, func(root *yaml.Node) { l.document(p, root, wantKind) })
+	if bad != nil {
+		l.add(p, bad.line, "", "YAML syntax error: %s", bad.msg)
+		return nil
 	}
 	if docs == 0 {
 		l.add(p, 1, "", "empty file: expected a %s document", wantKind)

@@ -1,12 +1,8 @@
 package config
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -66,32 +62,16 @@ func ParseWaivers(p string, b []byte, now time.Time) ([]meridian.Waiver, meridia
 		errs = append(errs, meridian.ConfigError{File: p, Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	var out []meridian.Waiver
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	docs := 0
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			line, msg := 0, err.Error()
-			if m := yamlLine.FindStringSubmatch(msg); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-			}
-			add(line, "", "YAML syntax error: %s", strings.TrimPrefix(msg, "yaml: "))
-			return nil, errs // the rest of this file cannot be trusted
-		}
-		if len(doc.Content) == 0 {
-			continue
-		}
-		docs++
+	docs, bad := eachDocument(b, func(root *yaml.Node) {
 		n := len(errs)
-		w := parseWaiver(p, doc.Content[0], now, &errs)
+		w := parseWaiver(p, root, now, &errs)
 		if len(errs) == n && w != nil {
 			out = append(out, *w)
 		}
+	})
+	if bad != nil {
+		add(bad.line, "", "YAML syntax error: %s", bad.msg)
+		return nil, errs // the rest of this file cannot be trusted
 	}
 	if docs == 0 {
 		add(1, "", "empty file: expected a %s document", meridian.KindWaiver)

@@ -14,6 +14,11 @@ import (
 
 const driftColumns = `id, repo_id, engine, target, workload, resource, action, expected, actual, first_seen, last_seen, cleared_at`
 
+// openDriftQuery selects a repo's open records, by engine, target,
+// workload and resource.
+const openDriftQuery = `SELECT ` + driftColumns + ` FROM drift_records
+	WHERE repo_id = ? AND cleared_at IS NULL ORDER BY engine, target, workload, resource`
+
 // SyncDrift implements store.DriftRecords.
 func (s *DB) SyncDrift(ctx context.Context, repoID string, engines []meridian.DriftEngine, current []meridian.DriftRecord) ([]meridian.Event, error) {
 	if repoID == "" {
@@ -37,13 +42,7 @@ func (s *DB) SyncDrift(ctx context.Context, repoID string, engines []meridian.Dr
 		}
 		byKey[d.Key()] = d
 	}
-	var events []meridian.Event
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		now := fromMS(ms2(s.now()))
-		open, err := openDrift(ctx, tx, repoID)
-		if err != nil {
-			return err
-		}
+	return s.driftTx(ctx, repoID, "sync drift", func(tx *sql.Tx, now time.Time, open []meridian.DriftRecord) ([]meridian.Event, error) {
 		openByKey := map[string]meridian.DriftRecord{}
 		for _, d := range open {
 			openByKey[d.Key()] = d
@@ -59,7 +58,7 @@ func (s *DB) SyncDrift(ctx context.Context, repoID string, engines []meridian.Dr
 				d.ID, d.FirstSeen = prev.ID, prev.FirstSeen
 				if _, err := tx.ExecContext(ctx, `UPDATE drift_records SET action = ?, expected = ?, actual = ?, last_seen = ? WHERE id = ?`,
 					d.Action, d.Expected, d.Actual, ms2(now), d.ID); err != nil {
-					return err
+					return nil, err
 				}
 				continue
 			}
@@ -68,36 +67,24 @@ func (s *DB) SyncDrift(ctx context.Context, repoID string, engines []meridian.Dr
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				repoID, string(d.Engine), d.Target, d.Workload, d.Resource, d.Action, d.Expected, d.Actual, ms2(now), ms2(now))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if d.ID, err = res.LastInsertId(); err != nil {
-				return err
+				return nil, err
 			}
 			evs = append(evs, driftEvent(meridian.EventDriftOpened, d))
 		}
-		for _, d := range open {
-			if _, seen := byKey[d.Key()]; seen || !slices.Contains(engines, d.Engine) {
-				continue
-			}
-			ev, err := clearDrift(ctx, tx, d, now)
-			if err != nil {
-				return err
-			}
-			evs = append(evs, ev)
-		}
-		events, err = appendEvents(ctx, tx, now, evs)
-		return err
+		cleared, err := clearDrift(ctx, tx, open, now, func(d meridian.DriftRecord) bool {
+			_, seen := byKey[d.Key()]
+			return !seen && slices.Contains(engines, d.Engine)
+		})
+		return append(evs, cleared...), err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("sync drift of %s: %w", repoID, err)
-	}
-	return events, nil
 }
 
 // OpenDrift implements store.DriftRecords.
 func (s *DB) OpenDrift(ctx context.Context, repoID string) ([]meridian.DriftRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+driftColumns+` FROM drift_records
-		WHERE repo_id = ? AND cleared_at IS NULL ORDER BY engine, target, workload, resource`, repoID)
+	rows, err := s.db.QueryContext(ctx, openDriftQuery, repoID)
 	if err != nil {
 		return nil, fmt.Errorf("open drift of %s: %w", repoID, err)
 	}
@@ -142,6 +129,15 @@ func (s *DB) ListDrift(ctx context.Context, f store.DriftFilter) ([]meridian.Dri
 
 // ClearDrift implements store.DriftRecords.
 func (s *DB) ClearDrift(ctx context.Context, repoID string, ids []int64) ([]meridian.Event, error) {
+	return s.driftTx(ctx, repoID, "clear drift", func(tx *sql.Tx, now time.Time, open []meridian.DriftRecord) ([]meridian.Event, error) {
+		return clearDrift(ctx, tx, open, now, func(d meridian.DriftRecord) bool { return slices.Contains(ids, d.ID) })
+	})
+}
+
+// driftTx runs fn in a transaction with the time and repoID's open
+// records, appends the events fn returns to the log, and returns them as
+// appended. Its errors name what (e.g. "clear drift") and repoID.
+func (s *DB) driftTx(ctx context.Context, repoID, what string, fn func(tx *sql.Tx, now time.Time, open []meridian.DriftRecord) ([]meridian.Event, error)) ([]meridian.Event, error) {
 	var events []meridian.Event
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := fromMS(ms2(s.now()))
@@ -149,37 +145,38 @@ func (s *DB) ClearDrift(ctx context.Context, repoID string, ids []int64) ([]meri
 		if err != nil {
 			return err
 		}
-		var evs []meridian.Event
-		for _, d := range open {
-			if !slices.Contains(ids, d.ID) {
-				continue
-			}
-			ev, err := clearDrift(ctx, tx, d, now)
-			if err != nil {
-				return err
-			}
-			evs = append(evs, ev)
+		evs, err := fn(tx, now, open)
+		if err != nil {
+			return err
 		}
 		events, err = appendEvents(ctx, tx, now, evs)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("clear drift of %s: %w", repoID, err)
+		return nil, fmt.Errorf("%s of %s: %w", what, repoID, err)
 	}
 	return events, nil
 }
 
-func clearDrift(ctx context.Context, tx *sql.Tx, d meridian.DriftRecord, now time.Time) (meridian.Event, error) {
-	if _, err := tx.ExecContext(ctx, `UPDATE drift_records SET cleared_at = ? WHERE id = ?`, ms2(now), d.ID); err != nil {
-		return meridian.Event{}, err
+// clearDrift clears the records of open that pick selects, in order, and
+// returns their events.
+func clearDrift(ctx context.Context, tx *sql.Tx, open []meridian.DriftRecord, now time.Time, pick func(meridian.DriftRecord) bool) ([]meridian.Event, error) {
+	var evs []meridian.Event
+	for _, d := range open {
+		if !pick(d) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE drift_records SET cleared_at = ? WHERE id = ?`, ms2(now), d.ID); err != nil {
+			return nil, err
+		}
+		d.ClearedAt = now
+		evs = append(evs, driftEvent(meridian.EventDriftCleared, d))
 	}
-	d.ClearedAt = now
-	return driftEvent(meridian.EventDriftCleared, d), nil
+	return evs, nil
 }
 
 func openDrift(ctx context.Context, tx *sql.Tx, repoID string) ([]meridian.DriftRecord, error) {
-	rs, err := tx.QueryContext(ctx, `SELECT `+driftColumns+` FROM drift_records
-		WHERE repo_id = ? AND cleared_at IS NULL ORDER BY engine, target, workload, resource`, repoID)
+	rs, err := tx.QueryContext(ctx, openDriftQuery, repoID)
 	if err != nil {
 		return nil, err
 	}
