@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -302,25 +301,16 @@ func (r *Reconciler) before(ctx context.Context, base *Snapshot, baseRef string)
 // appliedPlan rebuilds what runs from the ledger: each entry's placement,
 // priced as in the plan that applied it.
 func (r *Reconciler) appliedPlan(ctx context.Context, entries []store.LedgerEntry) (*meridian.Plan, error) {
-	plans := map[string]*meridian.Plan{}
 	out := &meridian.Plan{ID: "applied"}
 	for _, e := range entries {
 		if e.Replicas <= 0 {
 			continue
 		}
-		p, ok := plans[e.PlanID]
-		if !ok {
-			rec, err := r.st.GetPlan(ctx, e.PlanID)
-			if err != nil {
-				return nil, fmt.Errorf("plan %s of the ledger: %w", e.PlanID, err)
-			}
-			p = &meridian.Plan{}
-			if err := json.Unmarshal(rec.Document, p); err != nil {
-				return nil, fmt.Errorf("plan %s of the ledger: %w", e.PlanID, err)
-			}
-			plans[e.PlanID] = p
-			out.Currency = p.Currency
+		_, p, err := r.SavedPlan(ctx, e.PlanID)
+		if err != nil {
+			return nil, fmt.Errorf("plan %s of the ledger: %w", e.PlanID, err)
 		}
+		out.Currency = p.Currency
 		pl := meridian.Placement{Workload: e.Workload, Target: e.Target, Replicas: e.Replicas}
 		for _, x := range p.Placements {
 			if x.Workload == e.Workload && x.Target == e.Target {

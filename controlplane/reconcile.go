@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -395,7 +395,7 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 // branchRef is the watched branch's full ref name: a tag, or any other ref
 // of the same short name, never stands in for it.
 func (r *Reconciler) branchRef() string {
-	return "refs/heads/" + strings.TrimPrefix(r.opts.Branch, "refs/heads/")
+	return gitops.BranchRef(r.opts.Branch)
 }
 
 // failed records a failed step: the branch state, a metric, the log, and a

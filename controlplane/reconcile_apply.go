@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/meridianhq/meridian"
@@ -157,13 +156,8 @@ func (r *Reconciler) applyStarted(ctx context.Context, planID string) *HistoryAp
 	if r.opts.Recorder == nil {
 		return nil
 	}
-	rec, err := r.st.GetPlan(ctx, planID)
+	rec, p, err := r.SavedPlan(ctx, planID)
 	if err != nil {
-		return nil
-	}
-	p := &meridian.Plan{}
-	if err := json.Unmarshal(rec.Document, p); err != nil {
-		r.log.ErrorContext(ctx, "record apply history: read plan", "plan", planID, "err", err)
 		return nil
 	}
 	cfg, err := r.config(ctx, rec.Commit)

@@ -83,7 +83,7 @@ func New(ctx context.Context, path string, opts Options) (*Runner, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := r.handOver(); err != nil {
+	if err := r.handOver(dir); err != nil {
 		return nil, err
 	}
 	tf, err := r.exec(dir)
@@ -133,12 +133,18 @@ func (r *Runner) exec(dir string) (*tfexec.Terraform, error) {
 	return tf, nil
 }
 
-// handOver gives a sandbox's work folder to its user before a command.
-func (r *Runner) handOver() error {
+// handOver gives the folders a command writes to a sandbox's user before
+// the command runs.
+func (r *Runner) handOver(dirs ...string) error {
 	if r.sandbox == nil {
 		return nil
 	}
-	return r.sandbox.handOver()
+	for _, d := range dirs {
+		if err := r.sandbox.handOver(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // printfer adapts slog to terraform-exec's logger.

@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Sandbox makes a Runner start Terraform as another, unprivileged user.
@@ -38,7 +40,7 @@ type Sandbox struct {
 // wrapper is the script the sandboxed Runner starts instead of Terraform.
 const wrapper = `#!/bin/sh
 # Written by Meridian: run Terraform as an unprivileged user.
-exec %q --reuid=%d --regid=%d --clear-groups --no-new-privs -- %q "$@"
+exec %s --reuid=%d --regid=%d --clear-groups --no-new-privs -- %s "$@"
 `
 
 // prepare installs the wrapper and the binary copy, creates the work
@@ -59,7 +61,7 @@ func (s *Sandbox) prepare(binary string) (string, error) {
 		return "", fmt.Errorf("copy terraform into the sandbox: %w", err)
 	}
 	script := filepath.Join(s.BinDir, "terraform-sandboxed")
-	if err := os.WriteFile(script+".tmp", fmt.Appendf(nil, wrapper, setpriv, s.UID, s.GID, bin), 0o755); err != nil {
+	if err := os.WriteFile(script+".tmp", fmt.Appendf(nil, wrapper, shellQuote(setpriv), s.UID, s.GID, shellQuote(bin)), 0o755); err != nil {
 		return "", fmt.Errorf("sandbox wrapper: %w", err)
 	}
 	if err := os.Rename(script+".tmp", script); err != nil {
@@ -70,7 +72,7 @@ func (s *Sandbox) prepare(binary string) (string, error) {
 			return "", fmt.Errorf("sandbox work dir: %w", err)
 		}
 	}
-	return script, s.handOver()
+	return script, s.handOver(s.WorkDir)
 }
 
 func (s *Sandbox) home() string { return filepath.Join(s.WorkDir, "home") }
@@ -81,17 +83,30 @@ func (s *Sandbox) env(env map[string]string) {
 	env["HOME"], env["TMPDIR"] = s.home(), s.tmp()
 }
 
-// handOver gives the work folder to the sandbox user: the server writes
-// module files and variables there as itself, and Terraform must be able
-// to read and write them. The walk goes through os.Root, so a symlink the
-// sandboxed user planted can never lead it, or the chown, outside.
-func (s *Sandbox) handOver() error {
+// handOver gives dir, a folder inside the work folder, to the sandbox
+// user, with the folders above it: the server writes module files,
+// variables and plan folders there as itself, and Terraform must be able
+// to reach, read and write them. Only dir's subtree is walked, so a
+// command costs the size of its own workspace, not of every workspace.
+// The walk goes through os.Root, so a symlink the sandboxed user planted
+// can never lead it, or the chown, outside the work folder.
+func (s *Sandbox) handOver(dir string) error {
+	rel, err := filepath.Rel(s.WorkDir, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("sandbox: %s is outside the work folder %s", dir, s.WorkDir)
+	}
 	root, err := os.OpenRoot(s.WorkDir)
 	if err != nil {
 		return fmt.Errorf("sandbox work dir: %w", err)
 	}
 	defer root.Close()
-	return fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+	rel = filepath.ToSlash(rel)
+	for p := path.Dir(rel); p != "." && p != "/"; p = path.Dir(p) {
+		if err := root.Lchown(p, s.UID, s.GID); err != nil {
+			return fmt.Errorf("hand %s to uid %d: %w", p, s.UID, err)
+		}
+	}
+	return fs.WalkDir(root.FS(), rel, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -102,7 +117,21 @@ func (s *Sandbox) handOver() error {
 	})
 }
 
+// shellQuote quotes s for sh as one word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// copyExecutable puts src at dst for the sandbox user, whose search rights
+// stop at the server's HOME: a hard link where the file system allows it
+// (instant, and the binary is already world-executable), a copy otherwise.
 func copyExecutable(src, dst string) error {
+	if st, err := os.Stat(src); err == nil && st.Mode().Perm()&0o005 == 0o005 {
+		os.Remove(dst)
+		if os.Link(src, dst) == nil {
+			return nil
+		}
+	}
 	in, err := os.Open(src)
 	if err != nil {
 		return err

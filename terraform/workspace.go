@@ -61,7 +61,7 @@ func (w *Workspace) Init(ctx context.Context, backendConfig map[string]string) e
 		}
 		defer unlock()
 	}
-	if err := w.r.handOver(); err != nil {
+	if err := w.r.handOver(w.Dir); err != nil {
 		return err
 	}
 	if err := w.tf.Init(ctx, opts...); err != nil {
@@ -82,7 +82,7 @@ type State struct {
 
 // State pulls the current state through the configured backend.
 func (w *Workspace) State(ctx context.Context) (State, error) {
-	if err := w.r.handOver(); err != nil {
+	if err := w.r.handOver(w.Dir); err != nil {
 		return State{}, err
 	}
 	raw, err := w.tf.StatePull(ctx)
@@ -133,7 +133,7 @@ func (w *Workspace) Plan(ctx context.Context, planFile string, mode PlanMode) (*
 	if mode == PlanRefreshOnly {
 		opts = append(opts, tfexec.RefreshOnly(true))
 	}
-	if err := w.r.handOver(); err != nil {
+	if err := w.r.handOver(w.Dir, filepath.Dir(planFile)); err != nil {
 		return nil, err
 	}
 	changed, err := w.tf.Plan(ctx, opts...)

@@ -71,6 +71,12 @@ type EventFeed struct {
 	wake chan struct{}
 	done chan struct{}
 	shut bool
+
+	// pollMu guards the shared poll: one look at the log's newest ID per
+	// Poll, whatever the number of streams (see grown).
+	pollMu   sync.Mutex
+	polledAt time.Time
+	newest   int64
 }
 
 // NewEventFeed returns a feed over log.
@@ -272,9 +278,14 @@ func (f *EventFeed) stream(w http.ResponseWriter, r *http.Request) {
 	poll := time.NewTicker(f.opts.Poll)
 	defer poll.Stop()
 	lastWrite := time.Now()
-	for {
+	for read := true; ; {
 		woken := f.woken() // before the read, so a Notify during it is not lost
-		evs, err := f.log.EventsAfter(ctx, last, streamBatch)
+		var evs []meridian.Event
+		err = nil
+		if read {
+			evs, err = f.log.EventsAfter(ctx, last, streamBatch)
+		}
+		read = false
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -299,7 +310,8 @@ func (f *EventFeed) stream(w http.ResponseWriter, r *http.Request) {
 			}
 			last, lastWrite = evs[len(evs)-1].ID, time.Now()
 			if len(evs) == streamBatch {
-				continue // more are waiting: read on without sleeping
+				read = true // more are waiting: read on without sleeping
+				continue
 			}
 		}
 		select {
@@ -308,7 +320,11 @@ func (f *EventFeed) stream(w http.ResponseWriter, r *http.Request) {
 		case <-f.done:
 			return
 		case <-woken:
+			read = true
 		case <-poll.C:
+			// Events another process wrote wake nobody here: the shared
+			// poll finds them.
+			read = f.grown(ctx, last)
 			if time.Since(lastWrite) >= f.opts.Heartbeat {
 				if err := f.write(rc, w, ": heartbeat\n\n"); err != nil {
 					return
@@ -345,4 +361,21 @@ func (f *EventFeed) write(rc *http.ResponseController, w http.ResponseWriter, s 
 		return err
 	}
 	return nil
+}
+
+// grown reports whether the log holds events after last. It asks the store
+// at most once per Poll for all streams together, so that a thousand idle
+// subscribers cost one query a second, not a thousand.
+func (f *EventFeed) grown(ctx context.Context, last int64) bool {
+	f.pollMu.Lock()
+	defer f.pollMu.Unlock()
+	if now := time.Now(); now.Sub(f.polledAt) >= f.opts.Poll {
+		id, err := f.log.LastEventID(ctx)
+		if err != nil {
+			// The stream reads anyway: the read reports the failure.
+			return true
+		}
+		f.newest, f.polledAt = id, now
+	}
+	return f.newest > last
 }

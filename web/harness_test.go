@@ -56,6 +56,10 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		so.WebhookSecret = []byte(testSecret)
 	}
 	so.Logger, so.Metrics = h.Log, h.metrics
+	if so.Now == nil {
+		// One clock for the loop and the server, as cmd/meridian has.
+		so.Now = o.recon.Now
+	}
 	h.srv = web.NewServer(h.St, h.Recon, so)
 	h.http = httptest.NewServer(h.srv.Handler())
 	t.Cleanup(h.http.Close)

@@ -28,7 +28,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	log := logger(ctx, s.log)
 	out := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "git": "ok"}}
-	if err := s.st.Ping(ctx); err != nil {
+	if err := s.storeReady(ctx); err != nil {
 		log.ErrorContext(ctx, "readiness: store", "err", err)
 		msg := "failing: the store does not answer"
 		var ue *store.UnavailableError
@@ -47,4 +47,22 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
 	writeJSON(w, status, out)
+}
+
+// readyzProbeEvery is how often /readyz may probe the store.
+const readyzProbeEvery = 2 * time.Second
+
+// storeReady is the store's write probe (a small write transaction, rolled
+// back), run at most once every readyzProbeEvery: /readyz needs no token,
+// so a flood of it must not become a flood of writes. Concurrent callers
+// share one probe.
+func (s *Server) storeReady(ctx context.Context) error {
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
+	if now := s.now(); !s.readyAt.IsZero() && now.Sub(s.readyAt) < readyzProbeEvery && now.After(s.readyAt) {
+		return s.readyErr
+	}
+	s.readyErr = s.st.Ping(ctx)
+	s.readyAt = s.now()
+	return s.readyErr
 }

@@ -71,6 +71,12 @@ type Server struct {
 
 	// feed serves /api/v1/events; nil without a history store.
 	feed *EventFeed
+
+	// readyMu serializes /readyz's store probe; readyAt and readyErr are
+	// its last result (see storeReady).
+	readyMu  sync.Mutex
+	readyAt  time.Time
+	readyErr error
 }
 
 // NewServer returns a server for recon's config repo. Handlers read st;
