@@ -27,6 +27,9 @@ const (
 	EventLockReleased         EventType = "lock.released"
 	EventMoveStarted          EventType = "move.started"
 	EventMoveCompleted        EventType = "move.completed"
+	// A condition (ConditionRecord) opened or cleared.
+	EventConditionOpened  EventType = "condition.opened"
+	EventConditionCleared EventType = "condition.cleared"
 )
 
 // Valid reports whether t is one of the event types above.
@@ -35,7 +38,8 @@ func (t EventType) Valid() bool {
 	case EventPlanCreated, EventApplyStarted, EventApplySucceeded, EventApplyFailed,
 		EventDriftOpened, EventDriftCleared,
 		EventFindingOpened, EventFindingResolved, EventFindingWaived, EventFindingWaiverExpired,
-		EventLockAcquired, EventLockReleased, EventMoveStarted, EventMoveCompleted:
+		EventLockAcquired, EventLockReleased, EventMoveStarted, EventMoveCompleted,
+		EventConditionOpened, EventConditionCleared:
 		return true
 	}
 	return false

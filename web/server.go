@@ -146,6 +146,16 @@ func (s *Server) routes() chi.Router {
 	}
 	r.Post("/webhooks/github", s.handleWebhookGitHub)
 
+	// The dashboard: HTML for browsers, signed in by a session cookie.
+	r.Group(func(r chi.Router) {
+		r.Use(s.htmlHeaders)
+		s.sessionRoutes(r)
+		r.Group(func(r chi.Router) {
+			r.Use(s.browserAuth, s.checkCSRF, middleware.Timeout(s.opts.RequestTimeout))
+			s.uiRoutes(r)
+		})
+	})
+
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.authenticate)
 		// Applies are not cut off by the request timeout: they stop only
