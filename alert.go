@@ -52,8 +52,9 @@ func (s AlertState) Valid() bool {
 // alert per target its workload runs on, or one with Target "none" when it
 // runs nowhere.
 type Alert struct {
-	// ID is the alert's identity: Fingerprint and Target together. It is
-	// stable across restarts, so that an alert fires once.
+	// ID is the alert's identity: its repo, Fingerprint and Target
+	// together (the same finding in two repos is two alerts). It is stable
+	// across restarts, so that an alert fires once.
 	ID string `json:"id"`
 	// Fingerprint is that of the finding, drift record or condition.
 	Fingerprint string      `json:"fingerprint"`

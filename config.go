@@ -108,6 +108,10 @@ type ForecastSettings struct {
 	Horizon  time.Duration `json:"horizon"`
 	Quantile float64       `json:"quantile"`
 	Headroom float64       `json:"headroom"`
+	// SLA, in percent of demand served (99.95), makes sizing derive the
+	// quantile and headroom from the forecast's calibrated error
+	// distribution instead of Quantile and Headroom; zero means unset.
+	SLA float64 `json:"sla,omitempty"`
 }
 
 // PlacementSettings tunes the scheduler.

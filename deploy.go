@@ -93,7 +93,32 @@ type CrossplaneTarget struct {
 	// Composite, when set, replaces the built-in managed resources by one
 	// composite resource of the user's own XRD.
 	Composite *CompositeRef `json:"composite,omitempty"`
+	// Cluster, when set, is where Meridian reads the rendered resources
+	// back for drift (engine crossplane); without it they are rendered and
+	// never looked at again.
+	Cluster *CrossplaneCluster `json:"cluster,omitempty"`
 }
+
+// CrossplaneCluster says how Meridian reaches the cluster that holds a
+// target's managed resources, to read them. Exactly one of Kubeconfig and
+// InCluster is set.
+type CrossplaneCluster struct {
+	// Kubeconfig is the path of a kubeconfig file on the host Meridian runs
+	// on (never in the config repo: it holds credentials). Its credentials
+	// are only sent to the server its context names.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Context is the kubeconfig context to use (default: its current one).
+	Context string `json:"context,omitempty"`
+	// InCluster uses the service account of the pod Meridian runs in.
+	InCluster bool `json:"in_cluster,omitempty"`
+	// ReadyGrace is how long a managed resource may be not Ready, or
+	// missing after Meridian committed it, before it counts as drift: a
+	// provider needs minutes to create a bucket or a vault (default 15m).
+	ReadyGrace time.Duration `json:"ready_grace,omitempty"`
+}
+
+// DefaultCrossplaneReadyGrace is CrossplaneCluster.ReadyGrace's default.
+const DefaultCrossplaneReadyGrace = 15 * time.Minute
 
 // ProviderConfigRef names a Crossplane provider configuration.
 type ProviderConfigRef struct {
@@ -203,4 +228,15 @@ const (
 	DriftMissing   = "missing"
 	DriftOutOfSync = "out-of-sync"
 	DriftUnhealthy = "unhealthy"
+)
+
+// Actions of Crossplane drift (DriftRecord.Action of engine crossplane),
+// besides DriftMissing for a managed resource deleted out of band.
+const (
+	// DriftNotReady: Ready has not been True for longer than the grace.
+	DriftNotReady = "not-ready"
+	// DriftSyncFailed: Synced is False, with the provider's error.
+	DriftSyncFailed = "sync-failed"
+	// DriftSpecChanged: a field Meridian rendered holds another value.
+	DriftSpecChanged = "spec-changed"
 )

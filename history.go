@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -160,16 +161,18 @@ const (
 	DriftEngineDeployRepo DriftEngine = "deploy-repo"
 	DriftEngineArgoCD     DriftEngine = "argocd"
 	DriftEngineLive       DriftEngine = "live"
+	// DriftEngineCrossplane reads back the managed resources Meridian
+	// rendered for engine: crossplane targets.
+	DriftEngineCrossplane DriftEngine = "crossplane"
 )
 
-// Valid reports whether e is a known drift engine.
-func (e DriftEngine) Valid() bool {
-	switch e {
-	case DriftEngineTerraform, DriftEngineDeployRepo, DriftEngineArgoCD, DriftEngineLive:
-		return true
-	}
-	return false
+// DriftEngines lists the drift engines, in the order views show them.
+func DriftEngines() []DriftEngine {
+	return []DriftEngine{DriftEngineTerraform, DriftEngineDeployRepo, DriftEngineArgoCD, DriftEngineCrossplane, DriftEngineLive}
 }
+
+// Valid reports whether e is a known drift engine.
+func (e DriftEngine) Valid() bool { return slices.Contains(DriftEngines(), e) }
 
 // DriftRecord is one difference between what Meridian applied and what
 // runs, across drift checks: open from the first check that saw it until

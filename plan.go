@@ -97,6 +97,12 @@ type Sizing struct {
 	PeakPq   float64 `json:"peak_pq,omitempty"`
 	Quantile float64 `json:"quantile,omitempty"`
 	Headroom float64 `json:"headroom,omitempty"`
+	// SLA is forecast.sla when sizing targeted it.
+	SLA float64 `json:"sla,omitempty"`
+	// ExpectedUnservedPercent is the share of the forecast demand over the
+	// horizon that the capacity is expected to leave unserved, from the
+	// calibrated error distribution; nil when there was none.
+	ExpectedUnservedPercent *float64 `json:"expected_unserved_percent,omitempty"`
 }
 
 // Unplaceable is a workload no target could host.

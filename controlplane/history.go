@@ -21,6 +21,7 @@ type HistoryStore interface {
 	SaveFindings(ctx context.Context, records []meridian.FindingRecord, events []meridian.Event) ([]meridian.Event, error)
 	RecordCost(ctx context.Context, p meridian.CostPoint) error
 	SyncDrift(ctx context.Context, repoID string, engines []meridian.DriftEngine, current []meridian.DriftRecord) ([]meridian.Event, error)
+	SyncConditions(ctx context.Context, repoID string, sources []meridian.AlertSource, current []meridian.ConditionRecord) ([]meridian.Event, error)
 }
 
 // RecorderOptions tunes a Recorder. Zero values mean the defaults.
@@ -200,6 +201,21 @@ func (r *Recorder) Drift(ctx context.Context, repoID string, engines []meridian.
 	evs, err := r.st.SyncDrift(ctx, repoID, engines, current)
 	if err != nil {
 		return nil, fmt.Errorf("record drift of %s: %w", repoID, err)
+	}
+	r.wake(evs)
+	return evs, nil
+}
+
+// Conditions records one check of repoID's watched conditions that
+// covered sources, with the conditions it found (see
+// store.Conditions.SyncConditions): condition.opened for new ones,
+// condition.cleared for those of these sources no longer seen. Only the
+// sources actually checked may be passed, so that a check that did not
+// look never reads as "the condition is gone".
+func (r *Recorder) Conditions(ctx context.Context, repoID string, sources []meridian.AlertSource, current []meridian.ConditionRecord) ([]meridian.Event, error) {
+	evs, err := r.st.SyncConditions(ctx, repoID, sources, current)
+	if err != nil {
+		return nil, fmt.Errorf("record conditions of %s: %w", repoID, err)
 	}
 	r.wake(evs)
 	return evs, nil

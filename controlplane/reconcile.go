@@ -55,6 +55,16 @@ type ReconcilerOptions struct {
 	// watched branch into history: the event feed, the finding lifecycle
 	// and the cost history.
 	Recorder *Recorder
+	// Alerting, when set, is given the tracked branch's alerting.yaml at
+	// every new commit (never a pull request's).
+	Alerting AlertingConfigurer
+	// Locks, LockAge and LockCheckInterval watch for target locks held
+	// longer than LockAge, checked every LockCheckInterval (default
+	// 1m), as lock conditions of the Recorder. Off unless Locks, LockAge
+	// and Recorder are all set.
+	Locks             LockLister
+	LockAge           time.Duration
+	LockCheckInterval time.Duration
 	// Logger defaults to discarding; Metrics to a set on a registry of
 	// their own (pass the server's, so that /metrics shows them).
 	Logger  *slog.Logger
@@ -76,6 +86,8 @@ type BranchState struct {
 	LastSync time.Time `json:"last_sync,omitzero"`
 	// LastError is the last failed step, cleared when the step succeeds.
 	LastError string `json:"last_error,omitempty"`
+	// Alerting is the state of the branch's alerting.yaml.
+	Alerting AlertingState `json:"alerting"`
 }
 
 // Reconciler keeps the store in step with the watched branch: it plans
@@ -116,6 +128,8 @@ type Reconciler struct {
 	pingAt   time.Time      // last Loader.Ping, for /readyz
 	pingErr  error
 	skipped  map[string]bool // blocking plans already reported as not auto-applied
+	// alertingSeen is the commit whose alerting.yaml was last handed on.
+	alertingSeen string
 
 	wake chan struct{}
 	// prSlots holds one token per pull-request review in progress.
@@ -170,6 +184,9 @@ func NewReconciler(st Store, loader Loader, planner Planner, applier Applier, dr
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
+	}
+	if opts.LockCheckInterval <= 0 {
+		opts.LockCheckInterval = time.Minute
 	}
 	if opts.PRConcurrency <= 0 {
 		opts.PRConcurrency = 2
@@ -234,6 +251,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 	// kept waiting. The target locks keep them and applies apart.
 	if done, ok := r.track(); ok {
 		go func() { defer done(); r.driftLoop(ctx) }()
+	}
+	if r.opts.Locks != nil && r.opts.LockAge > 0 && r.opts.Recorder != nil {
+		if done, ok := r.track(); ok {
+			go func() { defer done(); r.lockLoop(ctx) }()
+		}
 	}
 	nextSync := r.now()
 	fails := 0
@@ -363,6 +385,7 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 		return r.failed(ctx, "sync", "", fmt.Errorf("read branch %s: %w", r.opts.Branch, err))
 	}
 	r.configs.put(snap.Commit, snap.Config)
+	r.syncAlerting(ctx, snap)
 	r.mu.Lock()
 	r.state.LastSync = r.now()
 	if d := snap.Config.Settings.DriftInterval; d > 0 {
@@ -385,6 +408,7 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 	r.observePlan(out.Plan)
 	if newPlan {
 		r.recordPlan(ctx, snap, out.Plan)
+		r.recordConditions(ctx, snap, out.Plan)
 	}
 	if !snap.Config.Settings.AutoApply {
 		return nil

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/meridianhq/meridian"
@@ -242,7 +244,8 @@ type WorkflowDrift struct {
 }
 
 // CheckDrift implements DriftChecker: Terraform drift of every applied
-// target, then the deploy repo and Argo CD, at the watched branch's head.
+// target, then the deploy repo and Argo CD, then the Crossplane resources of
+// targets with crossplane.cluster, at the watched branch's head.
 func (d *WorkflowDrift) CheckDrift(ctx context.Context, actor string) (out *DriftOutput, err error) {
 	l := d.loader
 	snap, err := gitops.Load(ctx, l.o.Source, gitops.BranchRef(l.o.Branch), l.gitOptions())
@@ -289,6 +292,12 @@ func (d *WorkflowDrift) CheckDrift(ctx context.Context, actor string) (out *Drif
 	}
 	if res.Deploy.Error != "" {
 		out.Errors = append(out.Errors, "deploy repo: "+res.Deploy.Error)
+	}
+	if res.Crossplane.Error != "" {
+		out.Errors = append(out.Errors, "crossplane: "+res.Crossplane.Error)
+	}
+	for _, t := range slices.Sorted(maps.Keys(res.Crossplane.Failed)) {
+		out.Errors = append(out.Errors, t+" (crossplane): "+res.Crossplane.Failed[t])
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ets is additive exponential smoothing in error-correction form, with an
@@ -20,7 +21,8 @@ import (
 // Parameters are fitted by minimising the in-sample one-step squared error
 // with Nelder-Mead; initial states come from a classical decomposition of
 // the fitting data (see initStates) and are not optimised, so each
-// objective evaluation is one O(N) pass.
+// objective evaluation is one O(N) pass. Outliers are clipped on the way in
+// (see guard), which keeps rare spikes from pulling the forecast up.
 type ets struct {
 	trend  bool
 	m1, m2 int
@@ -138,10 +140,11 @@ type etsState struct {
 // fit implements model.
 func (e ets) fit(y []float64, warm []float64) fitted {
 	st := e.initStates(y)
-	f := &etsFit{spec: e, init: st}
+	limit := outlierLimit(y)
+	f := &etsFit{spec: e, init: st, limit: limit}
 	sc := etsState{s1: make([]float64, len(st.s1)), s2: make([]float64, len(st.s2))}
 	obj := func(u []float64) float64 {
-		return e.run(y, e.decode(u), st, &sc, nil, 0, nil)
+		return e.run(y, e.decode(u), st, limit, &sc, nil, 0, nil)
 	}
 	x0, simplex := e.start(), 1.0
 	if len(warm) == e.dim() {
@@ -163,10 +166,10 @@ func (e ets) fit(y []float64, warm []float64) fitted {
 // sum of squared one-step errors. For every origin t in origins it writes
 // the h-step forecast from y[:t] to out (see fitted.forecast). sc is scratch
 // space for the seasonal states.
-func (e ets) run(y []float64, p etsParams, init etsState, sc *etsState, origins []int, h int, out []float64) float64 {
+func (e ets) run(y []float64, p etsParams, init etsState, limit float64, sc *etsState, origins []int, h int, out []float64) float64 {
 	copy(sc.s1, init.s1)
 	copy(sc.s2, init.s2)
-	f := filter{l: init.l, b: init.b, s1: sc.s1, s2: sc.s2, p: p}
+	f := filter{l: init.l, b: init.b, s1: sc.s1, s2: sc.s2, p: p, guard: guard{limit: limit}}
 	var sse float64
 	t := 0
 	for k, o := range origins {
@@ -188,6 +191,7 @@ type filter struct {
 	s1, s2 []float64
 	p1, p2 int
 	p      etsParams
+	guard  guard
 }
 
 // forecast writes the forecasts for the next len(row) observations.
@@ -202,12 +206,10 @@ func (f *filter) forecast(row []float64) {
 }
 
 // step feeds y through the recursions and returns the sum of squared
-// one-step errors. It is the hot loop of every fit, so it has one variant
-// per number of seasons and walks the seasonal states in runs whose bounds
-// the compiler checks once. Each variant updates (l, b) in the transition
-// form of transition, which keeps the loop-carried dependency chain to a
-// multiply and two adds; the error and the seasonal updates hang off it.
-// The seasonal terms are read a season after they were written.
+// (guarded) one-step errors. It is the hot loop of every fit, so it has one
+// variant per number of seasons and walks the seasonal states in runs whose
+// bounds the compiler checks once. The seasonal terms are read a season
+// after they were written.
 func (f *filter) step(y []float64) float64 {
 	switch {
 	case len(f.s2) > 1:
@@ -221,58 +223,74 @@ func (f *filter) step(y []float64) float64 {
 func (f *filter) step0(y []float64) float64 {
 	l, b := f.l, f.b
 	alpha, beta, phi := f.p.alpha, f.p.beta, f.p.phi
-	a11, a12, a21, a22 := f.p.transition()
+	lim, up, down := f.guard.limit, f.guard.up, f.guard.down
 	var sse float64
 	for _, v := range y {
-		err := v - (l + phi*b)
-		sse += err * err
-		l, b = a11*l+a12*b+alpha*v, a21*l+a22*b+beta*v
+		pred := l + phi*b
+		e := v - pred
+		if e > lim || e < -lim {
+			e, up, down = clip(e, lim, up, down)
+		} else {
+			up, down = 0, 0
+		}
+		sse += e * e
+		l, b = pred+alpha*e, phi*b+beta*e
 	}
-	f.l, f.b = l, b
+	f.l, f.b, f.guard.up, f.guard.down = l, b, up, down
 	return sse
 }
 
 func (f *filter) step1(y []float64) float64 {
 	l, b := f.l, f.b
 	alpha, beta, phi, g1 := f.p.alpha, f.p.beta, f.p.phi, f.p.g1
-	a11, a12, a21, a22 := f.p.transition()
+	lim, up, down := f.guard.limit, f.guard.up, f.guard.down
 	s1, p1 := f.s1, f.p1
 	var sse float64
 	for len(y) > 0 {
 		n := min(len(s1)-p1, len(y))
 		ys, ss := y[:n], s1[p1:p1+n]
 		for j, v := range ys {
-			d := v - ss[j]
-			err := d - (l + phi*b)
-			sse += err * err
-			l, b = a11*l+a12*b+alpha*d, a21*l+a22*b+beta*d
-			ss[j] += g1 * err
+			pred := l + phi*b
+			e := v - ss[j] - pred
+			if e > lim || e < -lim {
+				e, up, down = clip(e, lim, up, down)
+			} else {
+				up, down = 0, 0
+			}
+			sse += e * e
+			l, b = pred+alpha*e, phi*b+beta*e
+			ss[j] += g1 * e
 		}
 		y = y[n:]
 		if p1 += n; p1 == len(s1) {
 			p1 = 0
 		}
 	}
-	f.l, f.b, f.p1 = l, b, p1
+	f.l, f.b, f.p1, f.guard.up, f.guard.down = l, b, p1, up, down
 	return sse
 }
 
 func (f *filter) step2(y []float64) float64 {
 	l, b := f.l, f.b
 	alpha, beta, phi, g1, g2 := f.p.alpha, f.p.beta, f.p.phi, f.p.g1, f.p.g2
-	a11, a12, a21, a22 := f.p.transition()
+	lim, up, down := f.guard.limit, f.guard.up, f.guard.down
 	s1, s2, p1, p2 := f.s1, f.s2, f.p1, f.p2
 	var sse float64
 	for len(y) > 0 {
 		n := min(len(s1)-p1, len(s2)-p2, len(y))
 		ys, ss1, ss2 := y[:n], s1[p1:p1+n], s2[p2:p2+n]
 		for j, v := range ys {
-			d := v - ss1[j] - ss2[j]
-			err := d - (l + phi*b)
-			sse += err * err
-			l, b = a11*l+a12*b+alpha*d, a21*l+a22*b+beta*d
-			ss1[j] += g1 * err
-			ss2[j] += g2 * err
+			pred := l + phi*b
+			e := v - ss1[j] - ss2[j] - pred
+			if e > lim || e < -lim {
+				e, up, down = clip(e, lim, up, down)
+			} else {
+				up, down = 0, 0
+			}
+			sse += e * e
+			l, b = pred+alpha*e, phi*b+beta*e
+			ss1[j] += g1 * e
+			ss2[j] += g2 * e
 		}
 		y = y[n:]
 		if p1 += n; p1 == len(s1) {
@@ -282,36 +300,100 @@ func (f *filter) step2(y []float64) float64 {
 			p2 = 0
 		}
 	}
-	f.l, f.b, f.p1, f.p2 = l, b, p1, p2
+	f.l, f.b, f.p1, f.p2, f.guard.up, f.guard.down = l, b, p1, p2, up, down
 	return sse
 }
 
-// transition returns the matrix A of the level/slope update written as
-//
-//	(l, b) ← A·(l, b) + (α, β)·d,  d = y − seasonal terms,
-//
-// which is the error-correction form l ← l + φb + αe, b ← φb + βe with
-// e = d − l − φb substituted.
-func (p etsParams) transition() (a11, a12, a21, a22 float64) {
-	return 1 - p.alpha, (1 - p.alpha) * p.phi, -p.beta, p.phi * (1 - p.beta)
+// guard makes the recursions robust to outliers without missing level
+// shifts. A one-step error beyond ±limit is clipped to the limit before it
+// updates the states (and before it enters the fitting objective, which
+// turns least squares into a Huber loss), so an isolated spike moves the
+// level by at most α·limit. But shiftRun consecutive errors beyond the limit
+// on the same side are no spike: from the shiftRun-th on they pass
+// unclipped, so the level catches up with a shift within a few steps. A
+// limit of +Inf disables the guard.
+type guard struct {
+	limit    float64
+	up, down int
+}
+
+// shiftRun is how many consecutive same-side outliers make a level shift:
+// two can be one burst, three in a row at five robust standard deviations
+// have a chance below 1e-15 under any noise the limit is scaled to.
+const shiftRun = 3
+
+// clip is the guard's slow path, for an error e beyond ±lim after up
+// (down) consecutive errors beyond +lim (−lim): it returns the error to
+// use and the new run lengths. The filters keep the run lengths in
+// registers and call it only for outliers, which keeps the hot loop to two
+// compares.
+func clip(e, lim float64, up, down int) (float64, int, int) {
+	if e > 0 {
+		if up++; up < shiftRun {
+			return lim, up, 0
+		}
+		return e, up, 0
+	}
+	if down++; down < shiftRun {
+		return -lim, 0, down
+	}
+	return e, 0, down
 }
 
 // etsFit is a fitted ets model.
 type etsFit struct {
-	spec ets
-	init etsState
-	u    []float64
-	p    etsParams
+	spec  ets
+	init  etsState
+	limit float64
+	u     []float64
+	p     etsParams
 }
 
 func (f *etsFit) params() []float64 { return f.u }
 
 func (f *etsFit) forecast(y []float64, origins []int, h int, out []float64) {
 	sc := etsState{s1: make([]float64, len(f.init.s1)), s2: make([]float64, len(f.init.s2))}
-	f.spec.run(y, f.p, f.init, &sc, origins, h, out)
+	f.spec.run(y, f.p, f.init, f.limit, &sc, origins, h, out)
 }
 
 // String describes the fitted parameters, for logs and tests.
 func (f *etsFit) String() string {
 	return fmt.Sprintf("%s α=%.3g β=%.3g φ=%.3g γ1=%.3g γ2=%.3g", f.spec.name(), f.p.alpha, f.p.beta, f.p.phi, f.p.g1, f.p.g2)
+}
+
+// outlierZ is the guard's limit in robust standard deviations of the
+// one-step noise: far enough out that Gaussian noise almost never trips it
+// (about one point in two million), close enough that a spike of a few
+// times the usual variation does.
+const outlierZ = 5
+
+// outlierLimit scales the guard to y: outlierZ robust standard deviations
+// of the noise, estimated from the median absolute lag-1 difference (which
+// is √2 times the noise's for white noise, and which a season or a trend
+// barely moves at the steps load is sampled at). About 1024 evenly spaced
+// differences keep it O(1) in the series length. A series that mostly
+// does not move (median 0) falls back to the mean absolute difference; one
+// that never moves gets no guard.
+func outlierLimit(y []float64) float64 {
+	if len(y) < 3 {
+		return math.Inf(1)
+	}
+	stride := max(1, (len(y)-1)/1024)
+	d := make([]float64, 0, (len(y)-1)/stride+1)
+	for t := 1; t < len(y); t += stride {
+		d = append(d, math.Abs(y[t]-y[t-1]))
+	}
+	slices.Sort(d)
+	scale := 1.4826 * d[len(d)/2] / math.Sqrt2
+	if scale == 0 {
+		var sum float64
+		for _, v := range d {
+			sum += v
+		}
+		scale = math.Sqrt(math.Pi/2) * sum / float64(len(d)) / math.Sqrt2
+	}
+	if scale == 0 || math.IsNaN(scale) {
+		return math.Inf(1)
+	}
+	return outlierZ * scale
 }

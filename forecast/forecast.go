@@ -18,6 +18,9 @@ type Options struct {
 	// Quantiles are the predictive quantiles to compute besides the median,
 	// each in (0, 1); default {0.95}.
 	Quantiles []float64
+	// Tuning overrides the automatic method's constants; the zero value
+	// keeps the defaults.
+	Tuning Tuning
 }
 
 // Forecast is a probabilistic forecast on the series' grid.
@@ -36,6 +39,10 @@ type Forecast struct {
 	P50 []float64
 	// Quantiles holds the requested quantiles, ascending by Q.
 	Quantiles []Band
+	// Errors is the calibrated distribution of the error (actual − P50),
+	// per step: ascending samples, one per validation origin. Empty when
+	// the history was too short to validate.
+	Errors [][]float64
 }
 
 // Component is one model in the combined forecast.
@@ -141,11 +148,11 @@ func (f *Forecaster) Forecast(ctx context.Context, s Series) (*Forecast, error) 
 		}
 	}
 	h := int(math.Ceil(float64(f.opts.Horizon) / float64(s.Step)))
-	r, err := autoForecast(ctx, s.Values, seasonsFor(s.Step), h, f.opts.Quantiles, f.warm)
+	r, err := autoForecast(ctx, s.Values, seasonsFor(s.Step), h, f.opts.Quantiles, f.warm, f.opts.Tuning)
 	if err != nil {
 		return nil, err
 	}
-	fc := &Forecast{Start: s.End(), Step: s.Step, Model: modelName(r.components), Components: r.components, P50: r.p50}
+	fc := &Forecast{Start: s.End(), Step: s.Step, Model: modelName(r.components), Components: r.components, P50: r.p50, Errors: r.errors}
 	for i, q := range f.opts.Quantiles {
 		fc.Quantiles = append(fc.Quantiles, Band{Q: q, Values: r.quantiles[i]})
 	}

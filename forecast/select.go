@@ -33,6 +33,9 @@ type component struct {
 	f      []float64 // forecasts at every origin, row-major by origin
 	mae    float64   // validation mean absolute error
 	weight float64
+	// members are the models a pseudo-component such as the robust default
+	// is made of.
+	members []string
 }
 
 // result is a forecast before it is put on the clock.
@@ -40,6 +43,8 @@ type result struct {
 	components []Component
 	p50        []float64
 	quantiles  [][]float64
+	// errors are the calibrated errors per horizon step (see calibrate).
+	errors [][]float64
 }
 
 // seasons are the seasonal periods for a step, in steps.
@@ -89,6 +94,11 @@ func candidates(nFit int, s seasons) []model {
 	for _, e := range es {
 		ms = append(ms, logModel{e})
 	}
+	if m > 0 && nFit >= 2*m {
+		ms = append(ms, theta{m: m})
+	} else {
+		ms = append(ms, theta{})
+	}
 	return ms
 }
 
@@ -100,14 +110,20 @@ func candidates(nFit int, s seasons) []model {
 //     validation origin, and then re-filtered over all of y, which yields
 //     its h-step forecasts at every origin in one O(N) pass. Validation is
 //     thereby out of sample for both parameters and initial states.
-//  3. The forecasts are combined with weights proportional to 1/MAE², the
-//     inverse-MSE weighting of Bates and Granger with the validation MAE as
-//     a scale that single bursts cannot dominate. A model that validates
-//     badly fades out, so on a noisy series level models take over from
-//     seasonal ones, per series and per origin.
-//  4. The combination's own validation errors give, per horizon step,
-//     empirical quantiles that are added to the final forecast.
-func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float64, warm map[string][]float64) (result, error) {
+//  3. The validation origins fall into validationWindows consecutive
+//     windows (days, for the default week). In each window the models get
+//     weights ∝ 1/MAE², the inverse-MSE weighting of Bates and Granger with
+//     the MAE as a scale that single bursts cannot dominate, and the
+//     weights are averaged over the windows, so that one odd window moves
+//     at most its share. The result is shrunk toward a robust default, the
+//     median of damped Holt-Winters, damped-trend smoothing and Theta,
+//     which needs no validation to be good; see combine.
+//  4. The intervals are conformal: the combination's validation errors at
+//     each horizon step, each window's errors made with weights learnt on
+//     the other windows (cross-fitting, so that they are as honest as the
+//     final forecast's), with an adaptive scale that follows drift; see
+//     calibrate.
+func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float64, warm map[string][]float64, tune Tuning) (result, error) {
 	keep := max(maxHistory, int((weeklyMinDays+validationDays)*s.day))
 	y = y[max(0, len(y)-keep):]
 	n := len(y)
@@ -142,23 +158,14 @@ func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float
 		if !allFinite(out) {
 			continue
 		}
-		var ae float64
-		for k := range nv {
-			for i := range h {
-				ae += math.Abs(y[origins[k]+i] - out[k*h+i])
-			}
-		}
-		comps = append(comps, component{name: mod.name(), f: out, mae: ae / float64(max(1, nv*h))})
+		comps = append(comps, component{name: mod.name(), f: out})
 	}
-	weigh(comps, y)
+	if d, ok := robustDefault(comps, len(origins)*h); ok {
+		comps = append(comps, d)
+	}
+	c := combine(comps, y, origins[:nv], h, tune.shrink())
 
-	comb := make([]float64, len(origins)*h)
-	for _, c := range comps {
-		for j, v := range c.f {
-			comb[j] += c.weight * v
-		}
-	}
-	res := result{p50: slices.Clone(comb[nv*h:]), quantiles: make([][]float64, len(qs))}
+	res := result{p50: slices.Clone(c.final[nv*h:]), quantiles: make([][]float64, len(qs))}
 	for _, c := range comps {
 		res.components = append(res.components, Component{Model: c.name, Weight: c.weight, MAE: c.mae})
 	}
@@ -176,14 +183,10 @@ func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float
 		}
 		return res, nil
 	}
-	errs := make([]float64, nv)
+	cal := calibrate(y, origins[:nv], h, max(2, int(math.Round(s.day))), c.crossFit, qs, tune.adaptRate())
 	for i := range h {
-		for k := range nv {
-			errs[k] = y[origins[k]+i] - comb[k*h+i]
-		}
-		slices.Sort(errs)
 		for j, q := range qs {
-			v := res.p50[i] + quantileSorted(errs, q)
+			v := res.p50[i] + cal.offsets[j][i]
 			// Keep the quantiles on the right side of the median even when
 			// the validation errors were one-sided.
 			if q > 0.5 {
@@ -194,6 +197,7 @@ func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float
 			res.quantiles[j][i] = v
 		}
 	}
+	res.errors = cal.errors
 	return res, nil
 }
 
@@ -233,39 +237,6 @@ func seed(mod model, fitted map[string][]float64) []float64 {
 		return m.encode(q)
 	}
 	return nil
-}
-
-// weigh sets weights proportional to 1/MAE², normalised to sum 1. MAEs are
-// floored at a billionth of the series' mean absolute value so that exact
-// fits (a constant series) keep finite weights; on an all-zero series the
-// exact models share the weight.
-func weigh(cs []component, y []float64) {
-	var scale float64
-	for _, v := range y {
-		scale += math.Abs(v)
-	}
-	floor := 1e-9 * scale / float64(len(y))
-	best := math.Inf(1)
-	for _, c := range cs {
-		best = min(best, max(c.mae, floor))
-	}
-	var sum float64
-	for i := range cs {
-		switch {
-		case best == 0 && cs[i].mae == 0:
-			cs[i].weight = 1
-		case best == 0:
-			cs[i].weight = 0
-		default:
-			// Relative to the best model, so nothing overflows.
-			r := best / max(cs[i].mae, floor)
-			cs[i].weight = r * r
-		}
-		sum += cs[i].weight
-	}
-	for i := range cs {
-		cs[i].weight /= sum
-	}
 }
 
 func allFinite(xs []float64) bool {

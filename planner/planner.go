@@ -161,7 +161,10 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		pl.Blocked = blocked[pl.Workload]
 		s := sizing[idx[pl.Workload]]
 		pl.Explanation.Sizing = &s
-		total += pl.MonthlyCost
+		// The total is the sum of the lines at the cent, as every output
+		// shows them: the CLI, the API, the cost history and the dashboard
+		// then all add up to the same figure.
+		total += pl.MonthlyCost.Round()
 	}
 	plan.TotalMonthlyCost = total
 	id, err := planID(in, plan.Catalog, sizing)

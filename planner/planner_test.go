@@ -244,6 +244,42 @@ func TestForecastSizing(t *testing.T) {
 	}
 }
 
+// TestSimulateScaleUpDelay: reactive scaling follows the daily cycle up
+// every morning, so making new replicas wait must cost it served demand,
+// and the oracle, which scales ahead, must not notice.
+func TestSimulateScaleUpDelay(t *testing.T) {
+	cfg, fsys := repo(t, nil)
+	series, err := forecast.CSVSource{FS: fstest.MapFS{"s.csv": {Data: []byte(sineCSV(10, 10, 50))}}, Path: "s.csv"}.History(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planner.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[time.Duration]map[string]float64{}
+	for _, d := range []time.Duration{-1, time.Hour} {
+		sim, err := p.Simulate(context.Background(), planner.SimulationInput{
+			Input:        planner.Input{Config: cfg, FS: fsys},
+			Series:       map[string]forecast.Series{"web": series},
+			ScaleUpDelay: d,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		served[d] = map[string]float64{}
+		for _, s := range sim.Strategies {
+			served[d][s.Name] = s.DemandServed
+		}
+	}
+	if none, slow := served[-1][planner.StrategyReactive], served[time.Hour][planner.StrategyReactive]; slow >= none {
+		t.Errorf("reactive served %.3f%% of demand with an hour's scale-up delay and %.3f%% with none; the delay must cost", slow, none)
+	}
+	if o := served[time.Hour][planner.StrategyOracle]; o != 100 {
+		t.Errorf("the oracle scales up ahead of time; with a delay it served %.3f%%", o)
+	}
+}
+
 func TestSimulate(t *testing.T) {
 	cfg, fsys := repo(t, nil)
 	series, err := forecast.CSVSource{FS: fstest.MapFS{"s.csv": {Data: []byte(sineCSV(10, 10, 50))}}, Path: "s.csv"}.History(context.Background())
@@ -283,6 +319,20 @@ func TestSimulate(t *testing.T) {
 	}
 	if o, s := by[planner.StrategyOracle], by[planner.StrategyStatic]; o.Cost > s.Cost {
 		t.Errorf("the oracle (%v) cannot cost more than static peak (%v)", o.Cost, s.Cost)
+	}
+	for _, s := range sim.Strategies {
+		if s.SLA != s.SlotsServed {
+			t.Errorf("%s: sla_percent %.3f must stay an alias of slots_served_percent %.3f", s.Name, s.SLA, s.SlotsServed)
+		}
+		if s.DemandServed < s.SlotsServed-1e-9 && s.SlotsServed == 100 {
+			t.Errorf("%s: every slot served but only %.3f%% of demand", s.Name, s.DemandServed)
+		}
+	}
+	if o := by[planner.StrategyOracle]; o.DemandServed != 100 || o.GapToOracle != 0 {
+		t.Errorf("the oracle serves all demand at no gap to itself; got %.3f%% served, gap %.2f%%", o.DemandServed, o.GapToOracle)
+	}
+	if s := by[planner.StrategyStatic]; s.Moves != 0 {
+		t.Errorf("static peak never changes its sizing, so with the ledger carried it never moves; got %d moves", s.Moves)
 	}
 	if _, err := p.Simulate(context.Background(), planner.SimulationInput{Input: planner.Input{Config: cfg, FS: fsys}}); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("simulating with no series must fail clearly, got %v", err)

@@ -3,7 +3,9 @@ package planner
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,31 +28,55 @@ type SimulationInput struct {
 	Series map[string]forecast.Series
 	// Replan is the window between re-plans (default 4h).
 	Replan time.Duration
+	// ScaleUpDelay is how long new replicas take to serve after a re-plan
+	// asks for them (scheduling, image pull, readiness); until then a
+	// workload that scales up runs with its previous replicas. Zero means
+	// DefaultScaleUpDelay; negative means none.
+	ScaleUpDelay time.Duration
 }
+
+// DefaultScaleUpDelay is the scale-up delay when none is given: a few
+// minutes, what a pod on a warm node pool takes to pull and pass
+// readiness.
+const DefaultScaleUpDelay = 5 * time.Minute
 
 // Simulation is the outcome of replaying load against four provisioning
 // strategies.
 type Simulation struct {
 	Workloads []string `json:"workloads"`
 	Windows   int      `json:"windows"`
-	// Replan is the window length, e.g. "4h0m0s".
-	Replan     string            `json:"replan"`
-	Strategies []StrategyOutcome `json:"strategies"`
+	// Replan is the window length, e.g. "4h0m0s"; ScaleUpDelay likewise.
+	Replan       string            `json:"replan"`
+	ScaleUpDelay string            `json:"scale_up_delay"`
+	Strategies   []StrategyOutcome `json:"strategies"`
 }
 
 // StrategyOutcome is what one strategy paid and delivered.
 type StrategyOutcome struct {
 	Name string `json:"name"`
 	// Cost is what the replayed workloads' placements cost over all windows,
-	// at catalog prices, pro rata from the monthly cost (730 h).
+	// at catalog prices, pro rata from the monthly cost (730 h), plus the
+	// one-off egress of every move.
 	Cost meridian.Money `json:"cost"`
-	// CostVsStatic is the relative change against static peak provisioning.
+	// CostVsStatic is the relative change against static peak provisioning,
+	// GapToOracle the relative excess over the oracle, both in percent.
 	CostVsStatic float64 `json:"cost_vs_static_percent"`
-	// SLA is the share of slots in which provisioned capacity was at least
-	// the actual load (served demand), in percent.
-	SLA    float64 `json:"sla_percent"`
-	Slots  int     `json:"slots"`
-	Served int     `json:"served"`
+	GapToOracle  float64 `json:"gap_to_oracle_percent"`
+	// DemandServed is the share of the replayed demand, summed over all
+	// slots, that provisioned capacity served, in percent. Demand is
+	// counted in replicas' worth of load (load / per_replica.capacity), the
+	// one unit all workloads share.
+	DemandServed float64 `json:"demand_served_percent"`
+	// SlotsServed is the share of slots in which capacity was at least the
+	// actual load, in percent. SLA is the same figure under its old name,
+	// kept for one release.
+	SlotsServed float64 `json:"slots_served_percent"`
+	SLA         float64 `json:"sla_percent"`
+	Slots       int     `json:"slots"`
+	Served      int     `json:"served"`
+	// Moves counts placements on a target the workload did not run on in
+	// the window before, over all workloads of the config.
+	Moves int `json:"moves"`
 	// MeanReplicas is the average total replicas per workload and window.
 	MeanReplicas float64 `json:"mean_replicas"`
 }
@@ -60,24 +86,47 @@ type simSeries struct {
 	s      forecast.Series
 	t0     int // first slot of the replayed region
 	window int // slots per window
-	fc     *forecast.Forecaster
+	// delay is the scale-up delay in slots, fractional when the step is
+	// longer than the delay.
+	delay float64
+	fc    *forecast.Forecaster
+}
+
+// strategyState is what a strategy carries from one window to the next,
+// as apply does: the ledger of where each workload runs and the capacity
+// each replayed workload has running.
+type strategyState struct {
+	ledger  map[string][]string
+	running map[string]int
+	demand  float64 // demand summed over the replayed slots
+	served  float64 // the part of it capacity served
 }
 
 // Simulate replays each series' final 20% in Replan windows. Every window,
-// each strategy sizes the replayed workloads, the whole config is placed
-// with the real catalog, and the strategy pays for what it provisioned;
-// then the window's actual load is checked against that capacity.
+// each strategy sizes the replayed workloads and the whole config is
+// placed with the real catalog, the target capacities and, as `meridian
+// apply` has it, the previous window's placements as the ledger: moves
+// must clear the hysteresis threshold (placement.min_saving_*) and pay
+// their migration. The strategy pays for what it provisioned and for the
+// egress of each move; then the window's actual load is checked against
+// the capacity, where replicas a scale-up adds only serve after
+// ScaleUpDelay.
 //
 //   - static-peak sizes once for the historical peak plus headroom;
 //   - reactive sizes for the last observed value plus headroom;
-//   - forecast sizes for the forecast's upper quantile plus headroom, as
-//     `meridian plan` does;
-//   - oracle sizes for the window's true peak with no headroom: the lower
-//     limit of what any strategy could pay at 100% served demand.
+//   - forecast sizes from the forecast as `meridian plan` does (the upper
+//     quantile plus headroom, or forecast.sla);
+//   - oracle sizes for the window's true peak with no headroom and, knowing
+//     the future, scales up ahead of time: the lower limit of what any
+//     strategy could pay at 100% served demand.
 func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation, error) {
 	if in.Replan <= 0 {
 		in.Replan = 4 * time.Hour
 	}
+	if in.ScaleUpDelay == 0 {
+		in.ScaleUpDelay = DefaultScaleUpDelay
+	}
+	delay := max(in.ScaleUpDelay, 0)
 	settings := in.Config.Settings.Forecast
 	var series []*simSeries
 	windows := math.MaxInt
@@ -97,7 +146,7 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 		}
 		t0 := 4 * n / 5
 		windows = min(windows, (n-t0)/win)
-		series = append(series, &simSeries{w: w, s: s, t0: t0, window: win,
+		series = append(series, &simSeries{w: w, s: s, t0: t0, window: win, delay: float64(delay) / float64(s.Step),
 			fc: forecast.NewForecaster(forecast.Options{Horizon: in.Replan, Quantiles: []float64{settings.Quantile}})})
 	}
 	if len(series) == 0 {
@@ -114,15 +163,24 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 
 	strategies := []string{StrategyStatic, StrategyReactive, StrategyForecast, StrategyOracle}
 	out := make([]StrategyOutcome, len(strategies))
+	state := make([]strategyState, len(strategies))
 	for i, s := range strategies {
 		out[i].Name = s
+		state[i] = strategyState{ledger: maps.Clone(in.Current), running: map[string]int{}}
 	}
 	hours := in.Replan.Hours()
+	// The plan amortises a move's one-off egress over this many months
+	// (meridian.MigrationCost); the replay pays it in full.
+	amortize := in.Config.Settings.Placement.MigrationAmortizeMonths
+	if amortize <= 0 {
+		amortize = 1
+	}
 	for k := range windows {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		for si, strategy := range strategies {
+			st := &state[si]
 			fixed := map[string]meridian.Sizing{}
 			for _, ss := range series {
 				r, err := ss.replicas(ctx, strategy, k, settings)
@@ -131,39 +189,86 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 				}
 				fixed[ss.w.Name] = meridian.Sizing{Method: strategy, Replicas: r}
 			}
-			plan, err := p.planWith(ctx, in.Input, fixedSizer(fixed))
+			pin := in.Input
+			pin.Current = st.ledger
+			plan, err := p.planWith(ctx, pin, fixedSizer(fixed))
 			if err != nil {
 				return nil, fmt.Errorf("simulate window %d (%s): %w", k, strategy, err)
 			}
 			provisioned := map[string]int{}
+			next := map[string][]string{}
 			for _, pl := range plan.Placements {
-				if _, ok := fixed[pl.Workload]; ok {
-					provisioned[pl.Workload] += pl.Replicas
-					out[si].Cost += pl.MonthlyCost * meridian.Money(hours/meridian.HoursPerMonth)
+				next[pl.Workload] = append(next[pl.Workload], pl.Target)
+				moved := len(st.ledger[pl.Workload]) > 0 && !slices.Contains(st.ledger[pl.Workload], pl.Target)
+				if moved {
+					out[si].Moves++
+				}
+				if _, ok := fixed[pl.Workload]; !ok {
+					continue
+				}
+				provisioned[pl.Workload] += pl.Replicas
+				// The migration is paid once, in full, when the move
+				// happens, rather than amortised as the plan shows it.
+				run := pl.MonthlyCost - pl.Cost.Migration
+				out[si].Cost += run * meridian.Money(hours/meridian.HoursPerMonth)
+				if moved {
+					out[si].Cost += pl.Cost.Migration * meridian.Money(amortize)
 				}
 			}
+			st.ledger = next
 			for _, ss := range series {
-				capacity := float64(provisioned[ss.w.Name]) * ss.w.PerReplica.Capacity
-				start := ss.t0 + k*ss.window
-				for _, v := range ss.s.Values[start : start+ss.window] {
-					out[si].Slots++
-					if capacity >= v {
-						out[si].Served++
-					}
+				now := provisioned[ss.w.Name]
+				before, ok := st.running[ss.w.Name]
+				if !ok || strategy == StrategyOracle || before > now {
+					before = now
 				}
-				out[si].MeanReplicas += float64(provisioned[ss.w.Name])
+				st.running[ss.w.Name] = now
+				start := ss.t0 + k*ss.window
+				ss.serve(&out[si], st, ss.s.Values[start:start+ss.window], before, now)
+				out[si].MeanReplicas += float64(now)
 			}
 		}
 	}
+	oracle := out[len(out)-1].Cost
 	for i := range out {
 		o := &out[i]
-		o.SLA = 100 * float64(o.Served) / float64(max(o.Slots, 1))
+		o.SlotsServed = 100 * float64(o.Served) / float64(max(o.Slots, 1))
+		o.SLA = o.SlotsServed
+		o.DemandServed = 100
+		if st := state[i]; st.demand > 0 {
+			o.DemandServed = 100 * st.served / st.demand
+		}
 		o.MeanReplicas /= float64(windows * len(series))
 		if base := out[0].Cost; base > 0 {
 			o.CostVsStatic = 100 * float64(o.Cost-base) / float64(base)
 		}
+		if oracle > 0 {
+			o.GapToOracle = 100 * float64(o.Cost-oracle) / float64(oracle)
+		}
 	}
-	return &Simulation{Workloads: names, Windows: windows, Replan: in.Replan.String(), Strategies: out}, nil
+	return &Simulation{Workloads: names, Windows: windows, Replan: in.Replan.String(), ScaleUpDelay: delay.String(), Strategies: out}, nil
+}
+
+// serve checks one window's load against the capacity: before replicas
+// until the scale-up delay has passed, now replicas after. A slot the
+// delay ends in is served pro rata; it counts as fully served only if both
+// capacities covered it.
+func (ss *simSeries) serve(o *StrategyOutcome, st *strategyState, load []float64, before, now int) {
+	c0 := float64(before) * ss.w.PerReplica.Capacity
+	c1 := float64(now) * ss.w.PerReplica.Capacity
+	for i, v := range load {
+		v = max(v, 0)
+		old := min(max(ss.delay-float64(i), 0), 1) // share of the slot still at c0
+		served := old*min(v, c0) + (1-old)*min(v, c1)
+		o.Slots++
+		if (old == 0 || c0 >= v) && (old == 1 || c1 >= v) {
+			o.Served++
+		}
+		// In replicas' worth of load, so that workloads measured in
+		// different units (requests, CPU, passengers) add up.
+		st.demand += v / ss.w.PerReplica.Capacity
+		st.served += served / ss.w.PerReplica.Capacity
+	}
 }
 
 // replicas is what strategy provisions for window k.

@@ -11,4 +11,13 @@ if [[ -z "${MERIDIAN_TERRAFORM:-}" ]] && ! command -v terraform >/dev/null && ! 
   export MERIDIAN_TERRAFORM
 fi
 go build -o bin/meridian ./cmd/meridian
-exec bin/meridian plan --repo examples/hybrid "$@"
+status=0
+bin/meridian plan --repo examples/hybrid "$@" || status=$?
+# On stderr, so that `--format json` output stays one document.
+cat >&2 <<'EOF'
+
+Next: see the example in the dashboard. `bin/meridian demo` applies it in a
+temporary folder, serves it on http://127.0.0.1:8080 and prints a one-time
+sign-in link (Ctrl-C stops it and deletes the folder).
+EOF
+exit "$status"

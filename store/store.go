@@ -20,6 +20,7 @@ type Store interface {
 	Audit
 	Moves
 	History
+	Alerts
 	// Close releases the backend's resources.
 	Close() error
 }

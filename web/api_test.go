@@ -3,6 +3,7 @@ package web_test
 import (
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -44,6 +45,37 @@ func specRoutes(t *testing.T) map[string]string {
 	return out
 }
 
+// dashboardRoutes reads docs/api.yaml's routes tagged dashboard: HTML for
+// browsers signed in by a session cookie, not bearer tokens.
+func dashboardRoutes(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile("../docs/api.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Paths map[string]map[string]yaml.Node `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for path, ops := range spec.Paths {
+		for method, node := range ops {
+			var op struct {
+				Tags []string `yaml:"tags"`
+			}
+			if method == "parameters" || node.Decode(&op) != nil {
+				continue
+			}
+			if slices.Contains(op.Tags, "dashboard") {
+				out[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+	return out
+}
+
 // serverRoutes walks the router: every "METHOD /path" it serves.
 func serverRoutes(t *testing.T, s *web.Server) []string {
 	t.Helper()
@@ -80,11 +112,15 @@ func TestRoutesMatchSpec(t *testing.T) {
 func TestRouteAuth(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true, server: web.Options{AuthFailureBurst: 1 << 20}})
 	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
-	spec := specRoutes(t)
+	spec, dashboard := specRoutes(t), dashboardRoutes(t)
 	for _, route := range serverRoutes(t, h.srv) {
 		method, path, _ := strings.Cut(route, " ")
 		path = strings.NewReplacer("{planID}", "p-x", "{runID}", "r-x", "{tokenID}", "tok-x", "{target}", "t-x", "{workload}", "w-x").Replace(path)
 		role := spec[route]
+		if dashboard[route] {
+			t.Run(route, func(t *testing.T) { checkDashboardAuth(t, h, method, path, role) })
+			continue
+		}
 		t.Run(route, func(t *testing.T) {
 			var body any
 			if method == http.MethodPost || method == http.MethodPatch {
@@ -119,6 +155,31 @@ func TestRouteAuth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkDashboardAuth checks a dashboard route without a session, which is
+// what a bearer token is to it: a page (GET) sends the browser to sign in,
+// anything else is refused. Public routes (sign-in, assets) are left to
+// session_test.go; roles within a session to the pages' tests.
+func checkDashboardAuth(t *testing.T, h *harness, method, path, role string) {
+	t.Helper()
+	if role == "public" {
+		return
+	}
+	req, _ := http.NewRequest(method, h.http.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+h.tokens[web.RoleAdmin])
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	switch {
+	case method == http.MethodGet && (resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=")):
+		t.Errorf("GET with a bearer token but no session: %d to %q, want 303 to /login", resp.StatusCode, resp.Header.Get("Location"))
+	case method != http.MethodGet && resp.StatusCode != http.StatusUnauthorized:
+		t.Errorf("%s with a bearer token but no session: %d, want 401", method, resp.StatusCode)
 	}
 }
 

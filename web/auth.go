@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -163,31 +164,51 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.authFailed(w, r, ip, "missing or malformed bearer token")
 			return
 		}
-		tok, err := s.st.TokenByHash(ctx, HashToken(secret))
+		tok, reason, err := s.checkToken(ctx, HashToken(secret))
 		switch {
-		case meridian.ErrorCode(err) == meridian.ENOTFOUND:
-			s.authFailed(w, r, ip, "unknown token")
-			return
 		case err != nil:
-			s.writeError(w, r, meridian.Errorf(meridian.EUNAVAILABLE, "cannot check the token: the store is unavailable"))
-			logger(ctx, s.log).ErrorContext(ctx, "token lookup", "err", err)
+			s.writeError(w, r, err)
 			return
-		case tok.Revoked():
-			s.authFailed(w, r, ip, "revoked token "+tok.ID)
-			return
-		case tok.Expired(s.now()):
-			s.authFailed(w, r, ip, "expired token "+tok.ID)
+		case reason != "":
+			s.authFailed(w, r, ip, reason)
 			return
 		}
-		if st := stateFrom(ctx); st != nil {
-			st.principal = &Principal{TokenID: tok.ID, Name: tok.Name, Role: Role(tok.Role)}
-		} else {
-			ctx = context.WithValue(ctx, requestKey, &requestState{log: s.log, principal: &Principal{TokenID: tok.ID, Name: tok.Name, Role: Role(tok.Role)}})
-			r = r.WithContext(ctx)
-		}
+		r = withPrincipal(r, s.log, tok)
 		s.touchToken(ctx, tok)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkToken looks up the token whose secret hashes to hash: one indexed
+// read, shared by the API's bearer tokens and the browser's sessions. A
+// token that does not authenticate (unknown, revoked, expired) yields the
+// reason, for the audit log; err is only the store's failure, already
+// logged and phrased for the client.
+func (s *Server) checkToken(ctx context.Context, hash string) (tok store.Token, reason string, err error) {
+	tok, err = s.st.TokenByHash(ctx, hash)
+	switch {
+	case meridian.ErrorCode(err) == meridian.ENOTFOUND:
+		return tok, "unknown token", nil
+	case err != nil:
+		logger(ctx, s.log).ErrorContext(ctx, "token lookup", "err", err)
+		return tok, "", meridian.Errorf(meridian.EUNAVAILABLE, "cannot check the token: the store is unavailable")
+	case tok.Revoked():
+		return tok, "revoked token " + tok.ID, nil
+	case tok.Expired(s.now()):
+		return tok, "expired token " + tok.ID, nil
+	}
+	return tok, "", nil
+}
+
+// withPrincipal records tok's principal in the request state, where
+// principalFrom and require find it.
+func withPrincipal(r *http.Request, log *slog.Logger, tok store.Token) *http.Request {
+	p := &Principal{TokenID: tok.ID, Name: tok.Name, Role: Role(tok.Role)}
+	if st := stateFrom(r.Context()); st != nil {
+		st.principal = p
+		return r
+	}
+	return r.WithContext(context.WithValue(r.Context(), requestKey, &requestState{log: log, principal: p}))
 }
 
 // touchToken records a token's use at most once a minute, so that reads
@@ -210,28 +231,48 @@ func (s *Server) touchToken(ctx context.Context, t store.Token) {
 // authFailed answers a request whose token failed: 401, or 429 while the
 // client is locked out.
 func (s *Server) authFailed(w http.ResponseWriter, r *http.Request, ip, reason string) {
-	ctx := r.Context()
-	if wait, limited := s.limiter.blocked(ip); limited {
+	if wait, limited := s.noteAuthFailure(r, ip, "token", requestFailure(r, reason)); limited {
 		s.rateLimited(w, r, ip, wait)
 		return
 	}
-	s.limiter.fail(ip)
-	s.metrics.authFailures.WithLabelValues("token").Inc()
-	s.audit(ctx, store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.failed",
-		Detail: fmt.Sprintf("%s %s: %s", clip(r.Method), clip(r.URL.Path), reason)})
 	w.Header().Set("WWW-Authenticate", `Bearer realm="meridian"`)
 	s.writeError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token> (%s)", reason))
 }
 
-func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, ip string, wait time.Duration) {
-	s.metrics.authFailures.WithLabelValues("rate_limited").Inc()
-	if s.limiter.shouldAudit(ip) {
-		s.audit(r.Context(), store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.rate_limited",
-			Detail: fmt.Sprintf("too many failed authentications; refusing requests for %s", wait.Round(time.Second))})
+// noteAuthFailure counts a failed authentication from ip against the
+// failure limit and audits it (kind labels the metric, detail is the
+// audit line), and reports whether ip is locked out, for how long: the
+// caller then answers 429 (through rateLimited or its HTML twin), else
+// 401. detail must never carry the credential.
+func (s *Server) noteAuthFailure(r *http.Request, ip, kind, detail string) (time.Duration, bool) {
+	if wait, limited := s.limiter.blocked(ip); limited {
+		s.metrics.authFailures.WithLabelValues("rate_limited").Inc()
+		if s.limiter.shouldAudit(ip) {
+			s.audit(r.Context(), store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.rate_limited",
+				Detail: fmt.Sprintf("too many failed authentications; refusing requests for %s", wait.Round(time.Second))})
+		}
+		return wait, true
 	}
-	w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+0.999)))
+	s.limiter.fail(ip)
+	s.metrics.authFailures.WithLabelValues(kind).Inc()
+	s.audit(r.Context(), store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.failed", Detail: detail})
+	return 0, false
+}
+
+// requestFailure is the audit line of a failed authentication: the method
+// and path (never the query, where a sign-in code travels) and why.
+func requestFailure(r *http.Request, reason string) string {
+	return fmt.Sprintf("%s %s: %s", clip(r.Method), clip(r.URL.Path), reason)
+}
+
+// rateLimited answers a locked-out client (see noteAuthFailure) with 429.
+func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, ip string, wait time.Duration) {
+	w.Header().Set("Retry-After", retryAfter(wait))
 	s.writeError(w, r, meridian.Errorf(ERATELIMITED, "too many failed authentications from %s; retry in %s", clip(ip), wait.Round(time.Second)))
 }
+
+// retryAfter is wait in whole seconds, rounded up, for Retry-After.
+func retryAfter(wait time.Duration) string { return fmt.Sprint(int(wait.Seconds() + 0.999)) }
 
 // require lets through principals whose role includes need.
 func (s *Server) require(need Role) func(http.Handler) http.Handler {

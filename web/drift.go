@@ -31,7 +31,7 @@ func (s *Server) handleDriftList(w http.ResponseWriter, r *http.Request) {
 	}
 	engine := meridian.DriftEngine(q.Get("engine"))
 	if engine != "" && !engine.Valid() {
-		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "engine must be terraform, deploy-repo, argocd or live, got %q", clip(string(engine))))
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "engine must be one of %v, got %q", meridian.DriftEngines(), clip(string(engine))))
 		return
 	}
 	recs, err := s.st.ListDrift(r.Context(), store.DriftFilter{RepoID: s.recon.RepoID(), State: state, Engine: engine,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -55,13 +56,29 @@ func (s *Server) handleLockList(w http.ResponseWriter, r *http.Request) {
 // hold themselves, admins any. The holder's run is recorded as
 // interrupted and the store audits the unlock, with ?reason=.
 func (s *Server) handleLockDelete(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, _ := principalFrom(ctx)
-	target := chi.URLParam(r, "target")
-	ls, err := s.st.ListLocks(ctx, s.recon.RepoID())
+	reason := r.URL.Query().Get("reason")
+	if reason == "" {
+		reason = "force-unlocked through the API"
+	}
+	prev, err := s.forceUnlock(r.Context(), chi.URLParam(r, "target"), reason)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"unlocked": s.viewLock(prev)})
+}
+
+// forceUnlock releases the lock of target for the context's principal,
+// by the rules of both the API and the dashboard: operators may unlock
+// locks they hold themselves, admins any.
+func (s *Server) forceUnlock(ctx context.Context, target, reason string) (store.Lock, error) {
+	p, ok := principalFrom(ctx)
+	if !ok {
+		return store.Lock{}, meridian.Errorf(meridian.EUNAUTHORIZED, "authentication required")
+	}
+	ls, err := s.st.ListLocks(ctx, s.recon.RepoID())
+	if err != nil {
+		return store.Lock{}, err
 	}
 	var held *store.Lock
 	for i := range ls {
@@ -70,25 +87,17 @@ func (s *Server) handleLockDelete(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if held == nil {
-		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "target %q is not locked", target))
-		return
+		return store.Lock{}, meridian.Errorf(meridian.ENOTFOUND, "target %q is not locked", clip(target))
 	}
 	if !p.Role.Allows(RoleAdmin) && held.Owner.Actor != p.Actor() {
-		s.writeError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "target %s is locked by %s; operators may unlock only their own locks", target, held.Owner.Actor))
-		return
-	}
-	reason := r.URL.Query().Get("reason")
-	if reason == "" {
-		reason = "force-unlocked through the API"
+		return store.Lock{}, meridian.Errorf(meridian.EFORBIDDEN, "target %s is locked by %s; operators may unlock only their own locks", target, held.Owner.Actor)
 	}
 	prev, was, err := s.st.ForceUnlock(ctx, held.Key, p.Actor(), reason)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return store.Lock{}, err
 	}
 	if !was {
-		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "target %q is not locked", target))
-		return
+		return store.Lock{}, meridian.Errorf(meridian.ENOTFOUND, "target %q is not locked", clip(target))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"unlocked": s.viewLock(prev)})
+	return prev, nil
 }

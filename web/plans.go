@@ -152,17 +152,34 @@ func (s *Server) handlePlanCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handlePlanApply(w http.ResponseWriter, r *http.Request) {
 	// Fails only on writers without deadlines (httptest recorders).
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	p, _ := principalFrom(r.Context())
-	out, err := s.recon.Apply(r.Context(), chi.URLParam(r, "planID"), p.Actor())
+	out, err := s.applyPlan(r, chi.URLParam(r, "planID"))
+	if errors.Is(err, errClientLeft) {
+		return
+	}
 	if err != nil {
-		if r.Context().Err() != nil {
-			return // the client left; the apply goes on
-		}
-		if errors.Is(err, context.Canceled) {
-			err = controlplane.ErrShutdown
-		}
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// errClientLeft is applyPlan's answer when the client hung up: the apply
+// goes on, and there is nobody to answer.
+var errClientLeft = errors.New("the client left; the apply goes on")
+
+// applyPlan applies plan id for the request's principal: the one path of
+// the API's and the dashboard's applies.
+func (s *Server) applyPlan(r *http.Request, id string) (*controlplane.ApplyOutput, error) {
+	p, _ := principalFrom(r.Context())
+	out, err := s.recon.Apply(r.Context(), id, p.Actor())
+	if err != nil {
+		if r.Context().Err() != nil {
+			return nil, errClientLeft
+		}
+		if errors.Is(err, context.Canceled) {
+			err = controlplane.ErrShutdown
+		}
+		return nil, err
+	}
+	return out, nil
 }

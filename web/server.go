@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -50,6 +51,23 @@ type Options struct {
 	// HistoryStore). Events tunes the feed and its retention.
 	History HistoryStore
 	Events  FeedOptions
+	// Alerts, AlertTester and Silences serve /api/v1/alerts and
+	// /api/v1/silences (alerting.Dispatcher, controlplane.AlertingLoader
+	// and the store). Without them those routes answer 503.
+	Alerts      Alerts
+	AlertTester AlertTester
+	Silences    Silences
+	// Configs reads the config repo at a commit, for the dashboard's
+	// providers, jurisdictions and target properties (cmd/meridian passes
+	// the reconciler's loader). Without it the dashboard knows only the
+	// workloads' tags.
+	Configs ConfigLoader
+	// Sessions keeps browser sessions and sign-in codes (default: the
+	// Store, when it keeps them; else memory, lost on restart).
+	// SessionIdle and SessionLifetime end sessions (defaults
+	// DefaultSessionIdle and DefaultSessionLifetime).
+	Sessions                     SessionStore
+	SessionIdle, SessionLifetime time.Duration
 }
 
 // Server is the HTTP face of the control plane.
@@ -71,6 +89,13 @@ type Server struct {
 
 	// feed serves /api/v1/events; nil without a history store.
 	feed *EventFeed
+
+	// ui holds the dashboard's templates, assets and plan summaries.
+	ui *uiState
+
+	// proxies are Options.TrustedProxies, parsed: their X-Forwarded-Proto
+	// makes session cookies Secure.
+	proxies []netip.Prefix
 
 	// readyMu serializes /readyz's store probe; readyAt and readyErr are
 	// its last result (see storeReady).
@@ -106,6 +131,7 @@ func NewServer(st Store, recon *controlplane.Reconciler, opts Options) *Server {
 		touched: map[string]time.Time{}, webhookReads: make(chan struct{}, maxWebhookReads),
 	}
 	s.initHistory()
+	s.initSessions()
 	s.router = s.routes()
 	return s
 }
@@ -129,7 +155,17 @@ func (s *Server) routes() chi.Router {
 	r.Use(s.preflight)
 	// The path and method are the client's: echoed clipped, never whole.
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, meridian.Errorf(meridian.ENOTFOUND, "no route %s %s", clip(r.Method), clip(r.URL.Path)))
+		// Paths outside the API may be a browser's: they get the pages' headers.
+		err := meridian.Errorf(meridian.ENOTFOUND, "no route %s %s", clip(r.Method), clip(r.URL.Path))
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			setHTMLHeaders(w.Header())
+			// A browser gets the dashboard's error page.
+			if wantsPage(r) {
+				s.pageError(w, r, err)
+				return
+			}
+		}
+		s.writeError(w, r, err)
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
@@ -149,9 +185,12 @@ func (s *Server) routes() chi.Router {
 	// The dashboard: HTML for browsers, signed in by a session cookie.
 	r.Group(func(r chi.Router) {
 		r.Use(s.htmlHeaders)
+		s.staticRoutes(r)
 		s.sessionRoutes(r)
 		r.Group(func(r chi.Router) {
-			r.Use(s.browserAuth, s.checkCSRF, middleware.Timeout(s.opts.RequestTimeout))
+			// uiRoutes sets the request timeout itself: the event stream
+			// and applies are not cut off by it, as in the API.
+			r.Use(s.browserAuth, s.checkCSRF)
 			s.uiRoutes(r)
 		})
 	})
@@ -177,6 +216,7 @@ func (s *Server) routes() chi.Router {
 			s.runRoutes(r)
 			s.auditRoutes(r)
 			s.tokenRoutes(r)
+			s.alertRoutes(r)
 		})
 	})
 	return r

@@ -212,14 +212,11 @@ func ignored(why string) (webhookReply, job, error) {
 // so GitHub's valid deliveries pass even when its address is limited.
 func (s *Server) webhookAuthFailed(w http.ResponseWriter, r *http.Request, ip, label string, err error) {
 	s.metrics.webhooks.WithLabelValues(label, "unauthorized").Inc()
-	if wait, limited := s.limiter.blocked(ip); limited {
+	detail := fmt.Sprintf("GitHub webhook %s delivery %q: %v", clip(r.Header.Get(github.HeaderEvent)), clip(r.Header.Get(github.HeaderDelivery)), err)
+	if wait, limited := s.noteAuthFailure(r, ip, "webhook_signature", detail); limited {
 		s.rateLimited(w, r, ip, wait)
 		return
 	}
-	s.limiter.fail(ip)
-	s.metrics.authFailures.WithLabelValues("webhook_signature").Inc()
-	s.audit(r.Context(), store.AuditEvent{Actor: "anonymous@" + clip(ip), Action: "auth.failed",
-		Detail: fmt.Sprintf("GitHub webhook %s delivery %q: %v", clip(r.Header.Get(github.HeaderEvent)), clip(r.Header.Get(github.HeaderDelivery)), err)})
 	s.writeError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "webhook signature: %v", err))
 }
 

@@ -121,7 +121,7 @@ func TestApplyExample(t *testing.T) {
 		t.Errorf("second apply moved the deploy branch: %s, was %s", h, head)
 	}
 	r = runCLI(t, append([]string{"drift", "--repo", dir}, tf...)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "Deploy repo: clean") {
+	if r.code != 0 || !strings.Contains(r.stdout, "Deploy repo: clean") || !strings.Contains(r.stdout, "Crossplane: no target with crossplane.cluster") {
 		t.Fatalf("drift after apply exited %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 

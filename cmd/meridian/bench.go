@@ -33,6 +33,8 @@ type benchPlacementOptions struct {
 	emitLP             string
 	format             string
 	repeat             int
+	// generator names the instance generator: "default" or "sites".
+	generator string
 }
 
 func newBenchPlacementCmd() *cobra.Command {
@@ -54,6 +56,7 @@ limit cuts it short; the last one is reported). With --emit-lp the same instance
 CPLEX-LP MILP that glpsol --lp and cbc solve as is, for comparison
 (scripts/bench-placement.sh does this).`,
 		Example: `  meridian bench placement --workloads 1000 --targets 50 --seed 1
+  meridian bench placement --generator sites --workloads 500 --targets 40
   meridian bench placement --workloads 200 --targets 20 --emit-lp /tmp/p.lp && cbc /tmp/p.lp solve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,6 +72,7 @@ CPLEX-LP MILP that glpsol --lp and cbc solve as is, for comparison
 	f.IntVar(&o.targets, "targets", 50, "number of targets to generate (20% of them capacity-limited)")
 	f.Int64Var(&o.seed, "seed", 1, "generator seed; equal seeds give equal instances")
 	f.StringVar(&o.emitLP, "emit-lp", "", "also write the instance as a CPLEX-LP MILP to this file")
+	f.StringVar(&o.generator, "generator", "default", "instance generator: default (mixed clouds and limited targets) or sites (fixed-size sites, heavily oversubscribed)")
 	f.StringVar(&o.format, "format", "json", "output format: json or text")
 	f.IntVar(&o.repeat, "repeat", 1, "solve this many times and report the fastest, to damp noise from other processes")
 	return cmd
@@ -93,7 +97,15 @@ func runBenchPlacement(ctx context.Context, stdout io.Writer, o benchPlacementOp
 	case o.repeat < 1:
 		return meridian.Errorf(meridian.EINVALID, "--repeat must be at least 1, got %d", o.repeat)
 	}
-	p := scheduler.Generate(o.seed, o.workloads, o.targets)
+	var p *scheduler.Problem
+	switch o.generator {
+	case "", "default":
+		p = scheduler.Generate(o.seed, o.workloads, o.targets)
+	case "sites":
+		p = scheduler.GenerateSites(o.seed, o.workloads, o.targets)
+	default:
+		return meridian.Errorf(meridian.EINVALID, "--generator must be default or sites, got %q", o.generator)
+	}
 	if o.emitLP != "" {
 		if err := writeLPFile(o.emitLP, p); err != nil {
 			return err

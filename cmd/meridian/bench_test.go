@@ -44,15 +44,39 @@ func TestBenchPlacement(t *testing.T) {
 	}
 }
 
+// TestBenchPlacementSites: the sites generator gives a different instance
+// of the requested size from the same seed, solved as consistently.
+func TestBenchPlacementSites(t *testing.T) {
+	report := func(gen string) map[string]float64 {
+		r := runCLI(t, "bench", "placement", "--workloads", "60", "--targets", "10", "--seed", "3", "--generator", gen)
+		if r.code != 0 {
+			t.Fatalf("--generator %s: exit %d, stderr:\n%s", gen, r.code, r.stderr)
+		}
+		var rep map[string]float64
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("--generator %s: %v\n%s", gen, err, r.stdout)
+		}
+		return rep
+	}
+	sites, def := report("sites"), report("default")
+	if sites["workloads"] != 60 || sites["targets"] != 10 || sites["lower_bound"] > sites["cost"] || sites["cost"] <= 0 {
+		t.Errorf("sites report %v: want 60x10 with bound ≤ cost", sites)
+	}
+	if sites["cost"] == def["cost"] {
+		t.Errorf("sites and default instances cost the same (%v): --generator was ignored", sites["cost"])
+	}
+}
+
 func TestBenchPlacementFlags(t *testing.T) {
 	cases := map[string]struct {
 		args []string
 		want string
 	}{
-		"no workloads": {[]string{"--workloads", "0"}, "--workloads and --targets must be positive"},
-		"bad format":   {[]string{"--format", "yaml"}, `--format must be json or text, got "yaml"`},
-		"no repeat":    {[]string{"--repeat", "0"}, "--repeat must be at least 1"},
-		"bad lp path":  {[]string{"--workloads", "5", "--targets", "2", "--emit-lp", "/nonexistent/dir/p.lp"}, "--emit-lp"},
+		"no workloads":  {[]string{"--workloads", "0"}, "--workloads and --targets must be positive"},
+		"bad format":    {[]string{"--format", "yaml"}, `--format must be json or text, got "yaml"`},
+		"no repeat":     {[]string{"--repeat", "0"}, "--repeat must be at least 1"},
+		"bad generator": {[]string{"--generator", "cities"}, `--generator must be default or sites, got "cities"`},
+		"bad lp path":   {[]string{"--workloads", "5", "--targets", "2", "--emit-lp", "/nonexistent/dir/p.lp"}, "--emit-lp"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

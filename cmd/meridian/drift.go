@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/terraform/workflow"
 )
 
@@ -36,7 +39,15 @@ from Meridian's last commit on the deploy branch (kind deploy-repo: hand
 edits, added or removed files) and, with argocd.server, Applications Argo
 CD does not have or reports OutOfSync or not Healthy (kind argocd).
 
-Each finding names the engine (terraform, deploy-repo or argocd), target,
+For engine: crossplane targets with crossplane.cluster, it reads the
+managed resources of Meridian's last deploy commit back from that cluster,
+by Meridian's labels (kind crossplane): Synced=False with the provider's
+error, not Ready for longer than crossplane.cluster.ready_grace, deleted
+out of band, or a field Meridian rendered changed out of band (fields the
+API server or the provider set are ignored).
+
+Each finding names the engine (terraform, deploy-repo, argocd or
+crossplane), target,
 workload (when the resource belongs to one), resource (Terraform address,
 deploy repo file or Kubernetes resource), and what Meridian applied
 (expected) against what runs (actual), sensitive values redacted. A
@@ -81,6 +92,7 @@ Exit status: 0 no drift; 2 drift found; 1 error.`,
 			} else {
 				writeDrift(a.stdout, src.Source, rep)
 				writeDeployDrift(a.stdout, out.Deploy)
+				writeCrossplaneDrift(a.stdout, out.Crossplane)
 				writeDriftRecords(a.stdout, out)
 			}
 			switch {
@@ -148,6 +160,30 @@ func writeDeployDrift(w io.Writer, d *controlplane.DeployDrift) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, it := range d.Items {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Engine, it.Action, it.Resource, dashIfEmpty(it.Workload), expectedActual(it))
+	}
+	tw.Flush()
+}
+
+func writeCrossplaneDrift(w io.Writer, x *deploy.CrossplaneReport) {
+	switch {
+	case x.Error != "":
+		fmt.Fprintf(w, "\nCrossplane: ERROR: %s\n", firstLine(x.Error))
+		return
+	case len(x.Checked) == 0 && len(x.Failed) == 0:
+		fmt.Fprintln(w, "\nCrossplane: no target with crossplane.cluster")
+		return
+	}
+	res := "clean"
+	if len(x.Items) > 0 {
+		res = fmt.Sprintf("DRIFTED (%d)", len(x.Items))
+	}
+	fmt.Fprintf(w, "\nCrossplane: %s, %d target(s) read\n", res, len(x.Checked))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range slices.Sorted(maps.Keys(x.Failed)) {
+		fmt.Fprintf(tw, "  %s\tERROR: %s\n", t, firstLine(x.Failed[t]))
+	}
+	for _, it := range x.Items {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", it.Action, it.Resource, dashIfEmpty(it.Workload), expectedActual(it))
 	}
 	tw.Flush()
 }

@@ -74,17 +74,21 @@ replicas.min.`,
 				return writeJSON(a.stdout, rows)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "WORKLOAD\tSIZING\tREPLICAS\tPEAK P50\tPEAK Pq\tMODEL")
+			fmt.Fprintln(tw, "WORKLOAD\tSIZING\tREPLICAS\tPEAK P50\tPEAK Pq\tEXP. UNSERVED\tMODEL")
 			for _, r := range rows {
 				model := r.Sizing.Model
 				if r.Error != "" {
 					model = "error: " + r.Error
 				}
 				if r.Sizing.Method != forecast.SizingForecast {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t%s\n", r.Workload, r.Sizing.Method, r.Sizing.Replicas, model)
+					fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t-\t%s\n", r.Workload, r.Sizing.Method, r.Sizing.Replicas, model)
 					continue
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%.4g\t%.4g (q%.2f)\t%s\n", r.Workload, r.Sizing.Method, r.Sizing.Replicas, r.Sizing.PeakP50, r.Sizing.PeakPq, r.Sizing.Quantile, model)
+				unserved := "-"
+				if u := r.Sizing.ExpectedUnservedPercent; u != nil {
+					unserved = fmt.Sprintf("%.3g%%", *u)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%.4g\t%.4g (q%.3g)\t%s\t%s\n", r.Workload, r.Sizing.Method, r.Sizing.Replicas, r.Sizing.PeakP50, r.Sizing.PeakPq, r.Sizing.Quantile, unserved, model)
 			}
 			return tw.Flush()
 		},

@@ -16,9 +16,10 @@ func newForecastEvalCmd() *cobra.Command {
 	var (
 		data, format string
 		cold         bool
+		folds        int
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --data DIR [--format table|json]",
+		Use:   "eval --data DIR [--folds K] [--format table|json]",
 		Short: "Score the load forecaster on a folder of timestamp,value CSV series",
 		Long: `eval runs the rolling-origin protocol of the forecast dev set on every *.csv
 file directly in DIR: regular grid, last 20 % as test region, ten origins,
@@ -28,7 +29,12 @@ It prints, per series and on average, MASE (scaled by the in-sample
 seasonal-naive MAE), sMAPE, 80 % interval coverage and the mean fit+forecast
 time per origin of Meridian's automatic method, beside the naive and
 seasonal-naive baselines. --cold refits every origin from scratch instead of
-starting from the previous origin's parameters.`,
+starting from the previous origin's parameters.
+
+--folds K evaluates leave-series-out instead: the series are dealt into K
+folds, and each fold is scored with the forecaster's tunable constants chosen
+on the other folds. It prints each series' held-out scores beside its scores
+with the default constants.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if data == "" {
@@ -41,6 +47,16 @@ starting from the previous origin's parameters.`,
 				return fmt.Errorf("--data: %w", err)
 			} else if !st.IsDir() {
 				return fmt.Errorf("--data: %s is not a folder", data)
+			}
+			if cmd.Flags().Changed("folds") {
+				rep, err := eval.RunFolds(cmd.Context(), os.DirFS(data), folds, eval.Options{Cold: cold})
+				if err != nil {
+					return err
+				}
+				if format == "json" {
+					return rep.WriteJSON(cmd.OutOrStdout())
+				}
+				return rep.WriteTable(cmd.OutOrStdout())
 			}
 			rep, err := eval.Run(cmd.Context(), os.DirFS(data), eval.Options{Cold: cold})
 			if err != nil {
@@ -55,5 +71,6 @@ starting from the previous origin's parameters.`,
 	cmd.Flags().StringVar(&data, "data", "", "folder of timestamp,value CSV files (only *.csv directly in it are read)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	cmd.Flags().BoolVar(&cold, "cold", false, "fit every origin from scratch (no warm start)")
+	cmd.Flags().IntVar(&folds, "folds", 0, "leave-series-out evaluation with K folds (2 ≤ K ≤ number of series)")
 	return cmd
 }

@@ -59,7 +59,8 @@ the cheapest compliant target within capacity, explaining every choice.`,
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newApplyCmd(a), newDriftCmd(a), newUnlockCmd(a))
 	root.AddCommand(newRenderCmd(a))
-	root.AddCommand(newServeCmd(a), newTokenCmd(a))
+	root.AddCommand(newServeCmd(a), newTokenCmd(a), newDemoCmd(a))
+	root.AddCommand(newAlertsCmd(a), newSilenceCmd(a))
 	return root
 }
 

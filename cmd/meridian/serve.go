@@ -19,6 +19,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/net/netutil"
 
+	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/alerting"
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/gitops"
@@ -105,6 +107,13 @@ type ServeConfig struct {
 	EventRetention time.Duration
 	// Actor names the server in locks, runs and the audit log.
 	Actor string
+	// AlertBaseURL is the dashboard's base URL, for the links in alerts
+	// (empty: no links). AlertLockAge raises a lock_held alert for a
+	// target lock held longer (zero: off).
+	AlertBaseURL string
+	AlertLockAge time.Duration
+	// AlertDispatch tunes the alert dispatcher (tests shorten its tick).
+	AlertDispatch alerting.DispatcherOptions
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
 }
@@ -121,6 +130,8 @@ type Main struct {
 	http      *http.Server
 	recon     *controlplane.Reconciler
 	server    *web.Server
+	alerts    *alerting.Dispatcher
+	alertDone chan struct{}
 	cancel    context.CancelFunc
 	reconDone chan struct{}
 	httpDone  chan error
@@ -183,11 +194,29 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// The history (event feed, finding lifecycle, cost history) is written
 	// by the loop and the workflows and read by the API; writes wake the
 	// live feeds at once.
+	// Writes also wake the alert dispatcher, whose outbox rows were
+	// written in the same transactions as the events.
 	rec := controlplane.NewRecorder(m.db, controlplane.RecorderOptions{Notify: func(id int64) {
 		if srv := m.server; srv != nil {
 			srv.NotifyEvents(id)
 		}
+		if d := m.alerts; d != nil {
+			d.Notify(id)
+		}
 	}})
+	// The dispatcher enriches alerts from the reconciler's newest plan;
+	// the reconciler is made below, before the dispatcher runs.
+	var enrich func(context.Context, *meridian.Alert)
+	dopts := c.AlertDispatch
+	dopts.Logger = m.Logger
+	dopts.Enrich = func(ctx context.Context, a *meridian.Alert) {
+		if enrich != nil {
+			enrich(ctx, a)
+		}
+	}
+	m.alerts = alerting.NewDispatcher(m.db, dopts)
+	alertCfg := controlplane.NewAlertingLoader(m.alerts, controlplane.AlertingLoaderOptions{Logger: m.Logger,
+		Senders: alerting.SenderOptions{BaseURL: c.AlertBaseURL, Logger: m.Logger}})
 	wfs, err := m.workflows(ctx, stateDir, auth, rec)
 	if err != nil {
 		return err
@@ -212,8 +241,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		RepoID: repoID, Source: source, Branch: c.Branch, Interval: c.Interval, DriftInterval: c.DriftInterval,
 		Actor: c.Actor, Logger: m.Logger, Metrics: controlplane.NewMetrics(metrics.Registry), PRConcurrency: c.PRConcurrency,
 		PlanTimeout: c.PlanTimeout, PRTimeout: c.PRTimeout, ApplyTimeout: c.ApplyTimeout, DriftTimeout: c.DriftTimeout, Recorder: rec,
-		PR: controlplane.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
+		PR:       controlplane.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
+		Alerting: alertCfg, Locks: m.db, LockAge: c.AlertLockAge,
 	})
+	enrich = m.recon.AlertEnricher(c.AlertBaseURL)
+	metrics.Registry.MustRegister(m.alerts.Collector())
 	if len(c.WebhookSecret) == 0 {
 		log.Warn("no webhook secret ($" + envWebhookSecret + " or --webhook-secret-file): POST /webhooks/github is off")
 	} else if len(c.WebhookSecret) < minWebhookSecret {
@@ -222,7 +254,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.server = web.NewServer(m.db, m.recon, web.Options{WebhookSecret: c.WebhookSecret, MetricsAuth: c.MetricsAuth,
 		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics,
-		Events: web.FeedOptions{Retention: c.EventRetention, Logger: m.Logger}})
+		Events: web.FeedOptions{Retention: c.EventRetention, Logger: m.Logger}, Configs: loader,
+		Alerts: m.alerts, AlertTester: alertCfg, Silences: m.db})
 
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
@@ -239,6 +272,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel, m.reconDone, m.httpDone = cancel, make(chan struct{}), make(chan error, 1)
+	m.alertDone = make(chan struct{})
+	go func() {
+		defer close(m.alertDone)
+		_ = m.alerts.Run(loopCtx)
+	}()
 	go func() {
 		defer close(m.reconDone)
 		if err := m.recon.Run(loopCtx); err != nil {
@@ -254,6 +292,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	go func() { m.httpDone <- m.http.Serve(m.ln) }()
 	log.Info("serving", "addr", m.Addr(), "state_dir", stateDir, "db", m.db.Path(), "terraform", wfs.Terraform())
 	return nil
+}
+
+// Wait serves until ctx ends (SIGINT, SIGTERM) or the HTTP server stops
+// by itself, then shuts down gracefully (Close).
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case err := <-m.httpDone:
+		m.httpDone <- err // Close reads it
+	}
+	return m.Close()
 }
 
 // Addr is the address the server listens on.
@@ -307,6 +356,12 @@ func (m *Main) Close() error {
 			return errors.Join(append(errs, errors.New("the reconcile loop did not stop in time; store left open"))...)
 		}
 		m.cancel = nil
+	}
+	if m.alertDone != nil {
+		// A send in flight is bounded by its timeout; what it did not
+		// finish is redone from the store after a restart.
+		<-m.alertDone
+		m.alertDone = nil
 	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {
@@ -541,12 +596,7 @@ SIGTERM or SIGINT shuts down gracefully.`,
 				return &exitErr{code: exitError, err: err}
 			}
 			fmt.Fprintf(a.stderr, "meridian: serving %s (branch %s) on %s\n", gitops.RedactURL(c.Repo), c.Branch, m.Addr())
-			select {
-			case <-ctx.Done():
-			case err := <-m.httpDone:
-				m.httpDone <- err // Close reads it
-			}
-			return m.Close()
+			return m.Wait(ctx)
 		},
 	}
 	f := cmd.Flags()
@@ -575,6 +625,8 @@ SIGTERM or SIGINT shuts down gracefully.`,
 	f.DurationVar(&c.ApplyTimeout, "apply-timeout", 2*time.Hour, "time budget of one apply")
 	f.DurationVar(&c.DriftTimeout, "drift-timeout", time.Hour, "time budget of one drift check")
 	f.IntVar(&c.PRConcurrency, "pr-concurrency", 2, "pull-request reviews planned at once; more wait their turn")
+	f.StringVar(&c.AlertBaseURL, "alert-base-url", "", "the dashboard's base URL, for links in alerts (BASE/workloads/NAME, BASE/findings?rule=...)")
+	f.DurationVar(&c.AlertLockAge, "alert-lock-age", time.Hour, "raise a lock_held alert for a target lock held longer than this (0: never)")
 	f.DurationVar(&c.EventRetention, "event-retention", store.DefaultEventRetention, "how long the event feed (GET /api/v1/events) keeps events")
 	_ = cmd.MarkFlagRequired("repo")
 	sf.register(cmd)

@@ -19,20 +19,24 @@ func newSimulateCmd(a *app) *cobra.Command {
 		historyDir string
 		replan     time.Duration
 		format     string
+		// scaleUpDelay is how long added replicas take to serve.
+		scaleUpDelay time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "simulate --repo PATH|URL [--history-dir DIR] [--replan 4h] [--format table|json]",
+		Use:   "simulate --repo PATH|URL [--history-dir DIR] [--replan 4h] [--scale-up-delay 5m] [--format table|json]",
 		Short: "Replay real load to compare static, reactive, forecast and oracle provisioning",
 		Long: `simulate replays each workload's load history over its final 20% in
 --replan windows. Each window it sizes the workloads four ways (static peak,
 reactive, Meridian's forecast, and a perfect-foresight oracle), places the
-whole config with the real price catalog, pays for what was provisioned, and
-checks the actual load against the capacity provisioned. It reports each
-strategy's cost and served-demand SLA: the share of slots in which
-provisioned capacity was at least the actual load.
+whole config with the real price catalog and target capacities, carrying
+the previous window's placements as the ledger (hysteresis, migration
+cost), pays for what was provisioned and for each move, and checks the
+actual load against the capacity, with added replicas serving only after
+--scale-up-delay. It reports each strategy's cost, the share of demand and
+of 5-minute slots served, and the moves.
 
-History comes from --history-dir DIR/<workload>.csv when given, else from
-each workload's load.history in the repo.`,
+Every workload with history is replayed: DIR/<workload>.csv from
+--history-dir when it exists, else the workload's load.history.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := tableOrJSON(format); err != nil {
@@ -47,11 +51,7 @@ each workload's load.history in the repo.`,
 			for i := range l.cfg.Workloads {
 				w := &l.cfg.Workloads[i]
 				var src forecast.Source
-				if historyDir != "" {
-					p := filepath.Join(historyDir, w.Name+".csv")
-					if _, err := os.Stat(p); err != nil {
-						continue
-					}
+				if p := filepath.Join(historyDir, w.Name+".csv"); historyDir != "" && fileExists(p) {
 					src = forecast.CSVSource{FS: os.DirFS(historyDir), Path: w.Name + ".csv"}
 				} else {
 					s, ok, err := forecast.SourceFor(w, l.cfg.Settings, l.snap.FS, forecast.SourceOptions{})
@@ -74,9 +74,10 @@ each workload's load.history in the repo.`,
 				return err
 			}
 			sim, err := p.Simulate(ctx, planner.SimulationInput{
-				Input:  l.input(nil),
-				Series: series,
-				Replan: replan,
+				Input:        l.input(nil),
+				Series:       series,
+				Replan:       replan,
+				ScaleUpDelay: scaleUpDelay,
 			})
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
@@ -84,19 +85,27 @@ each workload's load.history in the repo.`,
 			if format == "json" {
 				return writeJSON(a.stdout, sim)
 			}
-			fmt.Fprintf(a.stdout, "Replayed %d workloads (%v) over %d windows of %s: the final 20%% of each series.\n\n",
-				len(sim.Workloads), sim.Workloads, sim.Windows, replan)
+			fmt.Fprintf(a.stdout, "Replayed %d workloads (%v) over %d windows of %s, scale-up delay %s: the final 20%% of each series.\n\n",
+				len(sim.Workloads), sim.Workloads, sim.Windows, replan, sim.ScaleUpDelay)
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "STRATEGY\tCOST\tVS STATIC\tSLA (served slots)\tMEAN REPLICAS")
+			fmt.Fprintln(tw, "STRATEGY\tCOST\tVS STATIC\tVS ORACLE\tDEMAND SERVED\tSLOTS SERVED\tMOVES\tMEAN REPLICAS")
 			for _, s := range sim.Strategies {
-				fmt.Fprintf(tw, "%s\t%s\t%+.1f%%\t%.2f%% (%d/%d)\t%.2f\n", s.Name, s.Cost, s.CostVsStatic, s.SLA, s.Served, s.Slots, s.MeanReplicas)
+				fmt.Fprintf(tw, "%s\t%s\t%+.1f%%\t%+.1f%%\t%.4f%%\t%.2f%% (%d/%d)\t%d\t%.2f\n", s.Name, s.Cost, s.CostVsStatic, s.GapToOracle,
+					s.DemandServed, s.SlotsServed, s.Served, s.Slots, s.Moves, s.MeanReplicas)
 			}
 			return tw.Flush()
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().StringVar(&historyDir, "history-dir", "", "folder of <workload>.csv load series (default: each workload's load.history)")
+	cmd.Flags().StringVar(&historyDir, "history-dir", "", "folder of <workload>.csv load series, added to (and taking precedence over) each workload's load.history")
+	cmd.Flags().DurationVar(&scaleUpDelay, "scale-up-delay", planner.DefaultScaleUpDelay, "how long added replicas take to serve (negative: none)")
 	cmd.Flags().DurationVar(&replan, "replan", 4*time.Hour, "how often to re-plan")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
+}
+
+// fileExists says whether path names an existing file.
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }

@@ -29,9 +29,10 @@ func newTokenCreateCmd(a *app) *cobra.Command {
 		sf         stateFlags
 		role, name string
 		expiresIn  time.Duration
+		loginLink  string
 	)
 	cmd := &cobra.Command{
-		Use:   "create --role viewer|operator|admin --name NAME [--expires-in 720h] [--state-dir DIR | --db FILE]",
+		Use:   "create --role viewer|operator|admin --name NAME [--expires-in 720h] [--login-link URL] [--state-dir DIR | --db FILE]",
 		Short: "Create a token and print it once",
 		Long: `create makes a token, stores its hash (creating and migrating the store if
 needed) and prints the token once, as the last line of stdout. It cannot be
@@ -39,7 +40,11 @@ shown again: keep it in a secret store.
 
 With --expires-in the token stops working after that long (requests with it
 then get 401 "expired token"); without it the token works until revoked.
-Give tokens for CI and people a lifetime, and rotate them.`,
+Give tokens for CI and people a lifetime, and rotate them.
+
+With --login-link URL (the server's address, e.g. http://127.0.0.1:8080) it
+also prints a link that signs a browser in as the token: once, within 15
+minutes. The link carries a one-time sign-in code, never the token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := web.ParseRole(role)
@@ -53,6 +58,12 @@ Give tokens for CI and people a lifetime, and rotate them.`,
 			}
 			defer db.Close()
 			actor := "cli:" + owner().Actor
+			if loginLink != "" {
+				// Checked before the token exists, so that a typo leaves none behind.
+				if _, err := web.LoginLink(loginLink, "x"); err != nil {
+					return &exitErr{code: exitError, err: fmt.Errorf("--login-link: %w", err)}
+				}
+			}
 			if expiresIn < 0 {
 				return &exitErr{code: exitError, err: fmt.Errorf("--expires-in must be positive, got %s", expiresIn)}
 			}
@@ -67,6 +78,17 @@ Give tokens for CI and people a lifetime, and rotate them.`,
 			if !t.ExpiresAt.IsZero() {
 				expiry = "expires " + stamp(t.ExpiresAt)
 			}
+			if loginLink != "" {
+				code, err := web.IssueLoginCode(ctx, db, t, time.Now())
+				if err != nil {
+					return &exitErr{code: exitError, err: err}
+				}
+				link, err := web.LoginLink(loginLink, code)
+				if err != nil {
+					return &exitErr{code: exitError, err: err}
+				}
+				fmt.Fprintf(a.stdout, "Sign in a browser with this link, once, within 15 minutes:\n%s\n", link)
+			}
 			fmt.Fprintf(a.stdout, "Created token %s (%s, role %s, %s) in %s.\nIt is shown only now:\n%s\n", t.ID, t.Name, t.Role, expiry, db.Path(), secret)
 			return nil
 		},
@@ -75,6 +97,7 @@ Give tokens for CI and people a lifetime, and rotate them.`,
 	cmd.Flags().StringVar(&role, "role", "", "viewer, operator or admin")
 	cmd.Flags().StringVar(&name, "name", "", "a name for the token, unique among live tokens (it names the actor in the audit log)")
 	cmd.Flags().DurationVar(&expiresIn, "expires-in", 0, "the token's lifetime, e.g. 720h (default: it never expires)")
+	cmd.Flags().StringVar(&loginLink, "login-link", "", "also print a one-time browser sign-in link to the server at this URL (valid 15 minutes)")
 	_ = cmd.MarkFlagRequired("role")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd

@@ -21,6 +21,8 @@ type Options struct {
 	// optimiser from the previous origin's parameters. It changes timing
 	// (and, slightly, the fitted parameters), never which data is used.
 	Cold bool
+	// Tuning overrides the forecaster's constants (see RunFolds).
+	Tuning forecast.Tuning
 }
 
 // Protocol constants, from shared/data/forecast/README.md.
@@ -94,18 +96,32 @@ type SeriesResult struct {
 	// PerOrigin holds the scores at each origin.
 	PerOrigin []Scores `json:"per_origin"`
 	// Models counts the heaviest component of the combination at each
-	// origin.
+	// origin, leaving out the robust default (see leading).
 	Models map[string]int `json:"models,omitempty"`
 }
 
 // Run evaluates every *.csv file directly in fsys, in name order.
 func Run(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
+	data, err := readAll(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return evaluate(ctx, data, opts)
+}
+
+// namedSeries is one series of the data folder.
+type namedSeries struct {
+	file, name string
+	s          forecast.Series
+}
+
+// readAll reads every *.csv file directly in fsys, in name order.
+func readAll(fsys fs.FS) ([]namedSeries, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("eval: list data: %w", err)
 	}
-	rep := &Report{Baselines: map[string]Baseline{}}
-	var nv, sn Baseline
+	var out []namedSeries
 	for _, e := range entries {
 		if e.IsDir() || !strings.EqualFold(path.Ext(e.Name()), ".csv") {
 			continue
@@ -114,17 +130,26 @@ func Run(ctx context.Context, fsys fs.FS, opts Options) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		name := strings.TrimSuffix(e.Name(), path.Ext(e.Name()))
-		auto, base, err := EvaluateSeries(ctx, name, s, opts)
+		out = append(out, namedSeries{file: e.Name(), name: strings.TrimSuffix(e.Name(), path.Ext(e.Name())), s: s})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("eval: no *.csv files in the data folder")
+	}
+	return out, nil
+}
+
+// evaluate runs the protocol on every series of data.
+func evaluate(ctx context.Context, data []namedSeries, opts Options) (*Report, error) {
+	rep := &Report{Baselines: map[string]Baseline{}}
+	var nv, sn Baseline
+	for _, d := range data {
+		auto, base, err := EvaluateSeries(ctx, d.name, d.s, opts)
 		if err != nil {
-			return nil, fmt.Errorf("eval %s: %w", e.Name(), err)
+			return nil, fmt.Errorf("eval %s: %w", d.file, err)
 		}
 		rep.Series = append(rep.Series, auto)
 		nv.Series = append(nv.Series, base[Naive])
 		sn.Series = append(sn.Series, base[SeasonalNaive])
-	}
-	if len(rep.Series) == 0 {
-		return nil, errors.New("eval: no *.csv files in the data folder")
 	}
 	rep.Mean = meanScores(rep.Series)
 	nv.Mean, sn.Mean = meanScores(nv.Series), meanScores(sn.Series)
@@ -182,6 +207,7 @@ func EvaluateSeries(ctx context.Context, name string, s forecast.Series, opts Op
 	fopts := forecast.Options{
 		Horizon:   time.Duration(h) * s.Step,
 		Quantiles: []float64{(1 - coverage) / 2, (1 + coverage) / 2},
+		Tuning:    opts.Tuning,
 	}
 	fc := forecast.NewForecaster(fopts)
 	var elapsed, cpu time.Duration
@@ -204,7 +230,7 @@ func EvaluateSeries(ctx context.Context, name string, s forecast.Series, opts Op
 		l, _ := out.Quantile(fopts.Quantiles[0])
 		u, _ := out.Quantile(fopts.Quantiles[1])
 		auto.PerOrigin = append(auto.PerOrigin, score(actual, out.P50, l, u, scale))
-		auto.Models[out.Components[0].Model]++
+		auto.Models[leading(out.Components)]++
 
 		naiveForecast(train, h, f, lo, hi)
 		nv.PerOrigin = append(nv.PerOrigin, score(actual, f, lo, hi, scale))
@@ -218,6 +244,18 @@ func EvaluateSeries(ctx context.Context, name string, s forecast.Series, opts Op
 	auto.FitSeconds = elapsed.Seconds() / k
 	auto.CPUSeconds = cpu.Seconds() / k
 	return auto, map[string]SeriesResult{Naive: nv, SeasonalNaive: sn}, nil
+}
+
+// leading is the heaviest component that validation chose: the robust
+// default gets a fixed share on every series, so it says nothing about the
+// series unless it is all there is.
+func leading(cs []forecast.Component) string {
+	for _, c := range cs {
+		if c.Model != forecast.RobustDefault {
+			return c.Model
+		}
+	}
+	return cs[0].Model
 }
 
 func meanScores(rs []SeriesResult) Scores {

@@ -112,6 +112,7 @@ func (l *loader) validateTargetDeploy(t *meridian.Target) {
 	if n := c.ProviderConfig.Name; n != "" && !subdomainRE.MatchString(n) {
 		l.at(o, "crossplane.provider_config.name", "must be a Kubernetes object name, got %q", n)
 	}
+	l.validateCrossplaneCluster(o, c.Cluster)
 	if x := c.Composite; x != nil {
 		if !apiVersionRE.MatchString(x.APIVersion) {
 			l.at(o, "crossplane.composite.api_version", "must be group/version of your XRD, such as platform.example.org/v1alpha1, got %q", x.APIVersion)
@@ -145,6 +146,31 @@ func (l *loader) validateTargetDeploy(t *meridian.Target) {
 	}
 	if c.Project != "" && t.Provider != meridian.ProviderGCP {
 		l.at(o, "crossplane.project", "only applies to GCP targets")
+	}
+}
+
+// validateCrossplaneCluster checks crossplane.cluster. The kubeconfig is
+// not opened here: it lives on the host that runs the drift check, which
+// need not be the one validating the config.
+func (l *loader) validateCrossplaneCluster(o meridian.Origin, k *meridian.CrossplaneCluster) {
+	if k == nil {
+		return
+	}
+	switch {
+	case k.Kubeconfig != "" && k.InCluster:
+		l.at(o, "crossplane.cluster", "give kubeconfig or in_cluster: true, not both")
+	case k.Kubeconfig == "" && !k.InCluster:
+		l.at(o, "crossplane.cluster", "needs kubeconfig (a file on the host running Meridian) or in_cluster: true")
+	}
+	if k.Kubeconfig != "" && (strings.TrimSpace(k.Kubeconfig) != k.Kubeconfig || strings.ContainsAny(k.Kubeconfig, "\x00\n")) {
+		l.at(o, "crossplane.cluster.kubeconfig", "must be a file path, got %q", k.Kubeconfig)
+	}
+	if k.Context != "" {
+		if k.InCluster {
+			l.at(o, "crossplane.cluster.context", "only applies with kubeconfig")
+		} else if strings.TrimSpace(k.Context) != k.Context {
+			l.at(o, "crossplane.cluster.context", "must not start or end with spaces")
+		}
 	}
 }
 

@@ -158,6 +158,13 @@ storage_gb: lots
 				`meridian.yaml:6: currency: only USD is supported (the shipped price catalog is in USD), got "EUR"`,
 			},
 		},
+		"sla out of range": {
+			reason: "forecast.sla is a percentage of demand served; 1 is a fraction typed by mistake and must not size for 1 %",
+			files: map[string]string{
+				"meridian.yaml": "apiVersion: meridian/v1\nkind: Settings\nforecast:\n  sla: 1\n",
+			},
+			want: []string{`meridian.yaml:4: forecast.sla: must be a percentage in [50, 100), got 1`},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

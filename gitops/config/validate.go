@@ -44,6 +44,9 @@ func (l *loader) validateSettings() {
 	if s.Forecast.Headroom < 0 {
 		l.at(o, "forecast.headroom", "must not be negative, got %g", s.Forecast.Headroom)
 	}
+	if sla := s.Forecast.SLA; sla != 0 && (sla < 50 || sla >= 100) {
+		l.at(o, "forecast.sla", "must be a percentage in [50, 100), got %g", sla)
+	}
 	if s.Currency != "USD" {
 		l.at(o, "currency", "only USD is supported (the shipped price catalog is in USD), got %q", s.Currency)
 	}

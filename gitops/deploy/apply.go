@@ -15,6 +15,7 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/gitops/argocd"
+	"github.com/meridianhq/meridian/gitops/crossplane"
 )
 
 // ArgoCD is the part of the Argo CD API a move needs. *argocd.Client
@@ -53,6 +54,9 @@ type Options struct {
 	PollInterval time.Duration
 	// Getenv reads the Argo CD token (default os.Getenv).
 	Getenv func(string) string
+	// Crossplane opens a reader of the cluster a target's
+	// crossplane.cluster names (default ConnectCrossplane).
+	Crossplane func(ctx context.Context, k meridian.CrossplaneCluster) (crossplane.Reader, error)
 }
 
 // Result says what an apply did to the deploy repo.

@@ -5,6 +5,11 @@ import (
 	"regexp"
 	"strings"
 
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	xpv2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/meridianhq/meridian"
 )
 
@@ -15,29 +20,39 @@ type manifest struct {
 	obj  any
 }
 
-// managed is a Crossplane v2 namespaced managed resource.
+// managed is a Crossplane v2 namespaced managed resource. The parts every
+// managed resource shares (metadata, provider config reference, management
+// policies) are crossplane-runtime's own types, so they follow the contract
+// the providers implement; forProvider is each cloud's, below.
 type managed struct {
-	APIVersion string      `json:"apiVersion"`
-	Kind       string      `json:"kind"`
-	Metadata   objectMeta  `json:"metadata"`
-	Spec       managedSpec `json:"spec"`
-}
-
-type objectMeta struct {
-	Name        string            `json:"name"`
-	Namespace   string            `json:"namespace"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   metav1.ObjectMeta `json:"metadata"`
+	Spec       managedSpec       `json:"spec"`
 }
 
 type managedSpec struct {
-	ForProvider       any               `json:"forProvider"`
-	ProviderConfigRef providerConfigRef `json:"providerConfigRef"`
+	ForProvider any `json:"forProvider"`
+	// The runtime's spec is embedded, so its fields sit next to forProvider.
+	xpv2.ManagedResourceSpec
 }
 
-type providerConfigRef struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
+// orphanPolicies are the management policies of a resource whose cloud
+// object must outlive it: every action but Delete. Namespaced (v2) managed
+// resources have no spec.deletionPolicy; Crossplane expresses Orphan this
+// way instead.
+var orphanPolicies = xpv1.ManagementPolicies{
+	xpv1.ManagementActionObserve, xpv1.ManagementActionCreate,
+	xpv1.ManagementActionUpdate, xpv1.ManagementActionLateInitialize,
+}
+
+// managementPolicies maps a deletion policy onto the management policies
+// that carry it: nil (the CRD's default, all actions) for Delete.
+func managementPolicies(p xpv1.DeletionPolicy) xpv1.ManagementPolicies {
+	if p == xpv1.DeletionOrphan {
+		return orphanPolicies
+	}
+	return nil
 }
 
 // ref points at another managed resource in the same namespace; Crossplane
@@ -51,7 +66,7 @@ type placementCtx struct {
 	w   *meridian.Workload
 	t   *meridian.Target
 	ns  string
-	pcr providerConfigRef
+	pcr xpv1.ProviderConfigReference
 	cmk bool
 }
 
@@ -71,7 +86,7 @@ func crossplaneObjects(w *meridian.Workload, t *meridian.Target) ([]manifest, er
 	pc := t.Crossplane.ProviderConfig
 	c := &placementCtx{
 		w: w, t: t, ns: crossplaneNamespace(w, t),
-		pcr: providerConfigRef{Kind: pc.Kind, Name: pc.Name},
+		pcr: xpv1.ProviderConfigReference{Kind: pc.Kind, Name: pc.Name},
 		cmk: w.Requires.Encryption >= meridian.EncryptionCustomerManaged,
 	}
 	if c.pcr.Kind == "" {
@@ -96,23 +111,35 @@ func crossplaneObjects(w *meridian.Workload, t *meridian.Target) ([]manifest, er
 
 // mr builds a managed resource named workload.target.suffix in the
 // placement's namespace; the workload and target keep names apart when
-// several placements share a namespace (crossplane.destination.namespace). externalName is the cloud-side name; empty leaves the
-// annotation out (see awsKey).
-func (c *placementCtx) mr(apiVersion, kind, suffix, externalName string, forProvider any) manifest {
+// several placements share a namespace (crossplane.destination.namespace).
+// externalName is the cloud-side name; empty leaves the annotation out (see
+// awsKey). deletion says what becomes of the cloud object when the managed
+// resource is deleted.
+func (c *placementCtx) mr(apiVersion, kind, suffix, externalName string, deletion xpv1.DeletionPolicy, forProvider any) manifest {
+	pcr := c.pcr
 	m := managed{
 		APIVersion: apiVersion,
 		Kind:       kind,
-		Metadata: objectMeta{
+		Metadata: metav1.ObjectMeta{
 			Name:      c.name(suffix),
 			Namespace: c.ns,
-			Labels:    map[string]string{LabelManagedBy: managedBy, LabelWorkload: c.w.Name, LabelTarget: c.t.Name},
+			Labels:    c.labels(),
 		},
-		Spec: managedSpec{ForProvider: forProvider, ProviderConfigRef: c.pcr},
+		Spec: managedSpec{ForProvider: forProvider, ManagedResourceSpec: xpv2.ManagedResourceSpec{
+			ProviderConfigReference: &pcr,
+			ManagementPolicies:      managementPolicies(deletion),
+		}},
 	}
 	if externalName != "" {
-		m.Metadata.Annotations = map[string]string{ExternalNameAnnotation: externalName}
+		meta.SetExternalName(&m.Metadata, externalName)
 	}
 	return manifest{file: suffix + ".yaml", obj: m}
+}
+
+// labels mark a resource as Meridian's, for the placement: the observer
+// (gitops/crossplane) finds what to read back by them.
+func (c *placementCtx) labels() map[string]string {
+	return map[string]string{LabelManagedBy: managedBy, LabelWorkload: c.w.Name, LabelTarget: c.t.Name}
 }
 
 // name is the Kubernetes name of the placement's resource with suffix.
@@ -172,10 +199,10 @@ func logRetention(days int) int {
 // Composite resources (the user's own XRD).
 
 type composite struct {
-	APIVersion string        `json:"apiVersion"`
-	Kind       string        `json:"kind"`
-	Metadata   objectMeta    `json:"metadata"`
-	Spec       compositeSpec `json:"spec"`
+	APIVersion string            `json:"apiVersion"`
+	Kind       string            `json:"kind"`
+	Metadata   metav1.ObjectMeta `json:"metadata"`
+	Spec       compositeSpec     `json:"spec"`
 }
 
 type compositeSpec struct {
@@ -208,13 +235,10 @@ func (c *placementCtx) composite(x *meridian.CompositeRef) manifest {
 	xr := composite{
 		APIVersion: x.APIVersion,
 		Kind:       x.Kind,
-		Metadata: objectMeta{
+		Metadata: metav1.ObjectMeta{
 			Name:      AppName(c.w.Name, c.t.Name),
 			Namespace: c.ns,
-			Labels:    map[string]string{LabelManagedBy: managedBy, LabelWorkload: c.w.Name, LabelTarget: c.t.Name},
-			// Compositions commonly patch this onto the composed resources'
-			// names, so the cloud names stay Meridian's.
-			Annotations: map[string]string{ExternalNameAnnotation: AppName(c.w.Name, c.t.Name)},
+			Labels:    c.labels(),
 		},
 		Spec: compositeSpec{Parameters: XRParameters{
 			Workload: c.w.Name, Target: c.t.Name, Provider: string(c.t.Provider), Region: c.t.Region,
@@ -222,6 +246,9 @@ func (c *placementCtx) composite(x *meridian.CompositeRef) manifest {
 			StorageGB: c.w.StorageGB, Tags: c.cloudTags(),
 		}},
 	}
+	// Compositions commonly patch this onto the composed resources' names,
+	// so the cloud names stay Meridian's.
+	meta.SetExternalName(&xr.Metadata, AppName(c.w.Name, c.t.Name))
 	if x.Composition != "" {
 		xr.Spec.Crossplane = &xrCrossplane{CompositionRef: ref{Name: x.Composition}}
 	}

@@ -3,6 +3,8 @@ package deploy
 import (
 	"strings"
 
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+
 	"github.com/meridianhq/meridian"
 )
 
@@ -63,20 +65,20 @@ func (c *placementCtx) aws() []manifest {
 	var out []manifest
 	sse := awsSSEDefault{SSEAlgorithm: "AES256"}
 	if c.cmk {
-		out = append(out, c.mr("kms.aws.m.upbound.io/v1beta1", "Key", "key", "", awsKey{
+		out = append(out, c.mr("kms.aws.m.upbound.io/v1beta1", "Key", "key", "", xpv1.DeletionDelete, awsKey{
 			Description: describe(c.w, c.t), EnableKeyRotation: true, RotationPeriodInDays: 365,
 			DeletionWindowInDays: 30, Region: region, Tags: tags,
 		}))
 		sse = awsSSEDefault{SSEAlgorithm: "aws:kms", KMSMasterKeyIDRef: &ref{Name: c.name("key")}}
 	}
-	out = append(out, c.mr("cloudwatchlogs.aws.m.upbound.io/v1beta1", "Group", "logs", "/meridian/"+c.w.Name, awsLogGroup{
+	out = append(out, c.mr("cloudwatchlogs.aws.m.upbound.io/v1beta1", "Group", "logs", "/meridian/"+c.w.Name, xpv1.DeletionDelete, awsLogGroup{
 		Region: region, RetentionInDays: logRetention(c.w.Requires.LogRetentionDays), Tags: tags,
 	}))
 	bucket := globalName(c.w.Name+"-"+region, c.w.Name, c.t.Name, 63)
 	out = append(out,
-		c.mr("s3.aws.m.upbound.io/v1beta1", "Bucket", "bucket", bucket, awsBucket{Region: region, Tags: tags}),
+		c.mr("s3.aws.m.upbound.io/v1beta1", "Bucket", "bucket", bucket, xpv1.DeletionDelete, awsBucket{Region: region, Tags: tags}),
 		// The provider identifies the configuration by its bucket's name.
-		c.mr("s3.aws.m.upbound.io/v1beta1", "BucketServerSideEncryptionConfiguration", "bucket-sse", bucket, awsSSE{
+		c.mr("s3.aws.m.upbound.io/v1beta1", "BucketServerSideEncryptionConfiguration", "bucket-sse", bucket, xpv1.DeletionDelete, awsSSE{
 			Region: region, BucketRef: ref{Name: c.name("bucket")},
 			Rule: []awsSSERule{{ApplyServerSideEncryptionByDefault: sse, BucketKeyEnabled: c.cmk}},
 		}),
@@ -113,8 +115,8 @@ func (c *placementCtx) azure() []manifest {
 	// Vault names are global, 3-24 characters, and may not hold "--".
 	vault := globalName("kv-"+c.w.Name, c.w.Name, c.t.Name, 24)
 	return []manifest{
-		c.mr("azure.m.upbound.io/v1beta1", "ResourceGroup", "rg", dnsLabel("meridian-"+c.w.Name+"-"+loc, 90), azureResourceGroup{Location: loc, Tags: tags}),
-		c.mr("keyvault.azure.m.upbound.io/v1beta1", "Vault", "vault", vault, azureVault{
+		c.mr("azure.m.upbound.io/v1beta1", "ResourceGroup", "rg", dnsLabel("meridian-"+c.w.Name+"-"+loc, 90), xpv1.DeletionDelete, azureResourceGroup{Location: loc, Tags: tags}),
+		c.mr("keyvault.azure.m.upbound.io/v1beta1", "Vault", "vault", vault, xpv1.DeletionDelete, azureVault{
 			Location: loc, ResourceGroupNameRef: ref{Name: c.name("rg")}, SkuName: sku,
 			TenantID: c.t.Crossplane.TenantID, PurgeProtectionEnabled: c.cmk, SoftDeleteRetentionDays: 90, Tags: tags,
 		}),
@@ -156,7 +158,10 @@ type gcpEncryption struct {
 // gcp renders, for customer-managed encryption, a key ring and a crypto key
 // rotated every 90 days (HSM-protected when the workload requires hsm), and
 // a Storage bucket encrypted with that key. Key rings and keys cannot be
-// deleted in GCP, so their names only depend on the workload.
+// deleted in GCP, so their names only depend on the workload, and they are
+// orphaned: deleting a CryptoKey's managed resource destroys every version
+// of the key, which would leave the bucket's data unreadable and the key
+// unusable when the workload comes back and the resource adopts it again.
 func (c *placementCtx) gcp() []manifest {
 	loc, project, labels := c.t.Region, c.t.Crossplane.Project, c.gcpLabels()
 	var out []manifest
@@ -171,11 +176,11 @@ func (c *placementCtx) gcp() []manifest {
 			ck.VersionTemplate = &gcpVersionTemplate{Algorithm: "GOOGLE_SYMMETRIC_ENCRYPTION", ProtectionLevel: "HSM"}
 		}
 		out = append(out,
-			c.mr("kms.gcp.m.upbound.io/v1beta1", "KeyRing", "keyring", ring, gcpKeyRing{Location: loc, Project: project}),
-			c.mr("kms.gcp.m.upbound.io/v1beta1", "CryptoKey", "key", key, ck),
+			c.mr("kms.gcp.m.upbound.io/v1beta1", "KeyRing", "keyring", ring, xpv1.DeletionOrphan, gcpKeyRing{Location: loc, Project: project}),
+			c.mr("kms.gcp.m.upbound.io/v1beta1", "CryptoKey", "key", key, xpv1.DeletionOrphan, ck),
 		)
 		bucket.Encryption = &gcpEncryption{DefaultKMSKeyName: "projects/" + project + "/locations/" + loc + "/keyRings/" + ring + "/cryptoKeys/" + key}
 	}
-	out = append(out, c.mr("storage.gcp.m.upbound.io/v1beta1", "Bucket", "bucket", globalName(c.w.Name+"-"+loc, c.w.Name, c.t.Name, 63), bucket))
+	out = append(out, c.mr("storage.gcp.m.upbound.io/v1beta1", "Bucket", "bucket", globalName(c.w.Name+"-"+loc, c.w.Name, c.t.Name, 63), xpv1.DeletionDelete, bucket))
 	return out
 }

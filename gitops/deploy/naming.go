@@ -23,10 +23,6 @@ const (
 	LayerInfra = "infra"
 )
 
-// ExternalNameAnnotation is the Crossplane annotation that names the cloud
-// resource a managed resource stands for.
-const ExternalNameAnnotation = "crossplane.io/external-name"
-
 // Folders of the deploy tree, relative to deploy.path.
 const (
 	rootFile = "root.yaml"

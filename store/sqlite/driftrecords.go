@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -72,7 +71,7 @@ func (s *DB) SyncDrift(ctx context.Context, repoID string, engines []meridian.Dr
 			if d.ID, err = res.LastInsertId(); err != nil {
 				return nil, err
 			}
-			evs = append(evs, driftEvent(meridian.EventDriftOpened, d))
+			evs = append(evs, store.DriftEvent(meridian.EventDriftOpened, d))
 		}
 		cleared, err := clearDrift(ctx, tx, open, now, func(d meridian.DriftRecord) bool {
 			_, seen := byKey[d.Key()]
@@ -170,7 +169,7 @@ func clearDrift(ctx context.Context, tx *sql.Tx, open []meridian.DriftRecord, no
 			return nil, err
 		}
 		d.ClearedAt = now
-		evs = append(evs, driftEvent(meridian.EventDriftCleared, d))
+		evs = append(evs, store.DriftEvent(meridian.EventDriftCleared, d))
 	}
 	return evs, nil
 }
@@ -198,10 +197,4 @@ func scanDrift(rs *rows) ([]meridian.DriftRecord, error) {
 		out = append(out, d)
 	}
 	return out, rs.Err()
-}
-
-func driftEvent(typ meridian.EventType, d meridian.DriftRecord) meridian.Event {
-	// A DriftRecord marshals without error: strings, numbers and times.
-	payload, _ := json.Marshal(d)
-	return meridian.Event{Type: typ, RepoID: d.RepoID, Target: d.Target, Workload: d.Workload, Payload: payload}
 }

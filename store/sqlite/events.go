@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
 )
 
 // AppendEvents implements store.Events.
 func (s *DB) AppendEvents(ctx context.Context, evs []meridian.Event) ([]meridian.Event, error) {
-	if err := checkEvents(evs); err != nil {
+	if err := store.CheckEvents(evs); err != nil {
 		return nil, err
 	}
 	var out []meridian.Event
@@ -27,23 +28,11 @@ func (s *DB) AppendEvents(ctx context.Context, evs []meridian.Event) ([]meridian
 	return out, nil
 }
 
-// checkEvents refuses what must never enter the log, before a transaction
-// starts.
-func checkEvents(evs []meridian.Event) error {
-	for _, e := range evs {
-		if !e.Type.Valid() {
-			return meridian.Errorf(meridian.EINVALID, "append events: unknown event type %q", e.Type)
-		}
-		if len(e.Payload) > 0 && !json.Valid(e.Payload) {
-			return meridian.Errorf(meridian.EINVALID, "append events: %s: payload is not JSON", e.Type)
-		}
-	}
-	return nil
-}
-
 // appendEvents inserts evs in tx, which every writer of events (findings,
-// drift, and later the alert outbox) shares with its other rows. The
-// write transaction serializes writers, so IDs grow in commit order.
+// drift, conditions) shares with its other rows, and the alert outbox row
+// of each event that can start, change or end an alert
+// (store.AlertRelevant). The write transaction serializes writers, so IDs
+// grow in commit order.
 func appendEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs []meridian.Event) ([]meridian.Event, error) {
 	out := make([]meridian.Event, 0, len(evs))
 	for _, e := range evs {
@@ -59,6 +48,11 @@ func appendEvents(ctx context.Context, tx *sql.Tx, now time.Time, evs []meridian
 		}
 		if e.ID, err = res.LastInsertId(); err != nil {
 			return nil, err
+		}
+		if store.AlertRelevant(e) {
+			if err := addOutbox(ctx, tx, e); err != nil {
+				return nil, err
+			}
 		}
 		out = append(out, e)
 	}

@@ -61,7 +61,7 @@ func (s *DB) SaveFindings(ctx context.Context, records []meridian.FindingRecord,
 			return nil, meridian.Errorf(meridian.EINVALID, "save findings: record %q of repo %q: needs a repo, a fingerprint and a state (got %q)", r.Fingerprint, r.RepoID, r.State)
 		}
 	}
-	if err := checkEvents(events); err != nil {
+	if err := store.CheckEvents(events); err != nil {
 		return nil, err
 	}
 	var out []meridian.Event

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -49,20 +48,8 @@ func (s *DB) LoadMoves(ctx context.Context, scope string) ([]store.Move, error) 
 
 // SaveMoves implements store.Moves.
 func (s *DB) SaveMoves(ctx context.Context, scope string, moves []store.Move) error {
-	seen := map[string]bool{}
-	for _, m := range moves {
-		if m.Workload == "" || seen[m.Workload] {
-			return meridian.Errorf(meridian.EINVALID, "save moves of %s: workload %q is empty or listed twice", scope, m.Workload)
-		}
-		seen[m.Workload] = true
-		for _, t := range append(append([]string(nil), m.From...), m.To...) {
-			if t == "" || strings.Contains(t, ",") {
-				return meridian.Errorf(meridian.EINVALID, "save moves of %s: %s: invalid target name %q", scope, m.Workload, t)
-			}
-		}
-		if len(m.Detail) > 0 && !json.Valid(m.Detail) {
-			return meridian.Errorf(meridian.EINVALID, "save moves of %s: %s: detail is not JSON", scope, m.Workload)
-		}
+	if err := store.CheckMoves(scope, moves); err != nil {
+		return err
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		created, err := createdAt(ctx, tx, scope)

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Moves", func(t *testing.T) { testMoves(t, open) })
 	t.Run("History", func(t *testing.T) { testHistory(t, open) })
+	t.Run("Alerts", func(t *testing.T) { testAlerts(t, open) })
 }
 
 func openWith(t *testing.T, open Opener) (store.Store, *Clock) {
