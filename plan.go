@@ -99,6 +99,11 @@ type Sizing struct {
 	Headroom float64 `json:"headroom,omitempty"`
 	// SLA is forecast.sla when sizing targeted it.
 	SLA float64 `json:"sla,omitempty"`
+	// StaticPeakReplicas is what static peak provisioning would run: the
+	// peak of the whole load history plus headroom, within the replica
+	// bounds; zero when the workload has no history. Views compare the
+	// plan with it (the saving against static peak placement).
+	StaticPeakReplicas int `json:"static_peak_replicas,omitempty"`
 	// ExpectedUnservedPercent is the share of the forecast demand over the
 	// horizon that the capacity is expected to leave unserved, from the
 	// calibrated error distribution; nil when there was none.

@@ -16,12 +16,16 @@ import (
 )
 
 // Store is what the Dispatcher reads and writes: the store's alert outbox
-// and silences, and the ledger for the targets a workload runs on.
+// and silences, and the ledger and open findings for the targets a
+// workload runs on.
 // store/sqlite implements it.
 type Store interface {
 	store.AlertOutbox
 	ListSilences(ctx context.Context, f store.SilenceFilter) ([]meridian.Silence, error)
 	LedgerEntries(ctx context.Context, repoID string) ([]store.LedgerEntry, error)
+	// FindingRecords reads the open findings whose alerts an apply may
+	// move to other targets.
+	FindingRecords(ctx context.Context, f store.FindingFilter) ([]meridian.FindingRecord, error)
 }
 
 // Default delivery tuning.

@@ -75,13 +75,10 @@ func readEvent(ev meridian.Event) (cause, bool, error) {
 		if err := json.Unmarshal(ev.Payload, &r); err != nil {
 			return c, false, fmt.Errorf("%s: payload: %w", ev.Type, err)
 		}
-		commit := r.LastCommit
-		if commit == "" {
-			commit = ev.Commit
+		if r.LastCommit == "" {
+			r.LastCommit = ev.Commit
 		}
-		c.proto = meridian.Alert{Fingerprint: r.Fingerprint, RepoID: r.RepoID, Branch: r.Branch, Source: meridian.AlertSourceFinding,
-			Name: r.Rule, Severity: r.Severity, Workload: r.Workload, Target: r.Target, Team: r.Team, Summary: r.Message,
-			File: r.File, Line: r.Line, Commit: commit}
+		c.proto = findingAlert(r)
 		switch ev.Type {
 		case meridian.EventFindingResolved:
 			c.verdict = verdictResolve
@@ -142,6 +139,40 @@ func readEvent(ev meridian.Event) (cause, bool, error) {
 	return c, c.proto.Fingerprint != "", nil
 }
 
+// findingAlert is the prototype of a finding record's alerts.
+func findingAlert(r meridian.FindingRecord) meridian.Alert {
+	return meridian.Alert{Fingerprint: r.Fingerprint, RepoID: r.RepoID, Branch: r.Branch, Source: meridian.AlertSourceFinding,
+		Name: r.Rule, Severity: r.Severity, Workload: r.Workload, Target: r.Target, Team: r.Team, Summary: r.Message,
+		File: r.File, Line: r.Line, Commit: r.LastCommit}
+}
+
+// retarget re-expands the open workload-level findings of repoID after an
+// apply: the targets their workloads run on may have changed, and an
+// alert must sit on each target the workload runs on now (a finding
+// raised before the first apply fired on "none").
+func (d *Dispatcher) retarget(ctx context.Context, repoID string, now time.Time, silences []meridian.Silence) ([]change, error) {
+	open, err := d.st.FindingRecords(ctx, store.FindingFilter{RepoID: repoID, State: meridian.FindingOpen})
+	if err != nil {
+		return nil, fmt.Errorf("findings of %s: %w", repoID, err)
+	}
+	var out []change
+	for _, r := range open {
+		if r.Workload == "" || r.Target != "" {
+			continue
+		}
+		c := cause{verdict: verdictOpen, proto: findingAlert(r)}
+		if c.proto.Team == "" {
+			c.proto.Team = meridian.Unowned
+		}
+		changes, err := d.transitions(ctx, c, now, silences)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, changes...)
+	}
+	return out, nil
+}
+
 // change is an alert's new record and whether receivers hear of it.
 type change struct {
 	rec    store.AlertRecord
@@ -177,6 +208,19 @@ func (d *Dispatcher) transitions(ctx context.Context, c cause, now time.Time, si
 	targets, err := d.targets(ctx, c.proto)
 	if err != nil {
 		return nil, err
+	}
+	// The cause's alerts on targets it is no longer on (its workload moved,
+	// or now runs somewhere after firing on "none") end.
+	for _, a := range existing {
+		if a.State == meridian.AlertResolved || slices.ContainsFunc(targets, func(t string) bool { return AlertID(a.RepoID, a.Fingerprint, t) == a.ID }) {
+			continue
+		}
+		notify := a.State == meridian.AlertFiring
+		a.State, a.SilencedBy, a.UpdatedAt = meridian.AlertResolved, "", now
+		if a.EndsAt.IsZero() {
+			a.EndsAt = now
+		}
+		out = append(out, change{rec: a, notify: notify})
 	}
 	for _, target := range targets {
 		a := c.proto
@@ -287,6 +331,13 @@ func (d *Dispatcher) processBatch(ctx context.Context) (int, error) {
 			changes, err := d.transitions(ctx, c, now, silences)
 			if err != nil {
 				return 0, fmt.Errorf("event %d: %w", e.EventID, err)
+			}
+			if e.Event.Type == meridian.EventApplySucceeded {
+				moved, err := d.retarget(ctx, c.proto.RepoID, now, silences)
+				if err != nil {
+					return 0, fmt.Errorf("event %d: %w", e.EventID, err)
+				}
+				changes = append(changes, moved...)
 			}
 			d.route(&commit, changes, now)
 		}

@@ -194,6 +194,24 @@ func TestAlertLifecycle(t *testing.T) {
 			wantStates: map[string]meridian.AlertState{"MER-9@aws-eu": meridian.AlertFiring, "MER-9@gcp-us": meridian.AlertFiring,
 				"MER-9@none": meridian.AlertFiring},
 		},
+		"RetargetAfterApply": {
+			reason: "A workload-level finding raised before its workload ran fires on none; the apply that starts it moves the alert to the targets it now runs on.",
+			cfg:    func(c *alerting.Config) { c.Routes[0].GroupBy = nil },
+			run: func(h *harness) {
+				f := finding("MER-9", "api", "")
+				if _, err := h.db.SaveFindings(h.ctx, []meridian.FindingRecord{f}, []meridian.Event{findingEvent(meridian.EventFindingOpened, f)}); err != nil {
+					h.t.Fatal(err)
+				}
+				h.advance(time.Minute)
+				applied(h, "api", "aws-eu", "gcp-us")
+				h.append(applyEvent(meridian.EventApplySucceeded, ""))
+				h.advance(time.Minute)
+			},
+			want: []summary{{Alerts: []string{"MER-9@none:firing"}},
+				{Alerts: []string{"MER-9@aws-eu:firing", "MER-9@gcp-us:firing", "MER-9@none:resolved"}}},
+			wantStates: map[string]meridian.AlertState{"MER-9@aws-eu": meridian.AlertFiring, "MER-9@gcp-us": meridian.AlertFiring,
+				"MER-9@none": meridian.AlertResolved},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

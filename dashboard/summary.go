@@ -51,7 +51,15 @@ type Summary struct {
 	// costs, over the RunnerUpPlacements placements that have one.
 	RunnerUpSaving     meridian.Money
 	RunnerUpPlacements int
-	Workloads          int
+	// StaticSaving is what static peak provisioning would cost more per
+	// month on the same placements: each placement's compute scaled from
+	// the replicas the forecast sized to those the history's peak plus
+	// headroom needs (Sizing.StaticPeakReplicas), over the StaticWorkloads
+	// workloads sized from load history. Storage and egress do not scale
+	// with replicas and are left out.
+	StaticSaving    meridian.Money
+	StaticWorkloads int
+	Workloads       int
 	// Blocked counts workloads held by a deny finding, Unplaceable those
 	// no target could host, Frozen those a Terraform target freezes.
 	Blocked     int
@@ -89,7 +97,7 @@ func Build(p *meridian.Plan, cfg *meridian.Config) *Summary {
 	for i := range cfg.Workloads {
 		workloads[cfg.Workloads[i].Name] = &cfg.Workloads[i]
 	}
-	blocked := map[string]bool{}
+	blocked, static := map[string]bool{}, map[string]bool{}
 	s.rows = make([]Row, 0, len(p.Placements))
 	for _, pl := range p.Placements {
 		r := Row{Workload: pl.Workload, Target: pl.Target, Team: teams[pl.Workload], Provider: history.Unknown,
@@ -104,6 +112,10 @@ func Build(p *meridian.Plan, cfg *meridian.Config) *Summary {
 			r.RunnerUp, r.RunnerUpExtra = ru.Target, ru.ExtraCost
 			s.RunnerUpSaving += ru.ExtraCost
 			s.RunnerUpPlacements++
+		}
+		if sz := pl.Explanation.Sizing; sz != nil && sz.StaticPeakReplicas > 0 && sz.Replicas > 0 {
+			s.StaticSaving += pl.Cost.Compute * meridian.Money(float64(sz.StaticPeakReplicas-sz.Replicas)/float64(sz.Replicas))
+			static[pl.Workload] = true
 		}
 		if pl.Blocked {
 			blocked[pl.Workload] = true
@@ -123,7 +135,7 @@ func Build(p *meridian.Plan, cfg *meridian.Config) *Summary {
 		u.Placements++
 		s.rows = append(s.rows, r)
 	}
-	s.Workloads, s.Blocked = len(s.byWorkload), len(blocked)
+	s.Workloads, s.Blocked, s.StaticWorkloads = len(s.byWorkload), len(blocked), len(static)
 	frozen := map[string]bool{}
 	for _, c := range p.Terraform {
 		for _, f := range c.Frozen {

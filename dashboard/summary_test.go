@@ -54,6 +54,19 @@ func fixture() (*meridian.Plan, *meridian.Config) {
 func TestBuild(t *testing.T) {
 	p, cfg := fixture()
 	s := dashboard.Build(p, cfg)
+	// Static peak: the history's peak needs 5 replicas of api where the
+	// forecast sized 4 (its two placements' compute scale by 5/4), web
+	// the 1 it runs, and etl has no history.
+	for i, c := range []meridian.Money{200, 80, 1000, 0} {
+		p.Placements[i].Cost.Compute = c
+	}
+	p.Placements[0].Explanation.Sizing = &meridian.Sizing{Method: "forecast", Replicas: 4, StaticPeakReplicas: 5}
+	p.Placements[1].Explanation.Sizing = p.Placements[0].Explanation.Sizing
+	p.Placements[2].Explanation.Sizing = &meridian.Sizing{Method: "forecast", Replicas: 1, StaticPeakReplicas: 1}
+	p.Placements[3].Explanation.Sizing = &meridian.Sizing{Method: "replicas.min", Replicas: 1}
+	if st := dashboard.Build(p, cfg); st.StaticSaving.Round() != (200+80)*0.25 || st.StaticWorkloads != 2 {
+		t.Errorf("static saving %v over %d workloads, want %v over 2", st.StaticSaving, st.StaticWorkloads, meridian.Money((200+80)*0.25))
+	}
 	type figures struct {
 		Total, RunnerUpSaving                               meridian.Money
 		RunnerUpPlacements, Workloads, Blocked, Unplaceable int

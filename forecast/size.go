@@ -54,6 +54,16 @@ func Size(w *meridian.Workload, fc *Forecast, s meridian.ForecastSettings) merid
 	return sz
 }
 
+// StaticPeakReplicas is what static peak provisioning runs for w: the
+// peak of its whole history plus headroom, in whole replicas within w's
+// bounds (zero without a positive per-replica capacity).
+func StaticPeakReplicas(w *meridian.Workload, history []float64, s meridian.ForecastSettings) int {
+	if w.PerReplica.Capacity <= 0 || len(history) == 0 {
+		return 0
+	}
+	return replicasFor(w, peak(history)/w.PerReplica.Capacity*(1+s.Headroom))
+}
+
 // replicasFor rounds need up to whole replicas within w's bounds.
 func replicasFor(w *meridian.Workload, need float64) int {
 	// The tolerance keeps 3.0000000000000004 replicas from becoming 4.

@@ -95,3 +95,27 @@ func TestSize(t *testing.T) {
 		})
 	}
 }
+
+func TestStaticPeakReplicas(t *testing.T) {
+	w := func(capacity float64, lo, hi int) *meridian.Workload {
+		return &meridian.Workload{PerReplica: meridian.PerReplica{Capacity: capacity}, Replicas: meridian.ReplicaRange{Min: lo, Max: hi}}
+	}
+	cases := map[string]struct {
+		w        *meridian.Workload
+		history  []float64
+		headroom float64
+		want     int
+	}{
+		"peak plus headroom, rounded up": {w(100, 1, 0), []float64{50, 420, 90}, 0.2, 6}, // 420 × 1.2 / 100 = 5.04
+		"exact fit stays":                {w(100, 1, 0), []float64{300}, 0, 3},
+		"at least replicas.min":          {w(100, 4, 0), []float64{10}, 0, 4},
+		"at most replicas.max":           {w(10, 1, 5), []float64{1000}, 0, 5},
+		"no capacity: no static figure":  {w(0, 1, 0), []float64{1000}, 0, 0},
+		"no history: no static figure":   {w(100, 1, 0), nil, 0, 0},
+	}
+	for name, tc := range cases {
+		if got := StaticPeakReplicas(tc.w, tc.history, meridian.ForecastSettings{Headroom: tc.headroom}); got != tc.want {
+			t.Errorf("%s: StaticPeakReplicas = %d, want %d", name, got, tc.want)
+		}
+	}
+}

@@ -25,25 +25,37 @@ type ForecastSizer struct {
 // Size implements Sizer. Bad history never fails the plan: it becomes a
 // warn finding at the file and line of the problem.
 func (s ForecastSizer) Size(ctx context.Context, in *Input, w *meridian.Workload) (meridian.Sizing, []meridian.Finding) {
-	fc, err := s.Forecast(ctx, in, w)
+	fc, series, err := s.forecast(ctx, in, w)
 	if err != nil {
 		sz, _ := MinSizer{}.Size(ctx, in, w)
 		return sz, []meridian.Finding{loadFinding(w, err)}
 	}
-	return forecast.Size(w, fc, in.Config.Settings.Forecast), nil
+	sz := forecast.Size(w, fc, in.Config.Settings.Forecast)
+	if fc != nil {
+		sz.StaticPeakReplicas = forecast.StaticPeakReplicas(w, series.Values, in.Config.Settings.Forecast)
+	}
+	return sz, nil
 }
 
 // Forecast returns w's load forecast, or nil when w declares no history.
 func (s ForecastSizer) Forecast(ctx context.Context, in *Input, w *meridian.Workload) (*forecast.Forecast, error) {
+	fc, _, err := s.forecast(ctx, in, w)
+	return fc, err
+}
+
+// forecast returns w's load forecast and the history it was made from, or
+// nil when w declares no history.
+func (s ForecastSizer) forecast(ctx context.Context, in *Input, w *meridian.Workload) (*forecast.Forecast, forecast.Series, error) {
 	src, ok, err := forecast.SourceFor(w, in.Config.Settings, in.FS, forecast.SourceOptions{Client: s.Client})
 	if err != nil || !ok {
-		return nil, err
+		return nil, forecast.Series{}, err
 	}
 	series, err := src.History(ctx)
 	if err != nil {
-		return nil, err
+		return nil, forecast.Series{}, err
 	}
-	return forecast.Predict(ctx, series, in.Config.Settings.Forecast)
+	fc, err := forecast.Predict(ctx, series, in.Config.Settings.Forecast)
+	return fc, series, err
 }
 
 func loadFinding(w *meridian.Workload, err error) meridian.Finding {

@@ -46,6 +46,9 @@ type overviewData struct {
 	// RunnerUpSaving is against placing every workload on its runner-up.
 	RunnerUpSaving     meridian.Money
 	RunnerUpPlacements int
+	// StaticSaving is against static peak provisioning (dashboard.Summary).
+	StaticSaving    meridian.Money
+	StaticWorkloads int
 	Counts             overviewCounts
 	LastReconcile      *runView
 	LastApply          *runView
@@ -75,6 +78,7 @@ func (s *Server) handleUIOverview(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Planned = costSide{Name: "Planned", Known: true, Total: d.plan.TotalMonthlyCost, PlanID: d.rec.ID, At: d.rec.CreatedAt, Dims: dims(sum.By)}
 		v.RunnerUpSaving, v.RunnerUpPlacements = sum.RunnerUpSaving, sum.RunnerUpPlacements
+		v.StaticSaving, v.StaticWorkloads = sum.StaticSaving, sum.StaticWorkloads
 		v.Counts.Blocked, v.Counts.Unplaceable, v.Counts.Frozen = sum.Blocked, sum.Unplaceable, sum.Frozen
 	}
 	if err := s.overviewCosts(ctx, &v); err != nil {
