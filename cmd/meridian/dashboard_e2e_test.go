@@ -73,6 +73,16 @@ func (p *page) do(what string, timeout time.Duration, steps ...chromedp.Action[c
 	}
 }
 
+// follow runs steps that leave the page (a click on a link or a submit
+// button) and waits until the next document has loaded: a WaitReady alone
+// may find its element on the page being left, before the navigation.
+func (p *page) follow(what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	mark := chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.e2eLeaving = "1"`)
+	loaded := chromedp.Poll[chromedp.Void](`!document.documentElement.dataset.e2eLeaving && document.readyState === "complete"`)
+	p.do(what, timeout, append(append([]chromedp.Action[chromedp.Void]{mark}, steps...), loaded)...)
+}
+
 // value runs an action that returns a value, failing the test on error.
 func value[T any](p *page, what string, a chromedp.Action[T]) T {
 	p.t.Helper()
@@ -138,7 +148,7 @@ func (p *page) signIn(token, path string) {
 	if got, want := p.location(), p.base+"/login?next="+url.QueryEscape(path); got != want {
 		p.t.Errorf("without a session %s went to %s, want %s", path, got, want)
 	}
-	p.do("sign in", time.Minute, chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in")),
+	p.follow("sign in", time.Minute, chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitReady(chromedp.CSS("header form.who")))
 	if got := p.location(); got != p.base+path {
 		p.t.Errorf("after signing in the browser is at %s, want %s", got, p.base+path)
@@ -278,7 +288,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 		}
 	}
 	op.open("/placements")
-	op.do("filter by provider", time.Minute, chromedp.SetValue(chromedp.ID("f-provider"), provider),
+	op.follow("filter by provider", time.Minute, chromedp.SetValue(chromedp.ID("f-provider"), provider),
 		chromedp.Click(chromedp.CSS(`form.filters button[type="submit"]`)), chromedp.WaitReady(chromedp.ID("placements")))
 	if !strings.Contains(op.location(), "provider="+url.QueryEscape(provider)) {
 		t.Errorf("the filter form went to %s", op.location())
@@ -296,7 +306,7 @@ func TestDashboardEndToEnd(t *testing.T) {
 	per := (len(all) + 1) / 2
 	op.open("/placements?per_page=" + strconv.Itoa(per))
 	first := value(op, "page 1", chromedp.Evaluate[string](`document.querySelector("#placements tbody").innerText`))
-	op.do("next page", time.Minute, chromedp.Click(chromedp.ID("page-next")), chromedp.WaitReady(chromedp.ID("placements")))
+	op.follow("next page", time.Minute, chromedp.Click(chromedp.ID("page-next")), chromedp.WaitReady(chromedp.ID("placements")))
 	if p := op.text("placements-page"); p != "2" {
 		t.Errorf("after Next the page is %s, want 2", p)
 	}
@@ -383,7 +393,7 @@ egress_gb_month: 10
 	// An operator applies the plan from its page.
 	op.open("/plans/" + fixPlan)
 	op.shot("plan")
-	op.do("apply from the page", 10*time.Minute, chromedp.Click(chromedp.CSS("#apply-form button")), chromedp.WaitReady(chromedp.ID("run-status")))
+	op.follow("apply from the page", 10*time.Minute, chromedp.Click(chromedp.CSS("#apply-form button")), chromedp.WaitReady(chromedp.ID("run-status")))
 	if st := op.text("run-status"); st != "succeeded" || !strings.Contains(op.location(), "/runs/") {
 		t.Errorf("after Apply the browser is at %s with status %q, want a succeeded run", op.location(), st)
 	}
@@ -436,7 +446,7 @@ egress_gb_month: 10
 
 	// Signing out ends the session.
 	op.open("/")
-	op.do("sign out", time.Minute, chromedp.Click(chromedp.CSS("header form.who button")), chromedp.WaitVisible(chromedp.ID("token")))
+	op.follow("sign out", time.Minute, chromedp.Click(chromedp.CSS("header form.who button")), chromedp.WaitVisible(chromedp.ID("token")))
 	op.do("open a page signed out", time.Minute, chromedp.Navigate(base+"/drift"), chromedp.WaitVisible(chromedp.ID("token")))
 	if loc := op.location(); !regexp.MustCompile(`/login\?next=%2Fdrift$`).MatchString(loc) {
 		t.Errorf("signed out, /drift went to %s", loc)
