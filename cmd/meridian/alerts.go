@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
-	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -101,16 +101,11 @@ func newAlertsListCmd(a *app) *cobra.Command {
 			for i, r := range recs {
 				as[i] = r.Alert
 			}
-			if format == "json" {
-				return writeJSON(a.stdout, as)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "STATE\tNAME\tSEVERITY\tWORKLOAD\tTARGET\tTEAM\tSINCE\tENDED\tSUMMARY")
-			for _, al := range as {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", al.State, al.Name, al.Severity, dashIfEmpty(al.Workload), al.Target, al.Team,
-					stamp(al.StartsAt), stamp(al.EndsAt), al.Summary)
-			}
-			return tw.Flush()
+			return printList(a.stdout, format, as, "STATE\tNAME\tSEVERITY\tWORKLOAD\tTARGET\tTEAM\tSINCE\tENDED\tSUMMARY",
+				func(al meridian.Alert) string {
+					return strings.Join([]string{string(al.State), al.Name, string(al.Severity), dashIfEmpty(al.Workload), al.Target, al.Team,
+						stamp(al.StartsAt), stamp(al.EndsAt), al.Summary}, "\t")
+				})
 		},
 	}
 	sf.register(cmd)
@@ -141,18 +136,9 @@ func newAlertsDeadLettersCmd(a *app) *cobra.Command {
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			if format == "json" {
-				if ds == nil {
-					ds = []store.AlertDelivery{}
-				}
-				return writeJSON(a.stdout, ds)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSINK\tGROUP\tATTEMPTS\tCREATED\tLAST ERROR")
-			for _, d := range ds {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Sink, d.Group, d.Attempts, stamp(d.CreatedAt), dashIfEmpty(d.LastError))
-			}
-			return tw.Flush()
+			return printList(a.stdout, format, ds, "ID\tSINK\tGROUP\tATTEMPTS\tCREATED\tLAST ERROR", func(d store.AlertDelivery) string {
+				return fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%s", d.ID, d.Sink, d.Group, d.Attempts, stamp(d.CreatedAt), dashIfEmpty(d.LastError))
+			})
 		},
 	}
 	sf.register(cmd)

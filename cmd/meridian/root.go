@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 )
@@ -70,6 +71,24 @@ func tableOrJSON(format string) error {
 		return &exitErr{code: exitError, err: fmt.Errorf("--format must be table or json, got %q", format)}
 	}
 	return nil
+}
+
+// printList prints records in the --format checked by tableOrJSON: a JSON
+// array (empty, not null, when there is none), or a table with header and
+// one tab-separated row per record.
+func printList[T any](w io.Writer, format string, recs []T, header string, row func(T) string) error {
+	if format == "json" {
+		if recs == nil {
+			recs = []T{}
+		}
+		return writeJSON(w, recs)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range recs {
+		fmt.Fprintln(tw, row(r))
+	}
+	return tw.Flush()
 }
 
 // writeJSON prints v as one indented JSON document, as every --format json

@@ -125,7 +125,7 @@ type Main struct {
 	Config ServeConfig
 	Logger *slog.Logger
 
-	db        *sqlite.DB
+	db        storeDB
 	ln        net.Listener
 	http      *http.Server
 	recon     *controlplane.Reconciler
@@ -317,7 +317,7 @@ func (m *Main) Addr() string {
 func (m *Main) Reconciler() *controlplane.Reconciler { return m.recon }
 
 // Store exposes the store, for tests.
-func (m *Main) Store() *sqlite.DB { return m.db }
+func (m *Main) Store() storeDB { return m.db }
 
 // Close shuts down gracefully: it stops accepting requests and lets those
 // in flight finish (up to ShutdownTimeout), then stops the reconcile loop,

@@ -2,8 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,13 +106,10 @@ func newSilenceListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			if format == "json" {
-				if ss == nil {
-					ss = []meridian.Silence{}
-				}
-				return writeJSON(a.stdout, ss)
-			}
-			return silenceTable(a.stdout, ss, time.Now())
+			now := time.Now()
+			return printList(a.stdout, format, ss, "ID\tMATCH\tSTATE\tSTARTS\tENDS\tCREATED BY\tCOMMENT", func(s meridian.Silence) string {
+				return strings.Join([]string{s.ID, controlplane.SilenceText(s), silenceState(s, now), stamp(s.StartsAt), stamp(s.EndsAt), s.CreatedBy, s.Comment}, "\t")
+			})
 		},
 	}
 	sf.register(cmd)
@@ -122,22 +118,17 @@ func newSilenceListCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func silenceTable(w io.Writer, ss []meridian.Silence, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tMATCH\tSTATE\tSTARTS\tENDS\tCREATED BY\tCOMMENT")
-	for _, s := range ss {
-		state := "active"
-		switch {
-		case !s.ExpiredAt.IsZero() && !now.Before(s.ExpiredAt):
-			state = "expired"
-		case !now.Before(s.EndsAt):
-			state = "ended"
-		case now.Before(s.StartsAt):
-			state = "pending"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, controlplane.SilenceText(s), state, stamp(s.StartsAt), stamp(s.EndsAt), s.CreatedBy, s.Comment)
+// silenceState says whether s is in force at now, and if not why.
+func silenceState(s meridian.Silence, now time.Time) string {
+	switch {
+	case !s.ExpiredAt.IsZero() && !now.Before(s.ExpiredAt):
+		return "expired"
+	case !now.Before(s.EndsAt):
+		return "ended"
+	case now.Before(s.StartsAt):
+		return "pending"
 	}
-	return tw.Flush()
+	return "active"
 }
 
 func newSilenceExpireCmd(a *app) *cobra.Command {

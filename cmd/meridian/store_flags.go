@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,13 +19,40 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/store/postgres"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/terraform"
 	"github.com/meridianhq/meridian/terraform/workflow"
+	"github.com/meridianhq/meridian/web"
 )
 
 // envStateDir overrides the default state dir.
 const envStateDir = "MERIDIAN_STATE_DIR"
+
+// envDB names the store when --db is not given: a SQLite file or a
+// postgres:// URL.
+const envDB = "MERIDIAN_DB"
+
+// storeDB is what the commands need of a store, and what every backend
+// gives: the store itself, the server's records (web.Store with sessions,
+// history and the dashboard's counts, controlplane.Store), and a name for
+// logs and messages that holds no secret.
+type storeDB interface {
+	store.Store
+	web.Store
+	web.SessionStore
+	web.HistoryStore
+	controlplane.Store
+	CountOpenDrift(ctx context.Context, repoID string) (int, error)
+	CountFindings(ctx context.Context, repoID, branch string, state meridian.FindingState) (map[meridian.Severity]int, error)
+	// Path is the database file, or the URL with its password redacted.
+	Path() string
+}
+
+var (
+	_ storeDB = (*sqlite.DB)(nil)
+	_ storeDB = (*postgres.DB)(nil)
+)
 
 // stateFlags are how apply, drift, unlock, token and serve name the state
 // dir and the store, so that they all share one store and their locks
@@ -37,7 +66,7 @@ func (f *stateFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", "",
 		"folder for Terraform workspaces, plan files, state backups and the store (default $"+envStateDir+
 			", else $XDG_STATE_HOME/meridian, else ~/.local/state/meridian)")
-	cmd.Flags().StringVar(&f.db, "db", "", "the store's SQLite file (default <state-dir>/meridian.db)")
+	cmd.Flags().StringVar(&f.db, "db", "", "the store: a SQLite file or a postgres:// URL (default $"+envDB+", else <state-dir>/meridian.db)")
 }
 
 // defaultStateDir is where Meridian keeps local state unless told
@@ -68,37 +97,80 @@ func (f *stateFlags) dir() (string, error) {
 	return filepath.Abs(d)
 }
 
-func (f *stateFlags) dbPath() (string, error) {
-	if f.db != "" {
-		return filepath.Abs(f.db)
+// dbLocation is where the store lives: a SQLite file (made absolute), or
+// a PostgreSQL URL (isURL). A value that looks like any other URL or
+// connection string is an error: taken as a file name, it would quietly
+// make a SQLite file named after it (with its password in the name).
+func (f *stateFlags) dbLocation() (loc string, isURL bool, err error) {
+	db := f.db
+	if db == "" {
+		db = os.Getenv(envDB)
 	}
-	d, err := f.dir()
-	if err != nil {
-		return "", err
+	if db == "" {
+		d, err := f.dir()
+		if err != nil {
+			return "", false, err
+		}
+		return filepath.Join(d, "meridian.db"), false, nil
 	}
-	return filepath.Join(d, "meridian.db"), nil
+	if scheme, ok := urlScheme(db); ok {
+		switch strings.ToLower(scheme) {
+		case "postgres", "postgresql":
+			return db, true, nil
+		}
+		return "", false, meridian.Errorf(meridian.EINVALID,
+			"--db %s: unknown scheme %q: the store is a SQLite file or a postgres:// URL", postgres.Redact(db), scheme)
+	}
+	if looksLikeDSN.MatchString(db) {
+		// Not echoed: the part before the @ may be a password.
+		return "", false, meridian.Errorf(meridian.EINVALID,
+			"--db: the value looks like a connection string without a scheme (user:password@host): the store is a SQLite file or a postgres:// URL")
+	}
+	p, err := filepath.Abs(db)
+	return p, false, err
 }
 
-// open opens (creating) the store.
-func (f *stateFlags) open(ctx context.Context) (*sqlite.DB, error) {
-	p, err := f.dbPath()
+var (
+	// schemeURL is scheme:// as RFC 3986 spells a scheme.
+	schemeURL = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
+	// looksLikeDSN is user:password@host with no scheme in front.
+	looksLikeDSN = regexp.MustCompile(`^[^/@:]+:[^/@]*@[^/@]+`)
+)
+
+func urlScheme(s string) (string, bool) {
+	m := schemeURL.FindStringSubmatch(s)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// open opens (creating or migrating) the store.
+func (f *stateFlags) open(ctx context.Context) (storeDB, error) {
+	loc, isURL, err := f.dbLocation()
 	if err != nil {
 		return nil, err
 	}
-	return sqlite.Open(ctx, p, sqlite.Options{})
+	if isURL {
+		return postgres.Open(ctx, loc, postgres.Options{})
+	}
+	return sqlite.Open(ctx, loc, sqlite.Options{})
 }
 
 // openExisting opens the store only if it exists, so that `meridian plan`
 // reads the ledger without creating files on a machine that never applied.
-func (f *stateFlags) openExisting(ctx context.Context) (*sqlite.DB, error) {
-	p, err := f.dbPath()
+// A PostgreSQL store is a server someone set up: it is always opened.
+func (f *stateFlags) openExisting(ctx context.Context) (storeDB, error) {
+	loc, isURL, err := f.dbLocation()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	if !isURL {
+		if _, err := os.Stat(loc); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
 	}
-	return sqlite.Open(ctx, p, sqlite.Options{})
+	return f.open(ctx)
 }
 
 // terraformFlags select the binary and tune locking and concurrency.
@@ -137,7 +209,7 @@ func owner() store.Owner {
 
 // openWorkflow finds and checks the binary, opens the store and returns a
 // Workflow on them. The caller closes the store.
-func (a *app) openWorkflow(ctx context.Context, sf *stateFlags, tf *terraformFlags) (*workflow.Workflow, *sqlite.DB, error) {
+func (a *app) openWorkflow(ctx context.Context, sf *stateFlags, tf *terraformFlags) (*workflow.Workflow, storeDB, error) {
 	bin, err := terraform.FindBinary(tf.bin, os.Getenv)
 	if err != nil {
 		return nil, nil, err
@@ -145,7 +217,7 @@ func (a *app) openWorkflow(ctx context.Context, sf *stateFlags, tf *terraformFla
 	return a.workflowWith(ctx, sf, tf, bin)
 }
 
-func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFlags, bin string) (*workflow.Workflow, *sqlite.DB, error) {
+func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFlags, bin string) (*workflow.Workflow, storeDB, error) {
 	dir, err := sf.dir()
 	if err != nil {
 		return nil, nil, err
@@ -198,7 +270,7 @@ type planTerraform struct {
 	current map[string][]string
 	opt     planner.Option
 	sess    *workflow.Session
-	db      *sqlite.DB
+	db      storeDB
 	err     error
 }
 

@@ -57,12 +57,7 @@ func CrossplaneDrift(ctx context.Context, cfg *meridian.Config, opts Options) (*
 	if len(targets) == 0 {
 		return out, nil
 	}
-	a, err := newApplier(cfg, opts, false)
-	if err != nil {
-		return nil, err
-	}
-	a.repo.readOnly = true
-	snap, err := a.repo.read(ctx)
+	a, snap, err := readOnly(ctx, cfg, opts, false)
 	if err != nil {
 		return nil, err
 	}

@@ -26,12 +26,7 @@ type Lister interface {
 // RepoDrift always, ArgoDrift when an Argo CD client is given or
 // argocd.server is configured. It is what `meridian drift` calls.
 func Drift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.DriftRecord, error) {
-	a, err := newApplier(cfg, opts, true)
-	if err != nil {
-		return nil, err
-	}
-	a.repo.readOnly = true
-	snap, err := a.repo.read(ctx)
+	a, snap, err := readOnly(ctx, cfg, opts, true)
 	if err != nil {
 		return nil, err
 	}
@@ -53,12 +48,7 @@ func Drift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.
 // Meridian's last commit on the branch (found by its Meridian-Plan trailer),
 // and reports every file someone else added, changed or removed since.
 func RepoDrift(ctx context.Context, cfg *meridian.Config, opts Options) ([]meridian.DriftRecord, error) {
-	a, err := newApplier(cfg, opts, false)
-	if err != nil {
-		return nil, err
-	}
-	a.repo.readOnly = true
-	snap, err := a.repo.read(ctx)
+	a, snap, err := readOnly(ctx, cfg, opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -221,4 +211,19 @@ func declaredApps(tree Tree) []declared {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out
+}
+
+// readOnly returns an applier that never writes the deploy repo (with an
+// Argo CD client when withArgo) and the repo as it is now.
+func readOnly(ctx context.Context, cfg *meridian.Config, opts Options, withArgo bool) (*applier, *snapshot, error) {
+	a, err := newApplier(cfg, opts, withArgo)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.repo.readOnly = true
+	snap, err := a.repo.read(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, snap, nil
 }
