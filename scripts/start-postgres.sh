@@ -63,7 +63,7 @@ for attempt in 1 2 3 4 5; do
     continue
   fi
   if as_pg "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -o "-k $dir -h 127.0.0.1 -p $port" -w start >&2; then
-    echo "postgres $("$bindir/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port, data in $dir" >&2
+    echo "postgres $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port, data in $dir" >&2
     echo "postgres://meridian@127.0.0.1:$port/postgres?sslmode=disable"
     exit 0
   fi

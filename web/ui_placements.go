@@ -3,12 +3,14 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/dashboard"
+	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -154,14 +156,17 @@ type workloadData struct {
 	Sizing *meridian.Sizing
 	// Load is the load history against the forecast; Forecast the
 	// forecast peaks of recent plans.
-	Load      forecastChart
-	Forecast  dashboard.Chart
-	History   []workloadPlacement
-	Findings  []meridian.Finding
-	Drift     []meridian.DriftRecord
-	Deploy    []meridian.DeployFile
-	Terraform []workloadTerraform
-	Unplaced  *meridian.Unplaceable
+	Load     forecastChart
+	Forecast dashboard.Chart
+	History  []workloadPlacement
+	Findings []meridian.Finding
+	Drift    []meridian.DriftRecord
+	Deploy   []meridian.DeployFile
+	// DeployFiles are the Applications of the workload's placements in the
+	// deploy repo, whether or not the plan changes them.
+	DeployFiles []string
+	Terraform   []workloadTerraform
+	Unplaced    *meridian.Unplaceable
 }
 
 // workloadPlacement is where one past plan put the workload.
@@ -222,6 +227,9 @@ func (s *Server) handleUIWorkload(w http.ResponseWriter, r *http.Request) {
 			if f.Workload == name {
 				v.Deploy = append(v.Deploy, f)
 			}
+		}
+		for _, row := range v.Rows {
+			v.DeployFiles = append(v.DeployFiles, path.Join(d.plan.Deploy.Path, deploy.AppFile(name, row.Target)))
 		}
 	}
 	// The Terraform targets the workload is placed on or frozen on.

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/postgres/postgrestest"
 )
 
@@ -98,6 +101,37 @@ func TestDBPostgres(t *testing.T) {
 	l := runCLI(t, "token", "list", "--state-dir", state, "--db", u)
 	if l.code != 0 || !strings.Contains(l.stdout, "pg-ci") {
 		t.Errorf("token list: exit %d, stdout %q, stderr %q: want the token created through the same URL", l.code, l.stdout, l.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(state, "meridian.db")); err == nil {
+		t.Errorf("a SQLite file was created although --db named PostgreSQL")
+	}
+}
+
+// TestServePostgres boots `meridian serve` on a PostgreSQL store: it
+// plans on startup, records the plan there, reports ready, and never
+// shows the URL's password.
+func TestServePostgres(t *testing.T) {
+	u := postgrestest.NewDatabase(t)
+	repo, state := exampleRepo(t), t.TempDir()
+	m, _ := bootServer(t, repo, state, func(c *ServeConfig) { c.NoTerraform, c.DB = true, u })
+	waitUntil(t, "the startup plan", func() bool {
+		st := m.Reconciler().State()
+		return st.PlanID != "" || st.LastError != ""
+	})
+	if st := m.Reconciler().State(); st.PlanID == "" {
+		t.Fatalf("startup plan failed: %s", st.LastError)
+	}
+	runs, err := m.Store().ListRuns(context.Background(), store.RunFilter{Kind: store.RunPlan})
+	if err != nil || len(runs) == 0 {
+		t.Fatalf("plan runs in the PostgreSQL store: %v, %v", runs, err)
+	}
+	resp, err := http.Get("http://" + m.Addr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %d, want 200", resp.StatusCode)
 	}
 	if _, err := os.Stat(filepath.Join(state, "meridian.db")); err == nil {
 		t.Errorf("a SQLite file was created although --db named PostgreSQL")
