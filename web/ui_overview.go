@@ -49,9 +49,9 @@ type overviewData struct {
 	// StaticSaving is against static peak provisioning (dashboard.Summary).
 	StaticSaving    meridian.Money
 	StaticWorkloads int
-	Counts             overviewCounts
-	LastReconcile      *runView
-	LastApply          *runView
+	Counts          overviewCounts
+	LastReconcile   *runView
+	LastApply       *runView
 }
 
 type overviewCounts struct {

@@ -54,11 +54,11 @@ func RootAppName(deployPath string) string {
 // appFile, infraAppFile and infraDirOf place a placement's files. Every
 // file of a placement lives under a path that names its workload and
 // target, so that Owner can attribute any file without parsing it.
-func appFile(w, t string) string      { return path.Join(appsDir, w, t+".yaml") }
+func appFile(w, t string) string { return path.Join(appsDir, w, t+".yaml") }
 
 // AppFile is the deploy-tree path, relative to deploy.path, of the
 // Application a placement of workload w on target t always has.
-func AppFile(w, t string) string { return appFile(w, t) }
+func AppFile(w, t string) string      { return appFile(w, t) }
 func infraAppFile(w, t string) string { return path.Join(appsDir, w, t+"."+LayerInfra+".yaml") }
 func infraDirOf(w, t string) string   { return path.Join(infraDir, w, t) }
 
