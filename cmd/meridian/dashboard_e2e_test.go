@@ -79,8 +79,22 @@ func (p *page) do(what string, timeout time.Duration, steps ...chromedp.Action[c
 func (p *page) follow(what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	mark := chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.e2eLeaving = "1"`)
-	loaded := chromedp.Poll[chromedp.Void](`!document.documentElement.dataset.e2eLeaving && document.readyState === "complete"`)
-	p.do(what, timeout, append(append([]chromedp.Action[chromedp.Void]{mark}, steps...), loaded)...)
+	p.do(what, timeout, append([]chromedp.Action[chromedp.Void]{mark}, steps...)...)
+	// Each check is a call of its own: the navigation destroys the page's
+	// JavaScript context, and a check caught in it fails and is retried.
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.documentElement.dataset.e2eLeaving && document.readyState === "complete"`))
+		cancel()
+		if err == nil && loaded {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: the next page did not load within %s (last error: %v)", what, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // value runs an action that returns a value, failing the test on error.
