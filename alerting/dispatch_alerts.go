@@ -61,8 +61,9 @@ const (
 type cause struct {
 	verdict verdict
 	proto   meridian.Alert
-	// targets are where a workload-level cause fires (set by targets()).
-	targets []string
+	// ledger, when set, is the repo's ledger read once for many causes
+	// (retarget); unset, targets reads it itself.
+	ledger []store.LedgerEntry
 }
 
 // readEvent turns an outbox event into a cause; ok false for an event that
@@ -155,12 +156,19 @@ func (d *Dispatcher) retarget(ctx context.Context, repoID string, now time.Time,
 	if err != nil {
 		return nil, fmt.Errorf("findings of %s: %w", repoID, err)
 	}
+	ledger, err := d.st.LedgerEntries(ctx, repoID)
+	if err != nil {
+		return nil, fmt.Errorf("ledger of %s: %w", repoID, err)
+	}
+	if ledger == nil {
+		ledger = []store.LedgerEntry{} // read: an empty ledger is not "unset"
+	}
 	var out []change
 	for _, r := range open {
 		if r.Workload == "" || r.Target != "" {
 			continue
 		}
-		c := cause{verdict: verdictOpen, proto: findingAlert(r)}
+		c := cause{verdict: verdictOpen, proto: findingAlert(r), ledger: ledger}
 		if c.proto.Team == "" {
 			c.proto.Team = meridian.Unowned
 		}
@@ -205,7 +213,7 @@ func (d *Dispatcher) transitions(ctx context.Context, c cause, now time.Time, si
 		}
 		return out, nil
 	}
-	targets, err := d.targets(ctx, c.proto)
+	targets, err := d.targets(ctx, c.proto, c.ledger)
 	if err != nil {
 		return nil, err
 	}
@@ -263,16 +271,18 @@ func (d *Dispatcher) transitions(ctx context.Context, c cause, now time.Time, si
 // targets is where a cause fires: its target; for a workload-level cause
 // each target the workload runs on per the ledger; "none" when it runs
 // nowhere or has no workload.
-func (d *Dispatcher) targets(ctx context.Context, a meridian.Alert) ([]string, error) {
+func (d *Dispatcher) targets(ctx context.Context, a meridian.Alert, entries []store.LedgerEntry) ([]string, error) {
 	if a.Target != "" {
 		return []string{a.Target}, nil
 	}
 	if a.Workload == "" {
 		return []string{meridian.AlertTarget}, nil
 	}
-	entries, err := d.st.LedgerEntries(ctx, a.RepoID)
-	if err != nil {
-		return nil, fmt.Errorf("ledger of %s: %w", a.RepoID, err)
+	if entries == nil {
+		var err error
+		if entries, err = d.st.LedgerEntries(ctx, a.RepoID); err != nil {
+			return nil, fmt.Errorf("ledger of %s: %w", a.RepoID, err)
+		}
 	}
 	var out []string
 	for _, e := range entries {

@@ -18,15 +18,15 @@ func (s *Server) checkCSRF(next http.Handler) http.Handler {
 			return
 		}
 		if why := crossSite(r); why != "" {
-			s.signinError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "cross-site request refused (%s)", why))
+			s.pageError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "cross-site request refused (%s)", why))
 			return
 		}
 		if err := readForm(w, r); err != nil {
-			s.signinError(w, r, err)
+			s.pageError(w, r, err)
 			return
 		}
 		if !sameToken(r.PostFormValue("csrf"), csrfToken(r)) {
-			s.signinError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "missing or wrong CSRF token: reload the page and try again"))
+			s.pageError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "missing or wrong CSRF token: reload the page and try again"))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -70,12 +70,6 @@ The token stays in this form: the browser keeps only a session cookie.</p>
 </html>
 `))
 
-// signinError answers a browser with err as the dashboard's HTML error
-// page, with the status writeError would use.
-func (s *Server) signinError(w http.ResponseWriter, r *http.Request, err error) {
-	s.pageError(w, r, err)
-}
-
 func (s *Server) renderHTML(w http.ResponseWriter, status int, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -146,7 +140,7 @@ type loginData struct{ CSS, CSRF, Next, Error string }
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, status int, next, msg string) {
 	secret, err := newSessionSecret()
 	if err != nil {
-		s.signinError(w, r, fmt.Errorf("sign-in form: %w", err))
+		s.pageError(w, r, fmt.Errorf("sign-in form: %w", err))
 		return
 	}
 	s.setSessionCookie(w, r, loginCSRFCookie, secret, int((30 * time.Minute).Seconds()))
@@ -173,11 +167,11 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 // a session.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if why := crossSite(r); why != "" {
-		s.signinError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "cross-site sign-in refused (%s)", why))
+		s.pageError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "cross-site sign-in refused (%s)", why))
 		return
 	}
 	if err := readForm(w, r); err != nil {
-		s.signinError(w, r, err)
+		s.pageError(w, r, err)
 		return
 	}
 	next := safeNext(r.PostFormValue("next"))
@@ -191,7 +185,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var tok store.Token
 	if secret != "" && len(secret) <= maxCredential {
 		if tok, reason, err = s.checkToken(r.Context(), HashToken(secret)); err != nil {
-			s.signinError(w, r, err)
+			s.pageError(w, r, err)
 			return
 		}
 	} else if secret != "" {
@@ -216,13 +210,13 @@ func (s *Server) loginByCode(w http.ResponseWriter, r *http.Request, code string
 		case meridian.ErrorCode(err) == meridian.ENOTFOUND:
 		case err != nil:
 			logger(ctx, s.log).ErrorContext(ctx, "sign-in code lookup", "err", err)
-			s.signinError(w, r, meridian.Errorf(meridian.EUNAVAILABLE, "cannot check the sign-in code: the store is unavailable"))
+			s.pageError(w, r, meridian.Errorf(meridian.EUNAVAILABLE, "cannot check the sign-in code: the store is unavailable"))
 			return
 		case !s.now().Before(lc.ExpiresAt):
 			reason = "expired sign-in code for token " + lc.TokenID
 		default:
 			if tok, reason, err = s.checkToken(ctx, lc.TokenHash); err != nil {
-				s.signinError(w, r, err)
+				s.pageError(w, r, err)
 				return
 			}
 			if reason != "" {
@@ -253,7 +247,7 @@ func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, next, reaso
 // signIn starts a session for tok, audits it and goes to next.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, tok store.Token, how, next string) {
 	if err := s.startSession(w, r, tok); err != nil {
-		s.signinError(w, r, fmt.Errorf("start session: %w", err))
+		s.pageError(w, r, fmt.Errorf("start session: %w", err))
 		return
 	}
 	s.setSessionCookie(w, r, loginCSRFCookie, "", -1)
@@ -266,28 +260,28 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, tok store.Token,
 // handleLogout ends the session (CSRF-checked) and clears its cookie.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if why := crossSite(r); why != "" {
-		s.signinError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "cross-site sign-out refused (%s)", why))
+		s.pageError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "cross-site sign-out refused (%s)", why))
 		return
 	}
 	if err := readForm(w, r); err != nil {
-		s.signinError(w, r, err)
+		s.pageError(w, r, err)
 		return
 	}
 	sess, tok, ok, err := s.session(r)
 	switch {
 	case err != nil:
-		s.signinError(w, r, err)
+		s.pageError(w, r, err)
 		return
 	case !ok:
 		s.setSessionCookie(w, r, sessionCookie, "", -1)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	case !sameToken(r.PostFormValue("csrf"), sess.csrf):
-		s.signinError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "missing or wrong CSRF token: reload the page and try again"))
+		s.pageError(w, r, meridian.Errorf(meridian.EFORBIDDEN, "missing or wrong CSRF token: reload the page and try again"))
 		return
 	}
 	if err := s.opts.Sessions.DeleteSession(r.Context(), sess.Hash); err != nil {
-		s.signinError(w, r, fmt.Errorf("end session: %w", err))
+		s.pageError(w, r, fmt.Errorf("end session: %w", err))
 		return
 	}
 	s.setSessionCookie(w, r, sessionCookie, "", -1)

@@ -204,7 +204,7 @@ func (s *Server) browserAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, tok, ok, err := s.session(r)
 		if err != nil {
-			s.signinError(w, r, err)
+			s.pageError(w, r, err)
 			return
 		}
 		if !ok {
@@ -215,7 +215,7 @@ func (s *Server) browserAuth(next http.Handler) http.Handler {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
 				return
 			}
-			s.signinError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "sign in first"))
+			s.pageError(w, r, meridian.Errorf(meridian.EUNAUTHORIZED, "sign in first"))
 			return
 		}
 		r = withPrincipal(r, s.log, tok)
