@@ -125,8 +125,11 @@ type PlacementSettings struct {
 	MinSavingUSD     float64 `json:"min_saving_usd"`
 	// GapTolerance is the relative optimality gap (0.005 = 0.5%) at which the
 	// solver stops.
-	GapTolerance float64       `json:"gap_tolerance"`
-	TimeLimit    time.Duration `json:"time_limit"`
+	GapTolerance float64 `json:"gap_tolerance"`
+	// TimeLimit is a safety net: the search is bounded by a work budget,
+	// which keeps plans the same on every machine, and stops at this wall
+	// time only on a machine too slow or busy to spend the budget in time.
+	TimeLimit time.Duration `json:"time_limit"`
 }
 
 // PrometheusSettings points at a Prometheus HTTP API for load history.
@@ -188,7 +191,7 @@ func DefaultSettings() Settings {
 			MinSavingPercent:        5,
 			MinSavingUSD:            10,
 			GapTolerance:            0.005,
-			TimeLimit:               2 * time.Second,
+			TimeLimit:               30 * time.Second,
 		},
 		Currency: "USD",
 		Limits:   Limits{LoadHistoryBytes: DefaultLoadHistoryBytes},

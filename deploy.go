@@ -212,6 +212,9 @@ type DeployFile struct {
 	Target   string `json:"target,omitempty"`
 	// Diff is the unified diff of the file (a/path, b/path headers).
 	Diff string `json:"diff"`
+	// Resource is set on a removed Crossplane resource: what deleting it
+	// does to the cloud resource.
+	Resource *DeployResource `json:"resource,omitempty"`
 }
 
 // HeldPlacement is an old placement kept during a make-before-break move.
@@ -221,6 +224,10 @@ type HeldPlacement struct {
 	Target string `json:"target"`
 	// Until names the targets that must be healthy first.
 	Until []string `json:"until"`
+	// Files are the placement's files the move removes once it completes,
+	// and Resources the Crossplane resources among them.
+	Files     []string         `json:"files,omitempty"`
+	Resources []DeployResource `json:"resources,omitempty"`
 }
 
 // Actions of Argo CD drift (DriftRecord.Action of engine argocd).

@@ -54,7 +54,13 @@ type Target struct {
 	// Terraform has nothing to apply here: the target's placements go out
 	// through the GitOps output only.
 	Terraform *TerraformModule `json:"terraform,omitempty"`
-	Origin    Origin           `json:"-"`
+	// Protect keeps the target from ever being destroyed: when it leaves
+	// the config (or Terraform), its workspace, state and deploy-repo files
+	// stay. Meridian remembers the flag as it was at the last apply, so
+	// removing a protected target from the config does not unprotect it:
+	// set protect: false and apply first.
+	Protect bool   `json:"protect,omitempty"`
+	Origin  Origin `json:"-"`
 }
 
 // TargetEncryption is a target's key-management capability.

@@ -49,6 +49,10 @@ type TargetChange struct {
 	Frozen []Frozen `json:"frozen,omitempty"`
 	// Error says why the target could not be planned or was skipped.
 	Error string `json:"error,omitempty"`
+	// Decommission marks a destroy plan of a target that left the config
+	// (or Terraform): applying it destroys everything in the target's
+	// workspace and removes the target from the ledger.
+	Decommission bool `json:"decommission,omitempty"`
 }
 
 // HasChanges reports whether applying the target would change anything.

@@ -80,6 +80,12 @@ type DispatcherOptions struct {
 	// delivered messages, resolved alerts, ended silences); Step prunes
 	// older rows once an hour. Default store.DefaultEventRetention.
 	Retention time.Duration
+	// AwaitConfig makes Run wait for the first SetConfig before its
+	// first Step: a server that has not read alerting.yaml yet (at
+	// startup, or a replica that just became the leader) would otherwise
+	// record the outbox's alerts for no sink and dead-letter the pending
+	// deliveries of sinks it does not know yet.
+	AwaitConfig bool
 }
 
 // Dispatcher turns the store's alert outbox into notifications: alert
@@ -103,6 +109,9 @@ type Dispatcher struct {
 	cfg      *Config
 	senders  map[string]Sender
 	limiters map[string]*rate.Limiter
+	// configured is closed by the first SetConfig.
+	configured     chan struct{}
+	configuredOnce sync.Once
 
 	metrics *deliveryCounters
 }
@@ -156,7 +165,7 @@ func NewDispatcher(st Store, opts DispatcherOptions) *Dispatcher {
 	}
 	return &Dispatcher{st: st, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
 		cfg: &Config{}, senders: map[string]Sender{}, limiters: map[string]*rate.Limiter{},
-		metrics: newDeliveryCounters()}
+		configured: make(chan struct{}), metrics: newDeliveryCounters()}
 }
 
 // SetConfig switches to a new alerting config and its senders (by sink
@@ -176,6 +185,7 @@ func (d *Dispatcher) SetConfig(cfg *Config, senders map[string]Sender) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.cfg, d.senders, d.limiters = cfg, senders, limiters
+	d.configuredOnce.Do(func() { close(d.configured) })
 }
 
 // Notify wakes Run at once (e.g. from controlplane.RecorderOptions.Notify).
@@ -187,9 +197,17 @@ func (d *Dispatcher) Notify(int64) {
 	}
 }
 
-// Run steps until ctx ends: at every Notify and every Tick. A failed step
-// is logged and retried at the next one.
+// Run steps until ctx ends: at every Notify and every Tick (with
+// AwaitConfig, once SetConfig has been called). A failed step is logged
+// and retried at the next one.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.opts.AwaitConfig {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.configured:
+		}
+	}
 	t := time.NewTicker(d.opts.Tick)
 	defer t.Stop()
 	for {

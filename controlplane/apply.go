@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
@@ -34,6 +35,9 @@ const (
 type ApplyOutcome struct {
 	*workflow.ApplyResult
 	Deploy *DeployStep `json:"deploy,omitempty"`
+	// Workspaces is what the collection of orphaned Terraform workspaces
+	// did, when it did anything.
+	Workspaces *WorkspaceGC `json:"workspaces,omitempty"`
 }
 
 // Failed reports whether any step failed: exit status 1 of `meridian
@@ -71,15 +75,24 @@ type DeployStep struct {
 	Error string `json:"error,omitempty"`
 }
 
+// DeployLocker takes a config repo's deploy lock for the rest of an apply
+// and returns its fence; workflow.Session does.
+type DeployLocker interface {
+	LockDeploy(ctx context.Context) (store.Fence, error)
+}
+
 // ApplyDeploy commits the plan's deploy tree after Terraform has applied.
 // It never fails the apply by itself: its outcome goes into the summary
-// next to Terraform's, whose results are already recorded.
-func ApplyDeploy(ctx context.Context, log *slog.Logger, st store.Audit, actor, repoID string, cfg *meridian.Config, plan *meridian.Plan, tf *workflow.ApplyResult, opts deploy.Options) *DeployStep {
+// next to Terraform's, whose results are already recorded. With lock (nil:
+// none), it first takes the repo's deploy lock, so that two applies of one
+// repo commit their trees and move records one after the other, and fences
+// the move records with it.
+func ApplyDeploy(ctx context.Context, log *slog.Logger, st store.Audit, actor, repoID string, cfg *meridian.Config, plan *meridian.Plan, tf *workflow.ApplyResult, opts deploy.Options, lock DeployLocker) *DeployStep {
 	if tf.Failed() {
 		return &DeployStep{Status: DeploySkipped,
 			Error: "not committed: Terraform did not apply every target; the next apply commits the deploy tree"}
 	}
-	res, err := deploy.Apply(ctx, cfg, plan, opts)
+	res, err := lockedDeploy(ctx, cfg, plan, opts, lock)
 	step := &DeployStep{Status: DeployUnchanged, Result: res}
 	switch {
 	case err != nil:
@@ -103,6 +116,20 @@ func ApplyDeploy(ctx context.Context, log *slog.Logger, st store.Audit, actor, r
 	return step
 }
 
+// lockedDeploy is deploy.Apply under the deploy lock, when there is one.
+func lockedDeploy(ctx context.Context, cfg *meridian.Config, plan *meridian.Plan, opts deploy.Options, lock DeployLocker) (*deploy.Result, error) {
+	if lock != nil {
+		fence, err := lock.LockDeploy(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ms, ok := opts.Store.(MoveStore); ok {
+			opts.Store = ms.WithFence(fence)
+		}
+	}
+	return deploy.Apply(ctx, cfg, plan, opts)
+}
+
 // SavedApply says how to apply a saved plan.
 type SavedApply struct {
 	// PlanID is the saved plan to apply.
@@ -121,6 +148,14 @@ type SavedApply struct {
 	// the applied cost). The CLI sets it; the server's reconcile loop
 	// records around its Applier instead.
 	Recorder *Recorder
+	// AllowDestroy consents to destroying whatever the plan decommissions
+	// (meridian apply --allow-destroy). Without it, the repo's destroy
+	// approvals must cover every item, or the apply is refused with a
+	// *DestroyConsentError before anything is applied.
+	AllowDestroy bool
+	// WorkspaceRetention is how long orphaned Terraform workspaces are
+	// kept (<= 0: forever).
+	WorkspaceRetention time.Duration
 }
 
 // ApplySavedPlan applies exactly the saved plan a.PlanID, as both
@@ -164,6 +199,14 @@ func ApplySavedPlan(ctx context.Context, wf *workflow.Workflow, st store.Store, 
 	}
 	runID = sess.RunID()
 	defer func() { CloseApply(sess, err, res) }()
+	consent, err := LoadConsent(ctx, st, src.RepoID(), a.Actor, a.AllowDestroy)
+	if err != nil {
+		return nil, runID, err
+	}
+	used, err := CheckConsent(ctx, log, st, a.Actor, src.RepoID(), runID, &plan, consent)
+	if err != nil {
+		return nil, runID, err
+	}
 	hist := HistoryApply{RepoID: src.RepoID(), Branch: rec.Ref, RunID: runID, Plan: &plan}
 	defer func() { RecordApplyEnd(ctx, a.Recorder, log, hist, OutcomeFailure(hist, res, err)) }()
 	RecordApplyStart(ctx, a.Recorder, log, hist)
@@ -178,7 +221,9 @@ func ApplySavedPlan(ctx context.Context, wf *workflow.Workflow, st store.Store, 
 		return &ApplyOutcome{ApplyResult: tf, Deploy: &DeployStep{Status: DeployFailed, Error: fmt.Sprintf("parse config: %v", err)}}, runID, nil
 	}
 	hist.Config = cfg
-	return &ApplyOutcome{ApplyResult: tf, Deploy: ApplyDeploy(ctx, log, st, a.Actor, src.RepoID(), cfg, &plan, tf, a.Deploy)}, runID, nil
+	out := &ApplyOutcome{ApplyResult: tf, Deploy: ApplyDeploy(ctx, log, st, a.Actor, src.RepoID(), cfg, &plan, tf, a.Deploy, sess)}
+	out.Workspaces = Decommission(ctx, log, st, sess, cfg, &plan, consent, used, out, a.WorkspaceRetention)
+	return out, runID, nil
 }
 
 // RecordApplyStart writes apply.started to rec's history (nil: none). A

@@ -23,12 +23,12 @@ func TestApplyOutcomeFailed(t *testing.T) {
 		out    controlplane.ApplyOutcome
 		failed bool
 	}{
-		"all applied":        {"Terraform and the deploy repo applied", controlplane.ApplyOutcome{ok, &controlplane.DeployStep{Status: controlplane.DeployCommitted}}, false},
-		"deploy unchanged":   {"an unchanged deploy repo is success", controlplane.ApplyOutcome{ok, &controlplane.DeployStep{Status: controlplane.DeployUnchanged}}, false},
-		"deploy failed":      {"a failed deploy step is a failed apply", controlplane.ApplyOutcome{ok, &controlplane.DeployStep{Status: controlplane.DeployFailed}}, true},
-		"terraform failed":   {"a failed target fails the apply, the deploy step skipped", controlplane.ApplyOutcome{bad, &controlplane.DeployStep{Status: controlplane.DeploySkipped}}, true},
-		"terraform, no step": {"without a deploy step Terraform decides", controlplane.ApplyOutcome{bad, nil}, true},
-		"applied, no step":   {"without a deploy step Terraform decides", controlplane.ApplyOutcome{ok, nil}, false},
+		"all applied":        {"Terraform and the deploy repo applied", controlplane.ApplyOutcome{ApplyResult: ok, Deploy: &controlplane.DeployStep{Status: controlplane.DeployCommitted}}, false},
+		"deploy unchanged":   {"an unchanged deploy repo is success", controlplane.ApplyOutcome{ApplyResult: ok, Deploy: &controlplane.DeployStep{Status: controlplane.DeployUnchanged}}, false},
+		"deploy failed":      {"a failed deploy step is a failed apply", controlplane.ApplyOutcome{ApplyResult: ok, Deploy: &controlplane.DeployStep{Status: controlplane.DeployFailed}}, true},
+		"terraform failed":   {"a failed target fails the apply, the deploy step skipped", controlplane.ApplyOutcome{ApplyResult: bad, Deploy: &controlplane.DeployStep{Status: controlplane.DeploySkipped}}, true},
+		"terraform, no step": {"without a deploy step Terraform decides", controlplane.ApplyOutcome{ApplyResult: bad, Deploy: nil}, true},
+		"applied, no step":   {"without a deploy step Terraform decides", controlplane.ApplyOutcome{ApplyResult: ok, Deploy: nil}, false},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestApplyDeploySkipsAfterTerraformFailure(t *testing.T) {
 	}
 	defer db.Close()
 	tf := &workflow.ApplyResult{RunID: "run-1", Targets: []workflow.TargetResult{{Target: "a", Status: workflow.Failed}}}
-	step := controlplane.ApplyDeploy(ctx, slog.New(slog.DiscardHandler), db, "tester", "repo-1", &meridian.Config{}, &meridian.Plan{ID: "p1"}, tf, deploy.Options{StateDir: state})
+	step := controlplane.ApplyDeploy(ctx, slog.New(slog.DiscardHandler), db, "tester", "repo-1", &meridian.Config{}, &meridian.Plan{ID: "p1"}, tf, deploy.Options{StateDir: state}, nil)
 	if step.Status != controlplane.DeploySkipped || step.Error == "" {
 		t.Errorf("deploy step after a failed target = %+v, want skipped with a reason", step)
 	}

@@ -127,17 +127,23 @@ func hasBlockingFinding(plan *meridian.Plan, workload string) bool {
 	return slices.ContainsFunc(plan.Findings, func(f meridian.Finding) bool { return f.Workload == workload && f.Blocking() })
 }
 
-func rejections(rs []meridian.Rejection) string {
-	if len(rs) == 0 {
+// rejections says why the targets were rejected, group by group, naming
+// the nearest.
+func rejections(gs []meridian.RejectionGroup) string {
+	if len(gs) == 0 {
 		return ""
 	}
-	parts := make([]string, 0, len(rs))
-	for _, r := range rs {
-		why := strings.Join(r.Rules, ", ")
-		if len(r.Reasons) > 0 {
-			why = strings.Join(r.Reasons, "; ")
+	parts := make([]string, 0, len(gs))
+	for _, g := range gs {
+		why := g.Rule
+		if g.Reason != "" {
+			why = g.Reason
 		}
-		parts = append(parts, r.Target+": "+why)
+		on := strings.Join(g.Nearest, ", ")
+		if g.More() > 0 {
+			on = fmt.Sprintf("%s and %d more", on, g.More())
+		}
+		parts = append(parts, on+": "+why)
 	}
 	return " (" + strings.Join(parts, "; ") + ")"
 }

@@ -116,12 +116,14 @@ func TestPlanConditions(t *testing.T) {
 			},
 		},
 		"unplaceable": {
-			reason: "An unplaceable workload is a deny condition on no target, with the reason and each target's rejection.",
+			reason: "An unplaceable workload is a deny condition on no target, with the reason and each group of rejected targets.",
 			plan: meridian.Plan{Commit: "c1", Unplaceable: []meridian.Unplaceable{{Workload: "api", Reason: "no compliant target with capacity",
-				Targets: []meridian.Rejection{{Target: "aws-a", Rules: []string{"MER-JUR-001"}}}}}},
+				Targets: []meridian.RejectionGroup{{Rule: "MER-JUR-001", Count: 1, Nearest: []string{"aws-a"}},
+					{Rule: "capacity", Reason: "needs 2 vCPU, only 1 vCPU left", Count: 5, Nearest: []string{"b", "c", "d"}}}}}},
 			want: []condView{{Source: meridian.AlertSourceUnplaceable, Name: "unplaceable", Severity: meridian.SeverityDeny, Workload: "api",
-				Team: "team-api", File: "workloads/api.yaml", Line: 3, Says: []string{"no compliant target with capacity", "aws-a: MER-JUR-001"},
-				Fix: "Relax the workload's requirements"}},
+				Team: "team-api", File: "workloads/api.yaml", Line: 3,
+				Says: []string{"no compliant target with capacity", "aws-a: MER-JUR-001", "b, c, d and 2 more: needs 2 vCPU, only 1 vCPU left"},
+				Fix:  "Relax the workload's requirements"}},
 		},
 		"capacity ahead": {
 			reason: "A forecast peak needing more replicas than the target has room for warns, before the breach, with the numbers.",

@@ -51,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 		applies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meridian_applies_total",
-			Help: "Applies, by trigger (auto, api) and outcome (succeeded, failed, refused, skipped).",
+			Help: "Applies, by trigger (auto, api) and outcome (succeeded, failed, refused, skipped, awaiting_consent).",
 		}, []string{"trigger", "outcome"}),
 		comments: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meridian_pr_comments_total",

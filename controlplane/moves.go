@@ -21,6 +21,17 @@ type MoveStore struct {
 	st  store.Moves
 	rec *Recorder
 	log *slog.Logger
+	// fence, when set, is the deploy lock the saves must still hold.
+	fence *store.Fence
+}
+
+// WithFence returns a MoveStore whose saves fail with store.ErrLockLost,
+// writing nothing, once fence no longer holds its lock: the apply's
+// deploy lock (store.DeployLockTarget), so that a deploy step that lost
+// it cannot overwrite the moves of the apply that took it over.
+func (s MoveStore) WithFence(f store.Fence) MoveStore {
+	s.fence = &f
+	return s
 }
 
 // WithRecorder returns a MoveStore that also records move.started and
@@ -82,7 +93,13 @@ func (s MoveStore) SaveMoves(ctx context.Context, scope string, moves []deploy.M
 			return err
 		}
 	}
-	if err := s.st.SaveMoves(ctx, scope, recs); err != nil {
+	save := s.st.SaveMoves
+	if s.fence != nil {
+		save = func(ctx context.Context, scope string, recs []store.Move) error {
+			return s.st.SaveMovesFenced(ctx, *s.fence, scope, recs)
+		}
+	}
+	if err := save(ctx, scope, recs); err != nil {
 		return err
 	}
 	s.recordMoves(ctx, scope, before, recs)

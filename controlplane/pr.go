@@ -39,6 +39,11 @@ type PROptions struct {
 	// heads get Terraform plans. Modules can run code, so heads from
 	// anywhere else (forks above all) are planned without Terraform.
 	TerraformRepos []string
+	// DestroyApprovers are the GitHub logins whose `meridian
+	// approve-destroy` comment or review consents to destroying what a
+	// pull request's plan decommissions. Empty: consent comes only from
+	// the API or the CLI.
+	DestroyApprovers []string
 	// ConfigPath is the config root's folder inside the repository, for
 	// links to files.
 	ConfigPath string
@@ -92,9 +97,9 @@ func (r *Reconciler) ReviewPR(ctx context.Context, ev *github.PullRequestEvent) 
 		if res, ok := r.reviews.get(key); ok {
 			return res, nil
 		}
-		done, ok := r.track()
-		if !ok {
-			return nil, ErrShutdown
+		done, err := r.track()
+		if err != nil {
+			return nil, err
 		}
 		defer done()
 		select {
@@ -493,6 +498,18 @@ func forComment(p *meridian.Plan) *meridian.Plan {
 			if out.Terraform[i].Error != "" {
 				out.Terraform[i].Error = "Terraform did not plan this target; the error is in " + where
 			}
+		}
+	}
+	if len(p.Destroy) > 0 {
+		out.Destroy = slices.Clone(p.Destroy)
+		for i := range out.Destroy {
+			tf := slices.Clone(out.Destroy[i].Terraform)
+			for j := range tf {
+				if tf[j].Error != "" {
+					tf[j].Error = "the error is in " + where
+				}
+			}
+			out.Destroy[i].Terraform = tf
 		}
 	}
 	if p.Deploy != nil && p.Deploy.Error != "" {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,19 @@ type ReconcilerOptions struct {
 	Locks             LockLister
 	LockAge           time.Duration
 	LockCheckInterval time.Duration
+	// Elected says that the reconciler runs only while this replica
+	// leads the replicas sharing its store (package leader): Run is called
+	// once per term. Between terms, the work only the leader does (syncs,
+	// plans of the API, applies, pull-request reviews) is refused with
+	// ErrNotLeader, and State is the leader's, as given to FollowState.
+	// Without it, work asked for before Run is accepted, as a server alone
+	// on its store always leads.
+	Elected bool
+	// CheckConfig, when set, vets the config of a plan before it is
+	// applied, on merge or through the API; its error refuses the apply
+	// (cmd/meridian refuses a deploy repository that replicas would not
+	// share).
+	CheckConfig func(cfg *meridian.Config) error
 	// Logger defaults to discarding; Metrics to a set on a registry of
 	// their own (pass the server's, so that /metrics shows them).
 	Logger  *slog.Logger
@@ -122,7 +136,8 @@ type Reconciler struct {
 	driftInt time.Duration
 	base     context.Context // the Run context, for work that outlives a request
 	bg       sync.WaitGroup  // background work; Add only through track
-	stopping bool
+	running  bool            // Run is running and not stopping
+	stopped  bool            // Run has returned (and not run again)
 	prLocks  map[int]*sync.Mutex
 	prHeads  map[int]string // newest head seen per pull request
 	pingAt   time.Time      // last Loader.Ping, for /readyz
@@ -236,24 +251,27 @@ func (r *Reconciler) State() BranchState {
 // woken by Sync), checks drift every drift interval, and returns nil when
 // ctx ends, after the step in progress has finished or been abandoned and
 // background work (pull-request reviews, applies) has stopped.
+//
+// With ReconcilerOptions.Elected, Run is called again for each term of
+// leadership, after the previous call returned.
 func (r *Reconciler) Run(ctx context.Context) error {
 	r.mu.Lock()
-	r.base = ctx
+	r.base, r.running, r.stopped = ctx, true, false
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
-		r.stopping = true
+		r.running, r.stopped = false, true
 		r.mu.Unlock()
 		r.bg.Wait()
 	}()
 	// Drift checks run Terraform on every applied target and may take
 	// minutes: they get a loop of their own, so that new commits are not
 	// kept waiting. The target locks keep them and applies apart.
-	if done, ok := r.track(); ok {
+	if done, err := r.track(); err == nil {
 		go func() { defer done(); r.driftLoop(ctx) }()
 	}
 	if r.opts.Locks != nil && r.opts.LockAge > 0 && r.opts.Recorder != nil {
-		if done, ok := r.track(); ok {
+		if done, err := r.track(); err == nil {
 			go func() { defer done(); r.lockLoop(ctx) }()
 		}
 	}
@@ -349,6 +367,10 @@ func (r *Reconciler) release(err error) {
 func (r *Reconciler) Sync(ctx context.Context) error {
 	ch := make(chan error, 1)
 	r.mu.Lock()
+	if r.opts.Elected && !r.running {
+		r.mu.Unlock()
+		return ErrNotLeader
+	}
 	r.waiters = append(r.waiters, ch)
 	r.mu.Unlock()
 	select {
@@ -413,7 +435,51 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 	if !snap.Config.Settings.AutoApply {
 		return nil
 	}
-	return r.autoApply(ctx, out.Plan)
+	if err := r.applyBranch(ctx, snap, out.Plan); err != nil {
+		return &ApplyError{PlanID: out.Plan.ID, Err: err}
+	}
+	return nil
+}
+
+// ApplyError is what Sync returns when the branch was read and planned
+// but applying its plan (auto_apply) failed or must wait: the loop
+// retries the apply by itself, so a push that asked for the sync has been
+// dealt with.
+type ApplyError struct {
+	// PlanID is the plan that was not applied.
+	PlanID string
+	Err    error
+}
+
+func (e *ApplyError) Error() string { return e.Err.Error() }
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// applyBranch applies the branch's plan on merge, unless its config is
+// refused or its Terraform plan left out a target that another run held.
+func (r *Reconciler) applyBranch(ctx context.Context, snap *Snapshot, p *meridian.Plan) error {
+	if err := r.vetConfig(snap.Config); err != nil {
+		return r.failed(ctx, "apply", p.ID, fmt.Errorf("auto_apply of %s at %s: %w", r.opts.Branch, short(snap.Commit), err))
+	}
+	if held := skippedTargets(p); len(held) > 0 {
+		// Another run (a CLI apply, or a leader that died and whose lease
+		// has not run out) held these targets' locks while they were
+		// planned. Applying would leave them out; the retry plans again.
+		return r.failed(ctx, "apply", p.ID, fmt.Errorf("auto_apply of %s at %s waits: the Terraform plan skipped %s, whose lock another run held; planning again",
+			r.opts.Branch, short(snap.Commit), strings.Join(held, ", ")))
+	}
+	return r.autoApply(ctx, p)
+}
+
+// vetConfig runs ReconcilerOptions.CheckConfig on cfg, as a conflict: the
+// config must change before it can be applied.
+func (r *Reconciler) vetConfig(cfg *meridian.Config) error {
+	if r.opts.CheckConfig == nil {
+		return nil
+	}
+	if err := r.opts.CheckConfig(cfg); err != nil {
+		return meridian.Errorf(meridian.ECONFLICT, "%v", err)
+	}
+	return nil
 }
 
 // branchRef is the watched branch's full ref name: a tag, or any other ref
@@ -475,27 +541,68 @@ func short(sha string) string {
 // code is meridian.EUNAVAILABLE: the work can be asked for again later.
 var ErrShutdown = meridian.Errorf(meridian.EUNAVAILABLE, "server is shutting down")
 
+// ErrNotLeader is returned for work only the leader does, asked of a
+// replica that does not lead (ReconcilerOptions.Elected). Its code is
+// meridian.EUNAVAILABLE: the leader, or this replica later, can do it.
+var ErrNotLeader = meridian.Errorf(meridian.EUNAVAILABLE,
+	"this replica is not the leader: only the leader plans, applies and reviews pull requests; ask again (a replica forwards this to the leader when it knows it)")
+
 // track registers background work that Run waits for before it returns.
-// It refuses once Run is stopping, so that no work starts unwatched.
-func (r *Reconciler) track() (done func(), ok bool) {
+// It refuses once Run is stopping (ErrShutdown), and with Elected while Run
+// is not running (ErrNotLeader), so that no work starts unwatched.
+func (r *Reconciler) track() (done func(), err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopping {
-		return nil, false
+	if err := r.idle(); err != nil {
+		return nil, err
 	}
 	r.bg.Add(1)
-	return r.bg.Done, true
+	return r.bg.Done, nil
+}
+
+// idle says why work cannot start now, or nil. Callers hold r.mu. Before
+// the first Run a reconciler that is not Elected accepts work, as a
+// server alone on its store has always done.
+func (r *Reconciler) idle() error {
+	switch {
+	case r.running:
+		return nil
+	case r.opts.Elected:
+		return ErrNotLeader
+	case r.stopped:
+		return ErrShutdown
+	}
+	return nil
+}
+
+// Running reports whether Run runs (and is not stopping): with Elected,
+// whether the leader's work can be asked of this reconciler.
+func (r *Reconciler) Running() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running
+}
+
+// FollowState replaces the branch state with the leader's (published
+// through the store by package leader) while this replica does not lead;
+// it changes nothing while Run runs.
+func (r *Reconciler) FollowState(s BranchState) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.running {
+		r.state = s
+	}
 }
 
 // Background runs job in a goroutine on the server's context (the Run
 // context), not the caller's, so that work accepted on behalf of a client
 // that has gone (a webhook delivery answered 202) still runs. Run waits for
 // it before returning. Once Run is stopping, Background refuses with
-// ErrShutdown and job does not run.
+// ErrShutdown (ErrNotLeader between terms) and job does not run.
 func (r *Reconciler) Background(job func(ctx context.Context)) error {
-	done, ok := r.track()
-	if !ok {
-		return ErrShutdown
+	done, err := r.track()
+	if err != nil {
+		return err
 	}
 	ctx := r.baseContext()
 	go func() {

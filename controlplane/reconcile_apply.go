@@ -29,6 +29,12 @@ func (r *Reconciler) autoApply(ctx context.Context, p *meridian.Plan) error {
 	if applied {
 		return nil
 	}
+	if waiting, err := r.awaitingConsent(ctx, p); err != nil || waiting {
+		if err != nil {
+			return r.failed(ctx, "apply", p.ID, err)
+		}
+		return nil
+	}
 	out, err := r.apply(ctx, p.ID, r.opts.Actor, "auto")
 	if err != nil {
 		return r.failed(ctx, "apply", p.ID, err)
@@ -76,15 +82,21 @@ func (r *Reconciler) Apply(ctx context.Context, planID, actor string) (*ApplyOut
 		return nil, meridian.Errorf(meridian.ECONFLICT, "plan %s is of %q, not of branch %s: only plans of the watched branch are applied (Meridian applies on merge)",
 			planID, rec.Ref, r.opts.Branch)
 	}
+	if cfg, err := r.config(ctx, rec.Commit); err == nil {
+		// A config that cannot be read is the apply's to report.
+		if err := r.vetConfig(cfg); err != nil {
+			return nil, err
+		}
+	}
 	r.audit(ctx, store.AuditEvent{Actor: actor, Action: "apply.requested", PlanID: planID, Detail: "commit " + short(rec.Commit)})
 	return r.apply(ctx, planID, actor, "api")
 }
 
 func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (*ApplyOutput, error) {
 	ch := r.flight.DoChan("apply\x00"+planID, func() (any, error) {
-		done, ok := r.track()
-		if !ok {
-			return nil, ErrShutdown
+		done, err := r.track()
+		if err != nil {
+			return nil, err
 		}
 		defer done()
 		start := r.now()

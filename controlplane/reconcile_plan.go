@@ -79,7 +79,11 @@ func (r *Reconciler) planSnapshot(ctx context.Context, snap *Snapshot, cfg *meri
 		default:
 			r.metrics.plans.WithLabelValues(trigger, "clean").Inc()
 		}
-		r.done.put(key, out)
+		if len(skippedTargets(out.Plan)) == 0 {
+			// A plan that skipped a locked target is not the plan of
+			// these inputs: the next caller plans again.
+			r.done.put(key, out)
+		}
 		return out, nil
 	})
 	select {
@@ -91,6 +95,18 @@ func (r *Reconciler) planSnapshot(ctx context.Context, snap *Snapshot, cfg *meri
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// skippedTargets lists the targets a plan's Terraform step skipped
+// because another run held their lock.
+func skippedTargets(p *meridian.Plan) []string {
+	var out []string
+	for _, c := range p.Terraform {
+		if c.Status == meridian.ChangeStatusSkipped {
+			out = append(out, c.Target)
+		}
+	}
+	return out
 }
 
 // planKey hashes everything a plan depends on besides the price catalog,
@@ -132,6 +148,14 @@ func (r *Reconciler) baseContext() context.Context {
 // Terraform using the server's credentials; other refs are planned without
 // Terraform, since their modules are not reviewed code.
 func (r *Reconciler) PlanRef(ctx context.Context, ref, actor string) (*PlanOutput, error) {
+	r.mu.Lock()
+	err := r.idle()
+	r.mu.Unlock()
+	if err != nil && r.opts.Elected {
+		// Plans of the branch are applied by the leader, from its own
+		// plan files: a follower's would not be found there.
+		return nil, err
+	}
 	tf := TerraformOff
 	if ref == "" || ref == r.opts.Branch || ref == r.branchRef() {
 		ref, tf = r.branchRef(), TerraformTrusted

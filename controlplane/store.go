@@ -20,6 +20,7 @@ type Store interface {
 	// LedgerEntries reads the applied-state ledger of a repo.
 	LedgerEntries(ctx context.Context, repoID string) ([]store.LedgerEntry, error)
 	Comments
+	Approvals
 }
 
 // Comments remembers the pull-request comments the server posted, so that

@@ -53,6 +53,17 @@ type WorkflowsOptions struct {
 	PRStateDir string
 	// Recorder, when set, receives lock.* and move.* events.
 	Recorder *Recorder
+	// Backend, when set, keeps the state of modules that declare no
+	// backend in a shared backend (with a PostgreSQL store: Terraform's pg
+	// backend on it), for the watched branch's plans, applies and drift
+	// checks; pull-request plans keep theirs under PRStateDir.
+	Backend *workflow.Backend
+	// WorkspaceRetention is how long applies keep orphaned Terraform
+	// workspaces (<= 0: forever).
+	WorkspaceRetention time.Duration
+	// PlanRetention is how many plans of each ref are kept, as
+	// workflow.Options.PlanRetention.
+	PlanRetention int
 }
 
 // Workflows are the Terraform workflows of one server: save records plans
@@ -104,8 +115,14 @@ func (w *Workflows) workflow(runner *terraform.Runner, stateDir string, o store.
 		o.Actor = w.o.Actor
 	}
 	o.Host, o.PID = host, os.Getpid()
+	var backend *workflow.Backend
+	if stateDir == w.o.StateDir {
+		// The server's own workflows; pull-request heads run with an
+		// environment that cannot reach the shared backend.
+		backend = w.o.Backend
+	}
 	return workflow.New(w.st, runner, workflow.Options{StateDir: stateDir, Owner: o, LeaseTTL: w.o.LeaseTTL,
-		LockTimeout: w.o.LockTimeout, Concurrency: w.o.Concurrency, Logger: w.o.Logger})
+		LockTimeout: w.o.LockTimeout, Concurrency: w.o.Concurrency, Logger: w.o.Logger, PlanRetention: w.o.PlanRetention, Backend: backend})
 }
 
 // Applier returns the server's Applier: a WorkflowApplier with Terraform,
@@ -222,7 +239,8 @@ func (a *WorkflowApplier) Apply(ctx context.Context, planID, actor string) (*App
 		return nil, err
 	}
 	dopts := deploy.Options{StateDir: o.StateDir, Store: NewMoveStore(a.wfs.st).WithRecorder(o.Recorder, o.Logger), Logger: o.Logger, Auth: o.Auth}
-	res, runID, err := ApplySavedPlan(ctx, wf, a.wfs.st, SavedApply{PlanID: planID, Actor: actor, CacheDir: a.loader.o.CacheDir, Deploy: dopts, Logger: o.Logger})
+	res, runID, err := ApplySavedPlan(ctx, wf, a.wfs.st, SavedApply{PlanID: planID, Actor: actor, CacheDir: a.loader.o.CacheDir, Deploy: dopts, Logger: o.Logger,
+		WorkspaceRetention: o.WorkspaceRetention})
 	if err != nil {
 		var refused *workflow.RefusedError
 		if errors.As(err, &refused) {

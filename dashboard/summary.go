@@ -22,8 +22,10 @@ type Row struct {
 	// RunnerUp is empty when no other compliant target had room.
 	RunnerUp      string
 	RunnerUpExtra meridian.Money
-	Rejected      []meridian.Rejection
-	Blocked       bool
+	// Rejected groups the targets that fail a deny rule by rule and
+	// reason.
+	Rejected []meridian.RejectionGroup
+	Blocked  bool
 }
 
 // TargetUse is what a plan places on one target.

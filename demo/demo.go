@@ -80,7 +80,7 @@ func DeployOnly(ctx context.Context, st store.Store, stateDir, cacheDir, planID,
 		return nil, err
 	}
 	opts := deploy.Options{StateDir: stateDir, Store: controlplane.NewMoveStore(st), Logger: log}
-	step := controlplane.ApplyDeploy(ctx, log, st, actor, rec.RepoID, cfg, &plan, &workflow.ApplyResult{}, opts)
+	step := controlplane.ApplyDeploy(ctx, log, st, actor, rec.RepoID, cfg, &plan, &workflow.ApplyResult{}, opts, nil)
 	if step.Status == controlplane.DeployFailed {
 		return step, fmt.Errorf("commit the deploy tree: %s", step.Error)
 	}

@@ -76,6 +76,8 @@ type Comment struct {
 	ID      int64  `json:"id"`
 	Body    string `json:"body"`
 	HTMLURL string `json:"html_url"`
+	// User is the comment's author.
+	User User `json:"user"`
 }
 
 // Commit status states.

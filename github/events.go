@@ -11,6 +11,10 @@ const (
 	EventPing        = "ping"
 	EventPush        = "push"
 	EventPullRequest = "pull_request"
+	// EventIssueComment is a comment on an issue or a pull request's
+	// conversation; EventPullRequestReview a submitted review.
+	EventIssueComment      = "issue_comment"
+	EventPullRequestReview = "pull_request_review"
 )
 
 // Repository is the part of a webhook's repository object Meridian uses.
@@ -81,7 +85,8 @@ type Ref struct {
 }
 
 // Decode unmarshals a delivery's body into the event type for name:
-// *PingEvent, *PushEvent or *PullRequestEvent. Other events return
+// *PingEvent, *PushEvent, *PullRequestEvent, *IssueCommentEvent or
+// *PullRequestReviewEvent. Other events return
 // (nil, nil): they are valid but Meridian ignores them.
 func Decode(name string, body []byte) (any, error) {
 	var v any
@@ -92,6 +97,10 @@ func Decode(name string, body []byte) (any, error) {
 		v = &PushEvent{}
 	case EventPullRequest:
 		v = &PullRequestEvent{}
+	case EventIssueComment:
+		v = &IssueCommentEvent{}
+	case EventPullRequestReview:
+		v = &PullRequestReviewEvent{}
 	default:
 		return nil, nil
 	}
@@ -99,4 +108,45 @@ func Decode(name string, body []byte) (any, error) {
 		return nil, fmt.Errorf("decode %s event: %w", name, err)
 	}
 	return v, nil
+}
+
+// IssueCommentEvent is a comment on an issue or, when Issue.PullRequest
+// is set, on a pull request's conversation.
+type IssueCommentEvent struct {
+	// Action is created, edited or deleted.
+	Action     string     `json:"action"`
+	Issue      Issue      `json:"issue"`
+	Comment    Comment    `json:"comment"`
+	Repository Repository `json:"repository"`
+	Sender     User       `json:"sender"`
+}
+
+// Issue is the part of an issue object Meridian uses.
+type Issue struct {
+	Number int `json:"number"`
+	// PullRequest is set when the issue is a pull request.
+	PullRequest *struct {
+		URL string `json:"url"`
+	} `json:"pull_request"`
+}
+
+// PullRequestReviewEvent is a review of a pull request.
+type PullRequestReviewEvent struct {
+	// Action is submitted, edited or dismissed.
+	Action      string      `json:"action"`
+	Review      Review      `json:"review"`
+	PullRequest PullRequest `json:"pull_request"`
+	Repository  Repository  `json:"repository"`
+	Sender      User        `json:"sender"`
+}
+
+// Review is the part of a pull-request review Meridian uses.
+type Review struct {
+	ID   int64  `json:"id"`
+	Body string `json:"body"`
+	// State is approved, changes_requested or commented.
+	State string `json:"state"`
+	User  User   `json:"user"`
+	// CommitID is the head commit the review was given on.
+	CommitID string `json:"commit_id"`
 }

@@ -41,17 +41,48 @@ var (
 // and is safe for concurrent use.
 type treeFS struct {
 	// mu serializes object reads: go-git's storage keeps unsynchronized
-	// caches.
+	// caches. It guards trees too.
 	mu   *sync.Mutex
 	s    storer.EncodedObjectStorer
 	root plumbing.Hash
 	mod  time.Time
+	// trees holds the trees decoded so far, by hash. Every lookup walks
+	// its path from the root, and a config repo's workloads folder may
+	// hold 10,000 entries: decoded anew for every file read, it made
+	// reading such a repo quadratic.
+	trees map[plumbing.Hash]*decodedTree
+}
+
+// decodedTree is a tree's entries, indexed by name.
+type decodedTree struct {
+	entries []object.TreeEntry
+	byName  map[string]int
 }
 
 // newTreeFS returns the tree with hash root as an fs.FS whose entries have
 // ModTime mod (the commit's time).
 func newTreeFS(s storer.EncodedObjectStorer, root plumbing.Hash, mod time.Time) fs.FS {
-	return &treeFS{mu: new(sync.Mutex), s: s, root: root, mod: mod}
+	return &treeFS{mu: new(sync.Mutex), s: s, root: root, mod: mod, trees: map[plumbing.Hash]*decodedTree{}}
+}
+
+// tree returns the tree with hash h, decoding it once. The caller holds
+// f.mu.
+func (f *treeFS) tree(h plumbing.Hash) (*decodedTree, error) {
+	if t, ok := f.trees[h]; ok {
+		return t, nil
+	}
+	t, err := object.GetTree(f.s, h)
+	if err != nil {
+		return nil, err
+	}
+	dt := &decodedTree{entries: t.Entries, byName: make(map[string]int, len(t.Entries))}
+	for i, e := range t.Entries {
+		if _, dup := dt.byName[e.Name]; !dup { // a malformed tree: the first wins, as in a scan
+			dt.byName[e.Name] = i
+		}
+	}
+	f.trees[h] = dt
+	return dt, nil
 }
 
 // node is one resolved tree entry.
@@ -119,14 +150,13 @@ func (f *treeFS) entry(d node, name string) (node, error) {
 	if d.mode == filemode.Submodule {
 		return node{}, fs.ErrNotExist
 	}
-	t, err := object.GetTree(f.s, d.hash)
+	t, err := f.tree(d.hash)
 	if err != nil {
 		return node{}, err
 	}
-	for _, e := range t.Entries {
-		if e.Name == name {
-			return node{name: e.Name, mode: e.Mode, hash: e.Hash}, nil
-		}
+	if i, ok := t.byName[name]; ok {
+		e := t.entries[i]
+		return node{name: e.Name, mode: e.Mode, hash: e.Hash}, nil
 	}
 	return node{}, fs.ErrNotExist
 }
@@ -137,12 +167,12 @@ func (f *treeFS) children(d node) ([]node, error) {
 	if d.mode == filemode.Submodule {
 		return nil, nil
 	}
-	t, err := object.GetTree(f.s, d.hash)
+	t, err := f.tree(d.hash)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]node, len(t.Entries))
-	for i, e := range t.Entries {
+	out := make([]node, len(t.entries))
+	for i, e := range t.entries {
 		out[i] = node{name: e.Name, mode: e.Mode, hash: e.Hash}
 	}
 	slices.SortFunc(out, func(a, b node) int { return strings.Compare(a.name, b.name) })
@@ -162,20 +192,28 @@ func (f *treeFS) blob(h plumbing.Hash) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// info describes n. Sizes of blobs come from the object header; the caller
-// holds f.mu.
-func (f *treeFS) info(n node) (*fileInfo, error) {
-	fi := &fileInfo{name: n.name, mod: f.mod}
+// fileInfo describes n, whose size is size if it is not a directory.
+func (f *treeFS) fileInfo(n node, size int64) *fileInfo {
+	fi := &fileInfo{name: n.name, mod: f.mod, size: size}
 	switch n.mode {
 	case filemode.Dir, filemode.Submodule:
-		fi.mode = fs.ModeDir | 0o755
-		return fi, nil
+		fi.mode, fi.size = fs.ModeDir|0o755, 0
 	case filemode.Symlink:
 		fi.mode = fs.ModeSymlink | 0o777
 	case filemode.Executable:
 		fi.mode = 0o755
 	default:
 		fi.mode = 0o644
+	}
+	return fi
+}
+
+// info describes n. Sizes of blobs come from the object header; the caller
+// holds f.mu.
+func (f *treeFS) info(n node) (*fileInfo, error) {
+	fi := f.fileInfo(n, 0)
+	if n.isDir() {
+		return fi, nil
 	}
 	if s, ok := f.s.(objectSizer); ok {
 		// Reads the object header only: EncodedObject would inflate a loose
@@ -210,11 +248,11 @@ func (f *treeFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.info(n)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
 	if n.isDir() {
+		fi, err := f.info(n)
+		if err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
 		kids, err := f.children(n)
 		if err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
@@ -222,11 +260,13 @@ func (f *treeFS) Open(name string) (fs.File, error) {
 		return &openDir{fs: f, info: fi, path: name, kids: kids}, nil
 	}
 	// Config files are small; reading the blob whole keeps the storage
-	// lock short and the file independent of it.
+	// lock short and the file independent of it. Its size is then the
+	// blob's, without reading the object's header first.
 	b, err := f.blob(n.hash)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	fi := f.fileInfo(n, int64(len(b)))
 	return &openFile{info: fi, Reader: bytes.NewReader(b), path: name}, nil
 }
 

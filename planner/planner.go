@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -90,6 +91,7 @@ func (MinSizer) Size(_ context.Context, _ *Input, w *meridian.Workload) (meridia
 func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 	cfg := in.Config
 	start := time.Now()
+	tm, lap := timingsFrom(ctx), stopwatch()
 	engine, err := policies.New(ctx, cfg.Settings, cfg.Policies)
 	if err != nil {
 		return nil, fmt.Errorf("compile policies: %w", err)
@@ -99,6 +101,7 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		return nil, fmt.Errorf("check policies: %w", err)
 	}
 	p.logger.DebugContext(ctx, "policies evaluated", "workloads", len(cfg.Workloads), "targets", len(cfg.Targets), "elapsed", time.Since(start))
+	tm.Policy = lap()
 
 	rates := make([]meridian.Rates, len(cfg.Targets))
 	for i := range cfg.Targets {
@@ -111,6 +114,7 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 
 	sizing, replicas, sizeFindings := p.size(ctx, &in)
 	findings = append(findings, sizeFindings...)
+	tm.Forecast = lap()
 
 	deny := denyOnly(matrix)
 	res, err := scheduler.Solve(ctx, &scheduler.Problem{
@@ -125,6 +129,8 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("place workloads: %w", err)
 	}
+	tm.Solve = res.Timings.Build + res.Timings.Search
+	lap()
 	findings = append(findings, placementFindings(cfg, matrix, res.Placements, in.Current)...)
 	sortFindings(findings)
 
@@ -138,7 +144,9 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		Findings:    findings,
 		Solver:      res.Stats,
 		Catalog:     p.catalog.Provenance(),
+		Current:     ledgerCopy(in.Current),
 	}
+	plan.SchemaVersion = meridian.PlanSchemaVersion
 	if plan.Unplaceable == nil {
 		plan.Unplaceable = []meridian.Unplaceable{}
 	}
@@ -167,19 +175,40 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		total += pl.MonthlyCost.Round()
 	}
 	plan.TotalMonthlyCost = total
+	for i := range plan.Unplaceable {
+		s := sizing[idx[plan.Unplaceable[i].Workload]]
+		plan.Unplaceable[i].Sizing = &s
+	}
 	id, err := planID(in, plan.Catalog, sizing)
 	if err != nil {
 		return nil, err
 	}
-	plan.ID = id
+	plan.ID, plan.InputsDigest = id, id
+	tm.Explain = res.Timings.Explain + lap()
 	if err := p.planTerraform(ctx, &in, plan); err != nil {
 		return nil, err
 	}
+	tm.Terraform = lap()
 	p.previewDeploy(ctx, &in, plan)
+	tm.Deploy = lap()
+	destroyPlan(cfg, in.Current, plan)
 	p.logger.InfoContext(ctx, "planned", "plan", plan.ID, "commit", plan.Commit, "placements", len(plan.Placements),
 		"unplaceable", len(plan.Unplaceable), "findings", len(plan.Findings), "total_monthly_cost", float64(total.Round()),
 		"gap_percent", plan.Solver.GapPercent, "elapsed", time.Since(start))
 	return plan, nil
+}
+
+// ledgerCopy is the ledger as the plan records it: a copy, each workload's
+// targets sorted; nil when empty.
+func ledgerCopy(current map[string][]string) map[string][]string {
+	if len(current) == 0 {
+		return nil
+	}
+	out := make(map[string][]string, len(current))
+	for w, ts := range current {
+		out[w] = slices.Sorted(slices.Values(ts))
+	}
+	return out
 }
 
 // size sizes every workload, in parallel: forecasting is the one stage

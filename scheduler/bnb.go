@@ -54,7 +54,7 @@ func (s *solver) branchAndBound(lam []float64, nodeLimit int) bool {
 	tmp := make([]int32, s.maxSpread())
 	total := 0
 	for _, i := range s.active {
-		v := s.lagrangeOne(i, lam, tmp)
+		v := s.lagrangeOne(i, lam, tmp, s.top)
 		opts, ok := b.options(i, v)
 		if total += len(opts); !ok || total > maxTotalOptions {
 			return false
@@ -161,6 +161,10 @@ func (b *bnb) search(d int) {
 		return
 	}
 	b.nodes++
+	if b.nodes%1024 == 0 {
+		// A node costs about one bound evaluation, a pass over the rows.
+		s.spend(1024 * int64(1+len(b.rows)))
+	}
 	if b.nodes > b.limit || b.nodes%1024 == 0 && s.stop() {
 		b.aborted = true
 		return

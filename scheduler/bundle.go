@@ -34,72 +34,93 @@ type cut struct {
 	idle  int       // consecutive subproblems with zero weight
 }
 
-// bundle maximizes the Lagrangian dual from lam for at most maxIter
-// evaluations, turning a centre into a feasible placement every
-// primalEvery serious steps. On return lam holds the best prices found and
-// s.lb their bound.
-func (s *solver) bundle(lam []float64, maxIter, primalEvery int) {
+// bundle is the state of the proximal bundle method, kept between the
+// solver's rounds so that each round resumes where the last one stopped.
+type bundle struct {
+	s       *solver
+	centre  []float64 // the prices of the best bound found
+	fc      float64   // the bound at centre
+	cuts    []*cut
+	u       float64 // proximal weight
+	serious int     // serious steps so far
+	// scratch: the model's step and trial point, and the Lagrangian
+	// selection and usage at the trial point
+	G, d, y []float64
+	sel     []int32
+	use     []float64
+}
+
+// newBundle starts the bundle method at lam.
+func (s *solver) newBundle(lam []float64) *bundle {
 	R := 2 * s.K
-	sel := s.newSel()
-	use := make([]float64, R)
-	c := slices.Clone(lam)
-	fc := s.lagrange(c, sel, use)
-	s.lb = max(s.lb, fc)
-	cuts := []*cut{{e: fc, g: supergradient(use, nil)}}
-	G := make([]float64, R)
-	d := make([]float64, R)
-	y := make([]float64, R)
+	b := &bundle{
+		s: s, centre: slices.Clone(lam), sel: s.newSel(), use: make([]float64, R),
+		G: make([]float64, R), d: make([]float64, R), y: make([]float64, R),
+	}
+	b.fc = s.lagrange(b.centre, b.sel, b.use)
+	s.lb = max(s.lb, b.fc)
+	b.cuts = []*cut{{e: b.fc, g: supergradient(b.use, nil)}}
 	// The proximal weight starts where one step along the supergradient
 	// would be predicted to close the gap to the incumbent (as a Polyak
-	// step would), and adapts to how well the model predicts.
-	u := 1.0
-	if n2 := dot(cuts[0].g, cuts[0].g); n2 > 0 && s.incCost > fc && !math.IsInf(s.incCost, 1) {
-		u = n2 / (2 * (s.incCost - fc))
+	// step would), and adapts to how well the model predicts. An
+	// incumbent that leaves workloads out says nothing about the scale.
+	b.u = 1
+	if n2 := dot(b.cuts[0].g, b.cuts[0].g); n2 > 0 && s.incCost > b.fc && s.drops == 0 && !math.IsInf(s.incCost, 1) {
+		b.u = n2 / (2 * (s.incCost - b.fc))
 	}
-	serious := 0
+	return b
+}
+
+// run performs at most maxIter evaluations of the dual, turning the centre
+// into a placement (quick) every primalEvery serious steps, and stops early
+// when the gap closes. It reports whether the model predicts no further
+// gain, which means the centre's bound is (nearly) the LP bound. s.lb
+// holds the best bound found.
+func (b *bundle) run(maxIter, primalEvery int) bool {
+	s := b.s
 	for it := 0; it < maxIter && !s.stop(); it++ {
-		prox(cuts, c, u, G, d)
-		for r := range y {
-			y[r] = c[r] + d[r]
+		work := prox(b.cuts, b.centre, b.u, b.G, b.d)
+		s.spend(int64(work * len(b.d)))
+		for r := range b.y {
+			b.y[r] = b.centre[r] + b.d[r]
 		}
 		model := math.Inf(1)
-		for _, ct := range cuts {
-			model = min(model, ct.e+dot(ct.g, d))
+		for _, ct := range b.cuts {
+			model = min(model, ct.e+dot(ct.g, b.d))
 		}
-		delta := model - fc
-		if delta <= 1e-9*(1+math.Abs(fc)) {
-			break // the model promises nothing more: the centre is (nearly) optimal
+		delta := model - b.fc
+		if delta <= 1e-9*(1+math.Abs(b.fc)) {
+			return true // the model promises nothing more: the centre is (nearly) optimal
 		}
-		fy := s.lagrange(y, sel, use)
-		gy := supergradient(use, nil)
-		if fy-fc >= 0.1*delta {
-			serious++
+		fy := s.lagrange(b.y, b.sel, b.use)
+		gy := supergradient(b.use, nil)
+		if fy-b.fc >= 0.1*delta {
+			b.serious++
 			// Serious step: move the centre and shift every cut to it.
-			for _, ct := range cuts {
-				ct.e += dot(ct.g, d)
+			for _, ct := range b.cuts {
+				ct.e += dot(ct.g, b.d)
 			}
-			if fy-fc >= 0.5*delta {
-				u /= 2
+			if fy-b.fc >= 0.5*delta {
+				b.u /= 2
 			}
-			copy(c, y)
-			fc = fy
-			copy(lam, c)
-			s.lb = max(s.lb, fc)
-			cuts = append(cuts, &cut{e: fy, g: gy})
-			if serious%primalEvery == 0 {
-				s.primal(sel, lam, false)
+			copy(b.centre, b.y)
+			b.fc = fy
+			s.lb = max(s.lb, b.fc)
+			b.cuts = append(b.cuts, &cut{e: fy, g: gy})
+			if b.serious%primalEvery == 0 {
+				s.quick(b.sel, b.centre)
 			}
 		} else {
 			// Null step: the cut from y, at the centre.
-			cuts = append(cuts, &cut{e: fy - dot(gy, d), g: gy})
-			u *= 1.25
+			b.cuts = append(b.cuts, &cut{e: fy - dot(gy, b.d), g: gy})
+			b.u *= 1.25
 		}
 		if s.gap() <= s.tol {
-			break
+			return false
 		}
-		cuts = pruneCuts(cuts, max(bundleMinCuts, R+2))
+		b.cuts = pruneCuts(b.cuts, max(bundleMinCuts, len(b.d)+2))
 	}
-	copy(lam, c)
+	return false
 }
 
 // supergradient returns use - 1, the slope of L along each price.
@@ -151,8 +172,9 @@ func pruneCuts(cuts []*cut, limit int) []*cut {
 // cut with the smallest, as far as the one-dimensional convex function
 // along that move decreases (bisection on its derivative), until the two
 // derivatives are within a relative tolerance. Weights
-// warm-start from the previous call. It writes G and the step d.
-func prox(cuts []*cut, c []float64, u float64, G, d []float64) {
+// warm-start from the previous call. It writes G and the step d, and
+// returns the work done in passes over the cuts' rows.
+func prox(cuts []*cut, c []float64, u float64, G, d []float64) int {
 	sum := 0.0
 	for _, ct := range cuts {
 		sum += ct.alpha
@@ -188,7 +210,9 @@ func prox(cuts []*cut, c []float64, u float64, G, d []float64) {
 	}
 	grad := make([]float64, len(cuts))
 	delta := make([]float64, len(G))
+	work := 2 * len(cuts)
 	for iter := 0; iter < 200; iter++ {
+		work += 2*len(cuts) + 50
 		hi, lo := -1, -1
 		for j, ct := range cuts {
 			grad[j] = ct.e + dot(ct.g, d)
@@ -246,4 +270,5 @@ func prox(cuts []*cut, c []float64, u float64, G, d []float64) {
 			ct.idle++
 		}
 	}
+	return work
 }

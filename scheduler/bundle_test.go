@@ -35,13 +35,14 @@ func TestBundleReachesLPBound(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := newSolver(context.Background(), m, time.Now().Add(time.Minute), 0)
+			s.budget = math.MaxInt64
 			sel, use, lam := s.newSel(), make([]float64, 2*s.K), make([]float64, 2*s.K)
 			s.lb = s.lagrange(lam, sel, use)
 			s.seedPrices(lam)
 			s.lb = max(s.lb, s.ascend(lam, 4, 0))
 			s.lagrange(lam, sel, use)
-			s.primal(sel, lam, false)
-			s.bundle(lam, 2000, 8)
+			s.quick(sel, lam)
+			s.newBundle(lam).run(2000, 8)
 
 			path := filepath.Join(t.TempDir(), "p.lp")
 			f, err := os.Create(path)

@@ -67,11 +67,8 @@ func (s *solver) result() *Result {
 	for _, i := range s.active {
 		s.addUse(i, s.selOf(s.inc, i), 1, use)
 	}
-	m.byName = make([]int, m.T)
-	for t := range m.byName {
-		m.byName[t] = t
-	}
-	slices.SortStableFunc(m.byName, func(a, b int) int { return strings.Compare(p.Targets[a].Name, p.Targets[b].Name) })
+	m.nameOrder()
+	g := m.newGrouper(0)
 	var cost meridian.Money
 	dropped := 0
 	for i := range p.Workloads {
@@ -90,9 +87,13 @@ func (s *solver) result() *Result {
 		for q, j := range o {
 			chosen[q] = int(ws.cands[j].t)
 		}
-		slices.SortFunc(chosen, func(a, b int) int { return strings.Compare(p.Targets[a].Name, p.Targets[b].Name) })
+		m.byNameOf(chosen)
+		// The rejected targets are the same for every placement of the
+		// workload: the groups are built once and shared.
+		rej, n := m.rejected(g, i, chosen)
 		for _, t := range chosen {
 			pl := m.placement(i, t, chosen, use)
+			pl.Explanation.Rejected, pl.Explanation.RejectedCount = rej, n
 			cost += pl.MonthlyCost
 			res.Placements = append(res.Placements, pl)
 		}
@@ -120,6 +121,43 @@ func (s *solver) result() *Result {
 	res.Stats = st
 	return res
 }
+
+// nameOrder ranks the targets by name, for the explanations' tie-breaks.
+func (m *model) nameOrder() {
+	byName := make([]int, m.T)
+	for t := range byName {
+		byName[t] = t
+	}
+	slices.SortStableFunc(byName, func(a, b int) int { return strings.Compare(m.p.Targets[a].Name, m.p.Targets[b].Name) })
+	m.rank = make([]int32, m.T)
+	for r, t := range byName {
+		m.rank[t] = int32(r)
+	}
+}
+
+// byNameOf sorts target indices ts by name.
+func (m *model) byNameOf(ts []int) {
+	slices.SortFunc(ts, func(a, b int) int { return cmp.Compare(m.rank[a], m.rank[b]) })
+}
+
+// nearer orders workload i's targets for explanations: by its monthly cost
+// there, cheapest first and unpriced last, then by name.
+func (m *model) nearer(i, a, b int) int {
+	ca, cb := m.pairCost(i, a), m.pairCost(i, b)
+	fa, fb := finite(ca), finite(cb)
+	switch {
+	case fa != fb:
+		if fa {
+			return -1
+		}
+		return 1
+	case fa && ca != cb:
+		return cmp.Compare(ca, cb)
+	}
+	return cmp.Compare(m.rank[a], m.rank[b])
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // hasRoom reports whether workload i could be added to target t given
 // usage use (i not on t).
@@ -174,35 +212,32 @@ func blockedReason(saving float64, tooBig bool, why string) string {
 
 func usd(v float64) string { return "$" + strconv.FormatFloat(v, 'f', 2, 64) + "/mo" }
 
-// rejection lists the deny rules of workload i on t; ok is false if the
-// pair is compliant.
-func (m *model) rejection(i, t int) (r meridian.Rejection, ok bool) {
+// rejection lists the deny rules of workload i on t, each once and sorted,
+// and their distinct messages; ok is false if the pair is compliant.
+func (m *model) rejection(i, t int) (rules, reasons []string, ok bool) {
 	vs := m.violations(i, t)
 	if len(vs) == 0 {
-		return r, false
+		return nil, nil, false
 	}
-	r.Target = m.p.Targets[t].Name
 	if len(vs) == 1 {
-		r.Rules = []string{vs[0].Rule}
 		if vs[0].Message != "" {
-			r.Reasons = []string{vs[0].Message}
+			reasons = []string{vs[0].Message}
 		}
-		return r, true
+		return []string{vs[0].Rule}, reasons, true
 	}
 	vs = slices.Clone(vs)
 	slices.SortFunc(vs, func(a, b meridian.Violation) int {
 		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Message, b.Message))
 	})
-	r.Rules = []string{}
 	for _, v := range vs {
-		if !slices.Contains(r.Rules, v.Rule) {
-			r.Rules = append(r.Rules, v.Rule)
+		if !slices.Contains(rules, v.Rule) {
+			rules = append(rules, v.Rule)
 		}
-		if v.Message != "" && !slices.Contains(r.Reasons, v.Message) {
-			r.Reasons = append(r.Reasons, v.Message)
+		if v.Message != "" && !slices.Contains(reasons, v.Message) {
+			reasons = append(reasons, v.Message)
 		}
 	}
-	return r, true
+	return rules, reasons, true
 }
 
 // spreadWord names what the spread targets of workload i must differ in.
@@ -228,7 +263,8 @@ func (m *model) swapOK(i int, chosen []int, out, in int) bool {
 	return true
 }
 
-// placement builds the placement of workload i on target t, one of chosen.
+// placement builds the placement of workload i on target t, one of chosen
+// (sorted by name), without its rejected targets (see rejected).
 func (m *model) placement(i, t int, chosen []int, use []float64) meridian.Placement {
 	p := m.p
 	w := &p.Workloads[i]
@@ -239,50 +275,25 @@ func (m *model) placement(i, t int, chosen []int, use []float64) meridian.Placem
 		cb.Migration = meridian.Money(ws.mig)
 	}
 	my := m.pairCost(i, t)
-	ex := meridian.Explanation{CapacityBlocked: []meridian.CapacityBlocked{}, Rejected: []meridian.Rejection{}}
-	var runner int = -1
-	var held int = -1 // cheapest hysteresis-blocked target with room
-	for _, u := range m.byName {
-		if slices.Contains(chosen, u) {
-			continue
-		}
-		if r, ok := m.rejection(i, u); ok {
-			ex.Rejected = append(ex.Rejected, r)
-			continue
-		}
-		st := m.pairState(i, u)
-		cu := m.pairCost(i, u)
-		if st == pairBadCost || math.IsNaN(cu) || math.IsInf(cu, 0) || !m.swapOK(i, chosen, t, u) {
-			continue
-		}
-		if !m.hasRoom(i, u, use) {
-			if m.pin[i] < 0 && cu < my-eps(my) {
-				_, why := m.room(i, u, use)
-				ex.CapacityBlocked = append(ex.CapacityBlocked, meridian.CapacityBlocked{
-					Target: name(u),
-					Saving: meridian.Money(my - cu).Round(),
-					Reason: blockedReason(my-cu, st == pairTooBig, why),
-				})
-			}
-			continue
-		}
-		if runner < 0 || cu < m.pairCost(i, runner) || cu == m.pairCost(i, runner) && name(u) < name(runner) {
-			runner = u
-		}
-		if st == pairHysteresis && cu < my && (held < 0 || cu < m.pairCost(i, held)) {
-			held = u
-		}
-	}
+	ex := meridian.Explanation{CapacityBlocked: []meridian.CapacityBlocked{}, Rejected: []meridian.RejectionGroup{}}
+	runner, held, blocked := m.alternatives(i, t, chosen, use)
 	if runner >= 0 {
 		ex.RunnerUp = &meridian.RunnerUp{Target: name(runner), ExtraCost: meridian.Money(m.pairCost(i, runner) - my).Round()}
 	}
-	slices.SortFunc(ex.CapacityBlocked, func(a, b meridian.CapacityBlocked) int {
-		return cmp.Or(cmp.Compare(b.Saving, a.Saving), strings.Compare(a.Target, b.Target))
-	})
+	ex.CapacityBlockedCount = blocked.n
+	for _, u := range blocked.top {
+		cu := m.pairCost(i, u)
+		_, why := m.room(i, u, use)
+		ex.CapacityBlocked = append(ex.CapacityBlocked, meridian.CapacityBlocked{
+			Target: name(u),
+			Saving: meridian.Money(my - cu).Round(),
+			Reason: blockedReason(my-cu, m.pairState(i, u) == pairTooBig, why),
+		})
+	}
 	if cur := p.Current[w.Name]; len(cur) > 0 {
 		ex.Current = m.currentFor(i, t, chosen)
 	}
-	ex.Reason = m.reason(i, t, chosen, held, len(ex.CapacityBlocked) > 0)
+	ex.Reason = m.reason(i, t, chosen, held, blocked.n > 0)
 	return meridian.Placement{
 		Workload:    w.Name,
 		Target:      name(t),
@@ -291,6 +302,57 @@ func (m *model) placement(i, t int, chosen []int, use []float64) meridian.Placem
 		Cost:        cb,
 		Explanation: ex,
 	}
+}
+
+// capacityBlocked is what alternatives found of the compliant targets
+// cheaper than a placement's that had no room: how many, and the
+// NearestTargets of them with the largest saving.
+type capacityBlocked struct {
+	n   int
+	top []int
+}
+
+// alternatives weighs the other targets of workload i placed on t, one of
+// chosen: the runner-up (the cheapest compliant target with room, by name
+// among equals), held (the cheapest target that hysteresis keeps it off
+// and that has room) and the capacity-blocked ones. runner and held are
+// -1 when there is none.
+func (m *model) alternatives(i, t int, chosen []int, use []float64) (runner, held int, blocked capacityBlocked) {
+	runner, held = -1, -1
+	my := m.pairCost(i, t)
+	// saving orders the capacity-blocked targets as the plan shows them:
+	// by saving to the cent, then by name.
+	saving := func(u int) meridian.Money { return meridian.Money(my - m.pairCost(i, u)).Round() }
+	for u := 0; u < m.T; u++ {
+		if slices.Contains(chosen, u) || m.violations(i, u) != nil {
+			continue
+		}
+		st := m.pairState(i, u)
+		cu := m.pairCost(i, u)
+		if st == pairBadCost || !finite(cu) || !m.swapOK(i, chosen, t, u) {
+			continue
+		}
+		if !m.hasRoom(i, u, use) {
+			if m.pin[i] < 0 && cu < my-eps(my) {
+				blocked.n++
+				at, _ := slices.BinarySearchFunc(blocked.top, u, func(a, b int) int {
+					return cmp.Or(cmp.Compare(saving(b), saving(a)), cmp.Compare(m.rank[a], m.rank[b]))
+				})
+				if at < meridian.NearestTargets {
+					blocked.top = slices.Insert(blocked.top, at, u)
+					blocked.top = blocked.top[:min(len(blocked.top), meridian.NearestTargets)]
+				}
+			}
+			continue
+		}
+		if runner < 0 || cu < m.pairCost(i, runner) || cu == m.pairCost(i, runner) && m.rank[u] < m.rank[runner] {
+			runner = u
+		}
+		if st == pairHysteresis && cu < my && (held < 0 || cu < m.pairCost(i, held) || cu == m.pairCost(i, held) && m.rank[u] < m.rank[held]) {
+			held = u
+		}
+	}
+	return runner, held, blocked
 }
 
 // currentFor is the current target shown on the placement of workload i on
@@ -316,8 +378,8 @@ func (m *model) reason(i, t int, chosen []int, held int, blocked bool) string {
 	ws := &m.ws[i]
 	name := p.Targets[t].Name
 	if m.pin[i] >= 0 {
-		if r, ok := m.rejection(i, t); ok {
-			return fmt.Sprintf("pinned to %s; the pin overrides deny rules %s", name, strings.Join(r.Rules, ", "))
+		if rules, _, ok := m.rejection(i, t); ok {
+			return fmt.Sprintf("pinned to %s; the pin overrides deny rules %s", name, strings.Join(rules, ", "))
 		}
 		return "pinned to " + name
 	}
@@ -352,8 +414,8 @@ func (m *model) moveReason(i, t int, chosen []int) string {
 		return fmt.Sprintf("moves from %s, which is no longer a declared target", ws.liftAt)
 	case liftPolicy:
 		c := int(m.idx[ws.liftAt])
-		if r, ok := m.rejection(i, c); ok {
-			return fmt.Sprintf("moves from %s, which violates %s", ws.liftAt, strings.Join(r.Rules, ", "))
+		if rules, _, ok := m.rejection(i, c); ok {
+			return fmt.Sprintf("moves from %s, which violates %s", ws.liftAt, strings.Join(rules, ", "))
 		}
 		return fmt.Sprintf("moves from %s, which can no longer host it", ws.liftAt)
 	case liftCapacity:
@@ -376,50 +438,24 @@ func (m *model) unplaceable(i int, use []float64) meridian.Unplaceable {
 	p := m.p
 	w := &p.Workloads[i]
 	ws := &m.ws[i]
-	u := meridian.Unplaceable{Workload: w.Name, Targets: []meridian.Rejection{}}
-	var full, roomy []string
+	u := meridian.Unplaceable{Workload: w.Name}
+	var full, roomy []int
 	roomyGroups := map[int32]bool{}
+	g := m.newGrouper(i)
 	for t := 0; t < m.T; t++ {
-		name := p.Targets[t].Name
-		rj := meridian.Rejection{Target: name}
-		if r, ok := m.rejection(i, t); ok && m.pin[i] < 0 {
-			rj = r
-		} else {
-			switch m.pairState(i, t) {
-			case pairPinnedElsewhere:
-				rj.Rules, rj.Reasons = []string{RulePin}, []string{"the workload is pinned to " + w.Pin}
-			case pairBadCost:
-				rj.Rules, rj.Reasons = []string{RulePrice}, []string{"the monthly cost is not a finite number"}
-			case pairTooBig:
-				_, why := m.room(i, t, use)
-				rj.Rules, rj.Reasons = []string{RuleCapacity}, []string{why}
-			case pairHysteresis:
-				rj.Rules, rj.Reasons = []string{RuleHysteresis}, []string{"moving here saves less than the hysteresis threshold"}
-			default:
-				if ok, why := m.room(i, t, use); !ok {
-					rj.Rules, rj.Reasons = []string{RuleCapacity}, []string{why}
-					full = append(full, name)
-					break
-				}
-				roomy = append(roomy, name)
-				roomyGroups[m.group(i, t)] = true
-				rule := RuleSpread
-				if w.Requires.SpreadBy != meridian.SpreadByTarget {
-					rule = RuleSpreadBy
-				}
-				if m.pin[i] >= 0 {
-					rule = RulePin
-				}
-				rj.Rules = []string{rule}
-				rj.Reasons = []string{fmt.Sprintf("requires.spread: %d needs %d distinct %s", ws.n, ws.n, m.spreadWord(i))}
-			}
+		why := m.unusable(i, t, use)
+		switch why.room {
+		case roomFull:
+			full = append(full, t)
+		case roomLeft:
+			roomy = append(roomy, t)
+			roomyGroups[m.group(i, t)] = true
 		}
-		if rj.Rules == nil {
-			rj.Rules = []string{}
+		for _, c := range why.causes {
+			g.add(c.rule, c.reason, t)
 		}
-		u.Targets = append(u.Targets, rj)
 	}
-	slices.SortFunc(u.Targets, func(a, b meridian.Rejection) int { return strings.Compare(a.Target, b.Target) })
+	u.Targets = g.groups()
 	switch ws.static {
 	case staticPinUnknown:
 		u.Reason = fmt.Sprintf("pinned to %q, which is not a declared target", w.Pin)
@@ -451,12 +487,81 @@ func (m *model) unplaceable(i int, use []float64) meridian.Unplaceable {
 			u.Reason = fmt.Sprintf("pinned target %s has no capacity left: %s", w.Pin, why)
 		case ws.n > 1 && len(roomy) > 0:
 			u.Reason = fmt.Sprintf("capacity: requires.spread: %d needs %d distinct %s with room, only %d have room left (%s)",
-				ws.n, ws.n, m.spreadWord(i), len(roomyGroups), strings.Join(roomy, ", "))
+				ws.n, ws.n, m.spreadWord(i), len(roomyGroups), m.names(roomy))
 		default:
-			slices.Sort(full)
-			u.Reason = fmt.Sprintf("capacity: every compliant target is full (%s)", strings.Join(full, ", "))
+			u.Reason = fmt.Sprintf("capacity: every compliant target is full (%s)", m.names(full))
 		}
 	}
+	return u
+}
+
+// names joins the names of targets ts, sorted.
+func (m *model) names(ts []int) string {
+	m.byNameOf(ts)
+	s := make([]string, len(ts))
+	for k, t := range ts {
+		s[k] = m.p.Targets[t].Name
+	}
+	return strings.Join(s, ", ")
+}
+
+// cause is one rule, with its message, that keeps a workload off a target.
+type cause struct{ rule, reason string }
+
+// roomState says whether an otherwise usable target had room.
+type roomState uint8
+
+const (
+	roomNone roomState = iota // not usable for another reason
+	roomFull                  // usable but full
+	roomLeft                  // usable, with room, but spread cannot be met
+)
+
+// unusableTarget is why unplaceable workload i could not go to a target.
+type unusableTarget struct {
+	causes []cause
+	room   roomState
+}
+
+// unusable says why unplaceable workload i could not use target t, given
+// usage use: the deny rules that fail there (unless a pin overrides them)
+// or the solver's own reason.
+func (m *model) unusable(i, t int, use []float64) unusableTarget {
+	w := &m.p.Workloads[i]
+	if vs := m.violations(i, t); vs != nil && m.pin[i] < 0 {
+		cs := make([]cause, len(vs))
+		for k, v := range vs {
+			cs[k] = cause{v.Rule, v.Message}
+		}
+		return unusableTarget{causes: cs}
+	}
+	one := func(rule, reason string) unusableTarget { return unusableTarget{causes: []cause{{rule, reason}}} }
+	switch m.pairState(i, t) {
+	case pairPinnedElsewhere:
+		return one(RulePin, "the workload is pinned to "+w.Pin)
+	case pairBadCost:
+		return one(RulePrice, "the monthly cost is not a finite number")
+	case pairTooBig:
+		_, why := m.room(i, t, use)
+		return one(RuleCapacity, why)
+	case pairHysteresis:
+		return one(RuleHysteresis, "moving here saves less than the hysteresis threshold")
+	}
+	if ok, why := m.room(i, t, use); !ok {
+		u := one(RuleCapacity, why)
+		u.room = roomFull
+		return u
+	}
+	rule := RuleSpread
+	if w.Requires.SpreadBy != meridian.SpreadByTarget {
+		rule = RuleSpreadBy
+	}
+	if m.pin[i] >= 0 {
+		rule = RulePin
+	}
+	n := m.ws[i].n
+	u := one(rule, fmt.Sprintf("requires.spread: %d needs %d distinct %s", n, n, m.spreadWord(i)))
+	u.room = roomLeft
 	return u
 }
 

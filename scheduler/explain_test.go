@@ -62,7 +62,13 @@ func TestExplanations(t *testing.T) {
 				RunnerUp: &meridian.RunnerUp{Target: "gcp", ExtraCost: 4},
 				CapacityBlocked: []meridian.CapacityBlocked{{Target: "dc", Saving: 20,
 					Reason: "would be $20.00/mo cheaper but has no capacity left after higher-value workloads: it needs 2 vCPU / 0 GiB, only 0 vCPU / unlimited GiB left"}},
-				Rejected: []meridian.Rejection{{Target: "edge", Rules: []string{"encryption", "residency"}, Reasons: []string{"edge has no KMS", "edge is outside the EU"}}},
+				CapacityBlockedCount: 1,
+				// The residency violation listed twice on edge counts once.
+				Rejected: []meridian.RejectionGroup{
+					{Rule: "encryption", Reason: "edge has no KMS", Count: 1, Nearest: []string{"edge"}},
+					{Rule: "residency", Reason: "edge is outside the EU", Count: 1, Nearest: []string{"edge"}},
+				},
+				RejectedCount: 1,
 			},
 			wantCost: meridian.CostBreakdown{Compute: 60},
 		},
@@ -75,7 +81,7 @@ func TestExplanations(t *testing.T) {
 				Reason:          "pinned to edge; the pin overrides deny rules residency",
 				RunnerUp:        &meridian.RunnerUp{Target: "aws", ExtraCost: 20},
 				CapacityBlocked: []meridian.CapacityBlocked{},
-				Rejected:        []meridian.Rejection{},
+				Rejected:        []meridian.RejectionGroup{},
 			},
 			wantCost: meridian.CostBreakdown{Compute: 10},
 		},
@@ -90,8 +96,10 @@ func TestExplanations(t *testing.T) {
 				RunnerUp: &meridian.RunnerUp{Target: "aws", ExtraCost: -2},
 				CapacityBlocked: []meridian.CapacityBlocked{{Target: "dc", Saving: 12,
 					Reason: "would be $12.00/mo cheaper but has no capacity left after higher-value workloads: it needs 1 vCPU / 0 GiB, only 0 vCPU / unlimited GiB left"}},
-				Rejected: []meridian.Rejection{{Target: "edge", Rules: []string{"residency"}, Reasons: []string{"edge is outside the EU"}}},
-				Current:  "gcp",
+				CapacityBlockedCount: 1,
+				Rejected:             []meridian.RejectionGroup{{Rule: "residency", Reason: "edge is outside the EU", Count: 1, Nearest: []string{"edge"}}},
+				RejectedCount:        1,
+				Current:              "gcp",
 			},
 			wantCost: meridian.CostBreakdown{Compute: 32},
 		},
@@ -109,11 +117,14 @@ func TestExplanations(t *testing.T) {
 				Reason: "cheapest compliant target with capacity; moves from gcp, which violates encryption",
 				CapacityBlocked: []meridian.CapacityBlocked{{Target: "dc", Saving: 20,
 					Reason: "would be $20.00/mo cheaper but has no capacity left after higher-value workloads: it needs 2 vCPU / 0 GiB, only 0 vCPU / unlimited GiB left"}},
-				Rejected: []meridian.Rejection{
-					{Target: "edge", Rules: []string{"residency"}, Reasons: []string{"edge is outside the EU"}},
-					{Target: "gcp", Rules: []string{"encryption"}, Reasons: []string{"gcp keys are not customer-managed"}},
+				CapacityBlockedCount: 1,
+				// Nearest first: edge costs $20 (+$10 migration), gcp $64.
+				Rejected: []meridian.RejectionGroup{
+					{Rule: "residency", Reason: "edge is outside the EU", Count: 1, Nearest: []string{"edge"}},
+					{Rule: "encryption", Reason: "gcp keys are not customer-managed", Count: 1, Nearest: []string{"gcp"}},
 				},
-				Current: "gcp",
+				RejectedCount: 2,
+				Current:       "gcp",
 			},
 			wantCost: meridian.CostBreakdown{Compute: 60, Migration: 10},
 		},
@@ -131,7 +142,8 @@ func TestExplanations(t *testing.T) {
 				Reason:          "part of the cheapest compliant set of 2 distinct providers",
 				RunnerUp:        &meridian.RunnerUp{Target: "gcp", ExtraCost: 2},
 				CapacityBlocked: []meridian.CapacityBlocked{},
-				Rejected:        []meridian.Rejection{{Target: "edge", Rules: []string{"residency"}, Reasons: []string{"edge is outside the EU"}}},
+				Rejected:        []meridian.RejectionGroup{{Rule: "residency", Reason: "edge is outside the EU", Count: 1, Nearest: []string{"edge"}}},
+				RejectedCount:   1,
 			},
 			wantCost: meridian.CostBreakdown{Compute: 30},
 		},
@@ -176,34 +188,29 @@ func TestUnplaceableReasons(t *testing.T) {
 		want       meridian.Unplaceable
 	}{
 		"no compliant target": {
-			reason:     "every target fails a deny rule: each is listed with its rule",
+			reason:     "every target fails a deny rule, each with its own message: a group each, nearest (edge at $10) first",
 			workloads:  []meridian.Workload{vcpus("w", 1)},
 			violations: [][][]meridian.Violation{all("residency")},
-			want: meridian.Unplaceable{Workload: "w", Reason: "no compliant target: every target violates a deny placement rule", Targets: []meridian.Rejection{
-				{Target: "aws", Rules: []string{"residency"}, Reasons: []string{"no aws"}},
-				{Target: "dc", Rules: []string{"residency"}, Reasons: []string{"no dc"}},
-				{Target: "edge", Rules: []string{"residency"}, Reasons: []string{"no edge"}},
-				{Target: "gcp", Rules: []string{"residency"}, Reasons: []string{"no gcp"}},
+			want: meridian.Unplaceable{Workload: "w", Reason: "no compliant target: every target violates a deny placement rule", Targets: []meridian.RejectionGroup{
+				{Rule: "residency", Reason: "no edge", Count: 1, Nearest: []string{"edge"}},
+				{Rule: "residency", Reason: "no dc", Count: 1, Nearest: []string{"dc"}},
+				{Rule: "residency", Reason: "no aws", Count: 1, Nearest: []string{"aws"}},
+				{Rule: "residency", Reason: "no gcp", Count: 1, Nearest: []string{"gcp"}},
 			}},
 		},
 		"pinned target full": {
 			reason:    "two workloads pinned to the 4-vCPU dc need 5 vCPU: the solver leaves out one, the costlier, and says the pin target is full",
 			workloads: []meridian.Workload{pinned("a", "dc", 3), pinned("b", "dc", 2)},
-			want: meridian.Unplaceable{Workload: "a", Reason: "pinned target dc has no capacity left: needs 3 vCPU / 0 GiB, only 2 vCPU / unlimited GiB left", Targets: []meridian.Rejection{
-				{Target: "aws", Rules: []string{"pin"}, Reasons: []string{"the workload is pinned to dc"}},
-				{Target: "dc", Rules: []string{"capacity"}, Reasons: []string{"needs 3 vCPU / 0 GiB, only 2 vCPU / unlimited GiB left"}},
-				{Target: "edge", Rules: []string{"pin"}, Reasons: []string{"the workload is pinned to dc"}},
-				{Target: "gcp", Rules: []string{"pin"}, Reasons: []string{"the workload is pinned to dc"}},
+			want: meridian.Unplaceable{Workload: "a", Reason: "pinned target dc has no capacity left: needs 3 vCPU / 0 GiB, only 2 vCPU / unlimited GiB left", Targets: []meridian.RejectionGroup{
+				{Rule: "pin", Reason: "the workload is pinned to dc", Count: 3, Nearest: []string{"edge", "aws", "gcp"}},
+				{Rule: "capacity", Reason: "needs 3 vCPU / 0 GiB, only 2 vCPU / unlimited GiB left", Count: 1, Nearest: []string{"dc"}},
 			}},
 		},
 		"pinned target unknown": {
 			reason:    "a pin to an undeclared target is named as such",
 			workloads: []meridian.Workload{pinned("w", "azure", 1)},
-			want: meridian.Unplaceable{Workload: "w", Reason: `pinned to "azure", which is not a declared target`, Targets: []meridian.Rejection{
-				{Target: "aws", Rules: []string{"pin"}, Reasons: []string{"the workload is pinned to azure"}},
-				{Target: "dc", Rules: []string{"pin"}, Reasons: []string{"the workload is pinned to azure"}},
-				{Target: "edge", Rules: []string{"pin"}, Reasons: []string{"the workload is pinned to azure"}},
-				{Target: "gcp", Rules: []string{"pin"}, Reasons: []string{"the workload is pinned to azure"}},
+			want: meridian.Unplaceable{Workload: "w", Reason: `pinned to "azure", which is not a declared target`, Targets: []meridian.RejectionGroup{
+				{Rule: "pin", Reason: "the workload is pinned to azure", Count: 4, Nearest: []string{"edge", "dc", "aws"}},
 			}},
 		},
 		"not enough providers": {
@@ -214,22 +221,21 @@ func TestUnplaceableReasons(t *testing.T) {
 				return w
 			}()},
 			violations: [][][]meridian.Violation{{nil, deny("residency", "no dc"), deny("residency", "no edge"), nil}},
-			want: meridian.Unplaceable{Workload: "ha", Reason: "requires.spread: 3 needs 3 distinct compliant providers, only 2 available", Targets: []meridian.Rejection{
-				{Target: "aws", Rules: []string{"spread_by"}, Reasons: []string{"requires.spread: 3 needs 3 distinct providers"}},
-				{Target: "dc", Rules: []string{"residency"}, Reasons: []string{"no dc"}},
-				{Target: "edge", Rules: []string{"residency"}, Reasons: []string{"no edge"}},
-				{Target: "gcp", Rules: []string{"spread_by"}, Reasons: []string{"requires.spread: 3 needs 3 distinct providers"}},
+			want: meridian.Unplaceable{Workload: "ha", Reason: "requires.spread: 3 needs 3 distinct compliant providers, only 2 available", Targets: []meridian.RejectionGroup{
+				{Rule: "residency", Reason: "no edge", Count: 1, Nearest: []string{"edge"}},
+				{Rule: "residency", Reason: "no dc", Count: 1, Nearest: []string{"dc"}},
+				{Rule: "spread_by", Reason: "requires.spread: 3 needs 3 distinct providers", Count: 2, Nearest: []string{"aws", "gcp"}},
 			}},
 		},
 		"too big everywhere": {
 			reason:     "a workload larger than every compliant limited target is a capacity problem, not a policy one",
 			workloads:  []meridian.Workload{vcpus("w", 16)},
 			violations: [][][]meridian.Violation{{deny("residency", "no aws"), nil, nil, deny("residency", "no gcp")}},
-			want: meridian.Unplaceable{Workload: "w", Reason: "capacity: no compliant target is large enough for 16 vCPU / 0 GiB per target", Targets: []meridian.Rejection{
-				{Target: "aws", Rules: []string{"residency"}, Reasons: []string{"no aws"}},
-				{Target: "dc", Rules: []string{"capacity"}, Reasons: []string{"needs 16 vCPU / 0 GiB per target, more than its total capacity of 4 vCPU / unlimited GiB"}},
-				{Target: "edge", Rules: []string{"capacity"}, Reasons: []string{"needs 16 vCPU / 0 GiB per target, more than its total capacity of 8 vCPU / unlimited GiB"}},
-				{Target: "gcp", Rules: []string{"residency"}, Reasons: []string{"no gcp"}},
+			want: meridian.Unplaceable{Workload: "w", Reason: "capacity: no compliant target is large enough for 16 vCPU / 0 GiB per target", Targets: []meridian.RejectionGroup{
+				{Rule: "capacity", Reason: "needs 16 vCPU / 0 GiB per target, more than its total capacity of 8 vCPU / unlimited GiB", Count: 1, Nearest: []string{"edge"}},
+				{Rule: "capacity", Reason: "needs 16 vCPU / 0 GiB per target, more than its total capacity of 4 vCPU / unlimited GiB", Count: 1, Nearest: []string{"dc"}},
+				{Rule: "residency", Reason: "no aws", Count: 1, Nearest: []string{"aws"}},
+				{Rule: "residency", Reason: "no gcp", Count: 1, Nearest: []string{"gcp"}},
 			}},
 		},
 	}

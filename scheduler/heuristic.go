@@ -6,33 +6,88 @@ import (
 	"slices"
 )
 
-// primal turns a (possibly over-capacity) selection into a feasible one,
-// improves it by local search and offers it as incumbent. Re-packing the
-// limited targets (refill) runs only when repair and best responses leave
-// the gap open, as it costs more than they do; full adds the swap
-// neighbourhood, which costs more again.
-func (s *solver) primal(from []int32, lam []float64, full bool) {
+// quick turns a (possibly over-capacity) selection into a feasible one by
+// repair and best-response sweeps, offers it as incumbent and returns it
+// with its usage.
+func (s *solver) quick(from []int32, lam []float64) ([]int32, []float64) {
 	x := slices.Clone(from)
-	use := make([]float64, 2*s.K)
-	for _, i := range s.active {
-		s.addUse(i, s.selOf(x, i), 1, use)
-	}
+	use := s.usage(x)
 	s.repair(x, use, lam)
 	s.sweep(x, use)
 	s.offer(x, s.total(x))
+	return x, use
+}
+
+// primal is quick followed by re-packing the limited targets (refill)
+// when the gap is still open, as that costs more; full re-packs whatever
+// the gap and adds the swap neighbourhood, which costs more again.
+func (s *solver) primal(from []int32, lam []float64, full bool) {
+	x, use := s.quick(from, lam)
 	if !full && s.gap() <= s.tol {
 		return
 	}
-	s.refillAll(x, use)
+	s.refillAll(x, use, maxRefillPasses)
 	if full {
 		for range 4 {
-			if !s.swaps(x, use) {
+			if !s.swaps(x, use) || s.stop() {
 				break
 			}
 			s.sweep(x, use)
 		}
 	}
 	s.offer(x, s.total(x))
+}
+
+// repack runs one refill pass over the incumbent and reports whether it
+// improved.
+func (s *solver) repack() bool {
+	x := slices.Clone(s.inc)
+	before := s.incCost
+	s.refillAll(x, s.usage(x), 1)
+	s.offer(x, s.total(x))
+	return s.incCost < before-eps(before)
+}
+
+// warmStart offers the placement the applied-state ledger records, as far
+// as it is still possible: every workload on its current targets when they
+// are all still among its options, the others at their choice under lam,
+// then repaired and improved like any start. Re-planning a repo that
+// changed little thereby starts from the plan that was applied, which
+// hysteresis mostly keeps.
+func (s *solver) warmStart(lam []float64) {
+	x := s.newSel()
+	found := false
+	for _, i := range s.active {
+		o := s.selOf(x, i)
+		if s.fromCurrent(i, o) {
+			found = true
+			continue
+		}
+		s.lagrangeOne(i, lam, o, s.top)
+	}
+	s.spend(s.nCand)
+	if found {
+		s.quick(x, lam)
+	}
+}
+
+// fromCurrent writes into o workload i's current targets as a selection,
+// if they are all among its candidates and make a valid spread.
+func (s *solver) fromCurrent(i int, o []int32) bool {
+	ws := &s.m.ws[i]
+	if !ws.hasCur || len(ws.current) != ws.n {
+		return false
+	}
+	for q, t := range ws.current {
+		j := slices.IndexFunc(ws.cands, func(c cand) bool { return c.t == t })
+		if j < 0 || groupTaken(ws, o[:q], ws.cands[j].g) {
+			o[0] = -1
+			return false
+		}
+		o[q] = int32(j)
+	}
+	slices.Sort(o)
+	return true
 }
 
 // pricedCost is the cost of workload i's selection o with the capacity it
@@ -94,6 +149,7 @@ func (s *solver) repair(x []int32, use []float64, lam []float64) {
 			continue
 		}
 		items = items[:0]
+		s.spend(s.candsOn(k))
 		for _, ref := range s.onK[k] {
 			i := ref.i
 			o := s.selOf(x, i)
@@ -101,7 +157,7 @@ func (s *solver) repair(x []int32, use []float64, lam []float64) {
 			if !ok {
 				continue
 			}
-			alt := min(s.m.penalty, s.pricedBest(i, lam, s.m.ws[i].n, k, noSkip, tmp))
+			alt := min(s.m.penalty, s.pricedBest(i, lam, s.m.ws[i].n, k, noSkip, tmp, s.top))
 			loss := alt - s.pricedCost(i, o, lam) + lam[2*k]*nv + lam[2*k+1]*nm
 			items = append(items, coverItem{i: i, a: nv, b: nm, c: max(0, loss)})
 		}
@@ -288,6 +344,7 @@ func (s *solver) sweep(x []int32, use []float64) {
 	tmp := make([]int32, s.maxSpread())
 	for range 20 {
 		changed := false
+		s.spend(s.nCand)
 		for _, i := range s.active {
 			o := s.selOf(x, i)
 			cur := s.selCost(i, o)
@@ -319,8 +376,9 @@ func (s *solver) swaps(x []int32, use []float64) bool {
 	}
 	var on []int
 	var wants []want
-	for k := int32(0); int(k) < s.K; k++ {
+	for k := int32(0); int(k) < s.K && !s.stop(); k++ {
 		on, wants = on[:0], wants[:0]
+		s.spend(s.nCand)
 		for _, i := range s.active {
 			o := s.selOf(x, i)
 			if _, _, ok := s.onTarget(i, o, k); ok {
@@ -354,6 +412,7 @@ func (s *solver) swaps(x []int32, use []float64) bool {
 				copy(oi, xi)
 				copy(oj, xj)
 				before := s.selCost(i, xi) + s.selCost(j, xj)
+				s.spend(int64(len(s.m.ws[i].cands) + len(s.m.ws[j].cands)))
 				s.addUse(i, xi, -1, use)
 				s.addUse(j, xj, -1, use)
 				cj := s.bestResponse(j, use, -1, tj)

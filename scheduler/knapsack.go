@@ -28,6 +28,7 @@ type knapScratch struct {
 	capA, capB float64
 	pa, pb     float64   // row prices
 	rho        []float64 // reduced value per item (parallel to items)
+	dens       []float64 // density per item under the prices (parallel to items)
 	ord        []int32   // items searched, by density
 	fixed      []int32   // items every better packing contains
 	stack      []int32   // items on the current branch
@@ -51,6 +52,7 @@ type knapScratch struct {
 // search settles for the best packing found, which is deterministic.
 func (ks *knapScratch) solve(items []knapItem, capA, capB, floor float64, limit int) bool {
 	ks.items, ks.capA, ks.capB, ks.limit = items, capA, capB, limit
+	ks.nodes = 0
 	ks.ord = ks.ord[:0]
 	for q := range items {
 		items[q].take = false
@@ -73,17 +75,24 @@ func (ks *knapScratch) solve(items []knapItem, capA, capB, floor float64, limit 
 		U += max(0, ks.rho[q])
 	}
 	// By density v / (pa·a + pb·b), i.e. by how far the item clears its
-	// priced size; weightless items first.
-	density := func(q int32) float64 {
+	// priced size; weightless items first. The densities are computed once,
+	// not per comparison.
+	if cap(ks.dens) < len(items) {
+		ks.dens = make([]float64, len(items))
+	}
+	ks.dens = ks.dens[:len(items)]
+	for _, q := range ks.ord {
 		it := &items[q]
-		w := ks.pa*it.a + ks.pb*it.b
-		if w <= 0 {
-			return math.Inf(1)
+		ks.dens[q] = math.Inf(1)
+		if w := ks.pa*it.a + ks.pb*it.b; w > 0 {
+			ks.dens[q] = it.v / w
 		}
-		return it.v / w
 	}
 	slices.SortFunc(ks.ord, func(x, y int32) int {
-		return cmp.Or(cmp.Compare(density(y), density(x)), cmp.Compare(items[x].id, items[y].id))
+		if dx, dy := ks.dens[x], ks.dens[y]; dx != dy {
+			return cmp.Compare(dy, dx)
+		}
+		return cmp.Compare(items[x].id, items[y].id)
 	})
 
 	ks.bestV, ks.best = floor, ks.best[:0]
@@ -119,7 +128,6 @@ func (ks *knapScratch) solve(items []knapItem, capA, capB, floor float64, limit 
 	ks.ord = core
 	if ra >= 0 && rb >= 0 {
 		ks.stack = append(ks.stack[:0], ks.fixed...)
-		ks.nodes = 0
 		ks.search(0, val, ra, rb, pos)
 	}
 	if ks.bestV <= floor+eps(floor) {
@@ -130,6 +138,11 @@ func (ks *knapScratch) solve(items []knapItem, capA, capB, floor float64, limit 
 	}
 	return true
 }
+
+// goldenSteps is the number of golden-section steps prices takes, which
+// narrow the mix to 0.618^goldenSteps of its range. Any prices give a
+// valid bound; better ones only prune more.
+const goldenSteps = 14
 
 // prices sets pa and pb to the prices of the best surrogate row: for a mix
 // mu the fractional knapsack over the row mu·a/capA + (1-mu)·b/capB has a
@@ -143,7 +156,7 @@ func (ks *knapScratch) prices() {
 	x1, x2 := hi-phi*(hi-lo), lo+phi*(hi-lo)
 	f1, _ := ks.surrogate(x1)
 	f2, _ := ks.surrogate(x2)
-	for range 24 {
+	for range goldenSteps {
 		if f1 <= f2 {
 			hi, x2, f2 = x2, x1, f1
 			x1 = hi - phi*(hi-lo)

@@ -14,8 +14,8 @@ const (
 // lagrangeOne picks workload i's cheapest option under lam into o and
 // returns its priced cost; leaving the workload out is an option at the
 // drop penalty.
-func (s *solver) lagrangeOne(i int, lam []float64, o []int32) float64 {
-	v := s.pricedBest(i, lam, s.m.ws[i].n, noSkip, noSkip, o)
+func (s *solver) lagrangeOne(i int, lam []float64, o []int32, top []pick) float64 {
+	v := s.pricedBest(i, lam, s.m.ws[i].n, noSkip, noSkip, o, top)
 	if v >= s.m.penalty {
 		o[0] = -1
 		return s.m.penalty
@@ -28,8 +28,9 @@ func (s *solver) lagrangeOne(i int, lam []float64, o []int32) float64 {
 // skipK and in group skipG, and writes their indices into o. It returns
 // +Inf if there are not enough. Candidates come sorted by cost and pricing
 // only adds, so the scan stops at the first candidate whose bare cost
-// cannot improve on what is chosen.
-func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, o []int32) float64 {
+// cannot improve on what is chosen. top is scratch of capacity at least
+// need.
+func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, o []int32, top []pick) float64 {
 	ws := &s.m.ws[i]
 	if need == 1 {
 		best, bj := math.Inf(1), int32(-1)
@@ -52,7 +53,7 @@ func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, 
 		o[0] = bj
 		return best
 	}
-	top := s.top[:0]
+	top = top[:0]
 	for j := range ws.cands {
 		c := &ws.cands[j]
 		if len(top) == need && c.cost >= top[need-1].v {
@@ -91,7 +92,6 @@ func (s *solver) pricedBest(i int, lam []float64, need int, skipK, skipG int32, 
 			top[q], top[q-1] = top[q-1], top[q]
 		}
 	}
-	s.top = top
 	if len(top) < need {
 		o[0] = -1
 		return math.Inf(1)
@@ -119,32 +119,61 @@ func (s *solver) clearTarget(k int32, lam []float64, sc *clearScratch) {
 // seedPrices sets lam to the clearing prices each capacitated target would
 // have if the workloads' only alternatives were unlimited targets. That
 // overprices targets that compete with each other, which the ascent then
-// corrects from above; starting from zero takes it longer from below.
+// corrects from above; starting from zero takes it longer from below. A
+// workload without an unlimited alternative (pinned by hysteresis to
+// limited targets, say) counts its other limited targets at their bare
+// cost instead: priced at the drop penalty it would price k at the
+// penalty's scale, far from where the ascent can correct it.
 func (s *solver) seedPrices(lam []float64) {
-	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
+	sc := &clearScratch{}
 	for k := int32(0); int(k) < s.K; k++ {
 		s.clearPrices(k, skipCapped, lam, sc)
 	}
 }
+
+// refChunk is how many of a target's workloads one task of a parallel
+// loop over them takes.
+const refChunk = 256
 
 // clearPrices sets target k's vCPU and memory prices to where the bids of
 // the workloads that can use k clear its capacity. A workload's
 // alternative is its best option avoiding skip: k itself when clearing
 // against all other targets, skipCapped when only unlimited ones count.
 func (s *solver) clearPrices(k, skip int32, lam []float64, sc *clearScratch) {
-	sc.bids = sc.bids[:0]
-	for _, pr := range s.onK[k] {
-		ws := &s.m.ws[pr.i]
-		c := &ws.cands[pr.j]
-		alt := min(s.m.penalty, s.pricedBest(pr.i, lam, ws.n, skip, noSkip, sc.tmp))
-		base := c.cost
-		if ws.n > 1 {
-			base += s.pricedBest(pr.i, lam, ws.n-1, skip, c.g, sc.tmp)
-		}
-		if alt > base {
-			sc.bids = append(sc.bids, bid{alt - base, c.nv, c.nm})
-		}
+	refs := s.onK[k]
+	n := chunks(len(refs), refChunk)
+	for len(sc.parts) < n {
+		sc.parts = append(sc.parts, nil)
 	}
+	s.forEach(n, func(c int, w *worker) {
+		part := sc.parts[c][:0]
+		// other is the least cost of need options avoiding skip and group g.
+		other := func(i, need int, g int32) float64 {
+			v := s.pricedBest(i, lam, need, skip, g, w.tmp, w.top)
+			if skip == skipCapped && math.IsInf(v, 1) {
+				v = s.pricedBest(i, s.zeroLam, need, k, g, w.tmp, w.top)
+			}
+			return v
+		}
+		for _, pr := range refs[c*refChunk : min(len(refs), (c+1)*refChunk)] {
+			ws := &s.m.ws[pr.i]
+			cd := &ws.cands[pr.j]
+			alt := min(s.m.penalty, other(pr.i, ws.n, noSkip))
+			base := cd.cost
+			if ws.n > 1 {
+				base += other(pr.i, ws.n-1, cd.g)
+			}
+			if alt > base {
+				part = append(part, bid{alt - base, cd.nv, cd.nm})
+			}
+		}
+		sc.parts[c] = part
+	})
+	sc.bids = sc.bids[:0]
+	for _, part := range sc.parts[:n] {
+		sc.bids = append(sc.bids, part...)
+	}
+	s.spend(2 * s.candsOn(k))
 	for round := 0; round < 4; round++ {
 		v := s.clearingPrice(sc, lam[2*k+1], false)
 		m := s.clearingPrice(sc, v, true)
@@ -156,6 +185,16 @@ func (s *solver) clearPrices(k, skip int32, lam []float64, sc *clearScratch) {
 	}
 }
 
+// candsOn is the number of candidates of the workloads that can use
+// capacitated target k: the work of one pass over them.
+func (s *solver) candsOn(k int32) int64 {
+	n := int64(0)
+	for _, pr := range s.onK[k] {
+		n += int64(len(s.m.ws[pr.i].cands))
+	}
+	return n
+}
+
 // bid is what a workload would pay to run on a target (its saving over
 // the best option elsewhere) and the shares of the two rows it takes.
 type bid struct {
@@ -163,9 +202,9 @@ type bid struct {
 }
 
 type clearScratch struct {
-	bids []bid
-	bps  []breakpoint
-	tmp  []int32
+	bids  []bid
+	parts [][]bid // bids per chunk of the target's workloads
+	bps   []breakpoint
 }
 
 // breakpoint is the price of a row below which a workload wants the row's
@@ -265,7 +304,7 @@ func median3(a, b, c float64) float64 {
 func (s *solver) ascend(lam []float64, maxCycles int, minGain float64) float64 {
 	sel := s.newSel()
 	use := make([]float64, 2*s.K)
-	sc := &clearScratch{tmp: make([]int32, s.maxSpread())}
+	sc := &clearScratch{}
 	L := s.lagrange(lam, sel, use)
 	for cycle := 0; cycle < maxCycles && !s.stop(); cycle++ {
 		for k := int32(0); int(k) < s.K; k++ {

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"math"
+	"runtime"
 	"slices"
 
 	"github.com/meridianhq/meridian"
@@ -83,8 +84,7 @@ type model struct {
 	provID  []int32 // target -> provider id
 	regID   []int32 // target -> region id
 	idx     map[string]int32
-	scratch []cand
-	byName  []int    // target indices by name, for explanations
+	rank    []int32  // target -> its position by name, for explanations
 	free    []string // per capacitated target, capacity left, for explanations
 }
 
@@ -137,17 +137,31 @@ func build(p *Problem) (*model, error) {
 			m.caps = append(m.caps, capTarget{t: t, cv: limit(c.VCPU), cm: limit(c.MemoryGiB)})
 		}
 	}
-	for i := range p.Workloads {
-		m.pass1(i)
+	// Workloads are independent until hysteresis, which looks at what is
+	// held on each target, and again after it; each parallel step writes
+	// only its own workload's data.
+	g, n := runtime.GOMAXPROCS(0), chunks(W, buildChunk)
+	each := func(fn func(i, q int)) {
+		parallel(n, g, func(c, q int) {
+			for i := c * buildChunk; i < min(W, (c+1)*buildChunk); i++ {
+				fn(i, q)
+			}
+		})
 	}
+	each(func(i, _ int) { m.pass1(i) })
 	m.hysteresis()
+	scratch := make([][]cand, g)
+	each(func(i, q int) { scratch[q] = m.candidates(i, scratch[q][:0]) })
 	m.penalty = 1
 	for i := range m.ws {
-		m.candidates(i)
 		m.penalty += m.ws[i].maxCost
 	}
 	return m, nil
 }
+
+// buildChunk is how many workloads one task of the parallel model build
+// takes.
+const buildChunk = 256
 
 // limit turns a declared capacity into a bound: a dimension left at zero on
 // a limited target is unlimited, so that "capacity: {vcpu: 64}" does not
@@ -389,20 +403,18 @@ func (m *model) group(i, t int) int32 {
 }
 
 // candidates builds workload i's optimizer options and decides whether it
-// is unplaceable on its own.
-func (m *model) candidates(i int) {
+// is unplaceable on its own. all is scratch; it returns it, grown.
+func (m *model) candidates(i int, all []cand) []cand {
 	ws := &m.ws[i]
 	T := m.T
 	switch {
 	case m.pin[i] == -2:
 		ws.static = staticPinUnknown
-		return
+		return all
 	case m.pin[i] >= 0 && ws.n > 1:
 		ws.static = staticPinSpread
-		return
+		return all
 	}
-	all := m.scratch[:0]
-	defer func() { m.scratch = all[:0] }()
 	for t := 0; t < T; t++ {
 		if m.state[i*T+t] != pairAllowed {
 			continue
@@ -457,7 +469,7 @@ func (m *model) candidates(i int) {
 	if len(groups) < ws.n {
 		ws.static = m.staticCause(i, len(groups))
 		ws.cands = nil
-		return
+		return all
 	}
 	ws.cands = append(ws.cands, uncap...)
 	slices.SortFunc(ws.cands, func(a, b cand) int {
@@ -469,6 +481,7 @@ func (m *model) candidates(i int) {
 		}
 		return 0
 	})
+	return all
 }
 
 // candLess orders candidates by cost, then target.

@@ -16,23 +16,30 @@ type refillScratch struct {
 	old   []int32 // saved selections of the workloads on s.onK[k], n each
 	use   []float64
 	items []knapItem
-	out   []knapItem // evicted occupants
-	tmp   []int32
-	ks    knapScratch
+	// parts and occupied are the bids, and the occupants' share of their
+	// value, per piece of the target's workloads.
+	parts    [][]knapItem
+	occupied []float64
+	out      []knapItem // evicted occupants
+	tmp      []int32
+	ks       knapScratch
 }
 
 func (s *solver) newRefillScratch() *refillScratch {
 	return &refillScratch{use: make([]float64, 2*s.K), tmp: make([]int32, s.maxSpread())}
 }
 
+// maxRefillPasses caps the refill passes of one primal call.
+const maxRefillPasses = 8
+
 // refillAll runs refill on every capacitated target, with a best-response
-// sweep after each pass, until a pass improves nothing or x closes the gap
-// (it is offered as incumbent after every improving pass). It reports
-// whether anything improved.
-func (s *solver) refillAll(x []int32, use []float64) bool {
+// sweep after each pass, for at most passes passes, until a pass improves
+// nothing or x closes the gap (it is offered as incumbent after every
+// improving pass). It reports whether anything improved.
+func (s *solver) refillAll(x []int32, use []float64, passes int) bool {
 	sc := s.newRefillScratch()
 	improved := false
-	for pass := 0; pass < 8 && !s.stop(); pass++ {
+	for pass := 0; pass < passes && !s.stop(); pass++ {
 		any := false
 		for k := int32(0); int(k) < s.K && !s.stop(); k++ {
 			if s.refill(x, use, k, sc) {
@@ -83,34 +90,54 @@ func (s *solver) refill(x []int32, use []float64, k int32, sc *refillScratch) bo
 		copy(use, sc.use)
 	}
 
-	// Bids, each computed with the workload itself taken out of use.
+	// Bids, each computed with the workload itself taken out of use, in
+	// pieces of the target's workloads on every core.
+	n := chunks(len(refs), refChunk)
+	for len(sc.parts) < n {
+		sc.parts, sc.occupied = append(sc.parts, nil), append(sc.occupied, 0)
+	}
+	s.forEach(n, func(c int, w *worker) {
+		u := w.use
+		copy(u, use)
+		part, occupied := sc.parts[c][:0], 0.0
+		for q := c * refChunk; q < min(len(refs), (c+1)*refChunk); q++ {
+			ref := refs[q]
+			o := s.selOf(x, ref.i)
+			cur := s.selCost(ref.i, o)
+			s.addUse(ref.i, o, -1, u)
+			with := s.bestWith(ref.i, u, ref.j, w.tmp)
+			_, _, on := s.onTarget(ref.i, o, k)
+			alt := cur
+			if on {
+				alt = s.bestResponse(ref.i, u, k, w.tmp)
+			}
+			s.addUse(ref.i, o, 1, u)
+			if v := alt - with; v > 0 {
+				cd := &s.m.ws[ref.i].cands[ref.j]
+				part = append(part, knapItem{v: v, a: cd.nv, b: cd.nm, id: q, on: on})
+				if on {
+					occupied += v
+				}
+			} else if on {
+				// Occupants that would not lose by leaving count as evicted;
+				// the packing that keeps them is worth no more.
+				part = append(part, knapItem{v: 0, a: math.Inf(1), id: q, on: true})
+			}
+		}
+		sc.parts[c], sc.occupied[c] = part, occupied
+	})
 	items := sc.items[:0]
 	occupied := 0.0 // value of the current occupants, a packing to beat
-	for q, ref := range refs {
-		o := s.selOf(x, ref.i)
-		cur := s.selCost(ref.i, o)
-		s.addUse(ref.i, o, -1, use)
-		with := s.bestWith(ref.i, use, ref.j, sc.tmp)
-		_, _, on := s.onTarget(ref.i, o, k)
-		alt := cur
-		if on {
-			alt = s.bestResponse(ref.i, use, k, sc.tmp)
-		}
-		s.addUse(ref.i, o, 1, use)
-		if v := alt - with; v > 0 {
-			c := &s.m.ws[ref.i].cands[ref.j]
-			items = append(items, knapItem{v: v, a: c.nv, b: c.nm, id: q, on: on})
-			if on {
-				occupied += v
-			}
-		} else if on {
-			// Occupants that would not lose by leaving count as evicted; the
-			// packing that keeps them is worth no more.
-			items = append(items, knapItem{v: 0, a: math.Inf(1), id: q, on: true})
-		}
+	for c := range n {
+		items = append(items, sc.parts[c]...)
+		occupied += sc.occupied[c]
 	}
 	sc.items = items
-	if !sc.ks.solve(items, 1+capEps, 1+capEps, occupied, refillNodes) {
+	ok := sc.ks.solve(items, 1+capEps, 1+capEps, occupied, refillNodes)
+	// Bids scan every candidate of every workload twice; the knapsack's
+	// prices scan the items some thirty times.
+	s.spend(2*s.candsOn(k) + 32*int64(len(items)) + int64(sc.ks.nodes))
+	if !ok {
 		return false
 	}
 	// Evict the occupants left out, then move the newcomers in, then give

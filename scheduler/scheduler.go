@@ -40,6 +40,16 @@ type Result struct {
 	Unplaceable []meridian.Unplaceable
 	// Stats reports the method, the proven lower bound and the gap.
 	Stats meridian.SolverStats
+	// Timings says how long the parts of Solve took. Like Stats.Seconds,
+	// it is for benchmarks and logs, never for the plan.
+	Timings Timings
+}
+
+// Timings is how long the parts of one Solve call took.
+type Timings struct {
+	Build   time.Duration // validating the problem and building the model
+	Search  time.Duration // the bound and placement search
+	Explain time.Duration // the placements with their explanations
 }
 
 // Solve places every workload of p at minimum total monthly cost (compute,
@@ -48,8 +58,9 @@ type Result struct {
 //
 // The result is optimal when Stats.Optimal is set; otherwise its cost is
 // within Stats.GapPercent of the proven Stats.LowerBound. Solve stops at
-// Settings.GapTolerance or Settings.TimeLimit, whichever comes first, and is
-// deterministic unless it stops by time. When workloads must be left out
+// Settings.GapTolerance or when its work budget is spent, and is
+// deterministic unless Settings.TimeLimit, a safety net, stops it first
+// (Stats.Method then says so). When workloads must be left out
 // because capacity runs short, Solve first minimizes how many are left out
 // and then the cost of the rest. Solve returns an error only for a
 // structurally inconsistent Problem or a cancelled ctx.
@@ -67,11 +78,14 @@ func Solve(ctx context.Context, p *Problem) (*Result, error) {
 	if tol <= 0 {
 		tol = meridian.DefaultSettings().Placement.GapTolerance
 	}
+	built := time.Now()
 	s := newSolver(ctx, m, start.Add(limit), tol)
 	if err := s.run(); err != nil {
 		return nil, fmt.Errorf("scheduler: solve %d workloads on %d targets: %w", len(p.Workloads), len(p.Targets), err)
 	}
+	searched := time.Now()
 	res := s.result()
 	res.Stats.Seconds = time.Since(start).Seconds()
+	res.Timings = Timings{Build: built.Sub(start), Search: searched.Sub(built), Explain: time.Since(searched)}
 	return res, nil
 }

@@ -25,6 +25,7 @@ type solver struct {
 	off    []int // workload -> offset of its selection in a flat selection
 	size   int   // length of a flat selection
 	active []int // workloads the optimizer places (not unplaceable on their own)
+	nCand  int64 // candidates of the active workloads, the cost of one pass over them
 
 	inc     []int32 // incumbent selection: candidate indices, -1 first = left out
 	incCost float64 // incumbent objective, drop penalties included
@@ -32,12 +33,26 @@ type solver struct {
 	drops   int     // workloads the incumbent leaves out
 	optimal bool
 	method  string
-	timeout bool
+	timeout bool // the time limit or ctx stopped the search
 
-	top []pick // scratch for the Lagrangian subproblem
+	// work counts elementary steps (candidates scanned, knapsack and
+	// branch-and-bound nodes); the search stops when it reaches budget.
+	// Unlike the clock, it gives the same answer on every machine.
+	work, budget int64
+	spent        bool // the work budget stopped the search
+
+	top     []pick    // scratch for the Lagrangian subproblem
+	zeroLam []float64 // prices of zero
+	// partL and partUse are a parallel Lagrangian evaluation's value and
+	// usage per chunk of workloads.
+	partL   []float64
+	partUse [][]float64
 	// onK lists, per capacitated target, the workloads that can use it and
 	// the index of that candidate.
 	onK [][]candRef
+	// workers hold per-goroutine scratch for the parallel loops; there is
+	// at least one.
+	workers []*worker
 }
 
 type candRef struct {
@@ -51,6 +66,17 @@ type pick struct {
 	g int32
 }
 
+// The work budget of a search is workBase plus workPerCand units per
+// candidate (workload, target) pair, some hundreds of passes over the
+// problem: about a second on one core of a 2020s machine for 10,000
+// workloads on 200 targets. It bounds the search deterministically; the
+// time limit is only a safety net for machines much slower than that, or
+// overloaded ones.
+const (
+	workBase    = 1e8
+	workPerCand = 1200
+)
+
 func newSolver(ctx context.Context, m *model, deadline time.Time, tol float64) *solver {
 	s := &solver{ctx: ctx, m: m, deadline: deadline, tol: tol, K: len(m.caps)}
 	s.off = make([]int, len(m.ws))
@@ -59,6 +85,7 @@ func newSolver(ctx context.Context, m *model, deadline time.Time, tol float64) *
 		s.size += m.ws[i].n
 		if m.ws[i].static == staticNone {
 			s.active = append(s.active, i)
+			s.nCand += int64(len(m.ws[i].cands))
 		}
 	}
 	s.onK = make([][]candRef, s.K)
@@ -69,9 +96,13 @@ func newSolver(ctx context.Context, m *model, deadline time.Time, tol float64) *
 			}
 		}
 	}
+	s.budget = workBase + workPerCand*s.nCand
 	s.inc = s.newSel()
 	s.incCost = math.Inf(1)
 	s.lb = math.Inf(-1)
+	s.top = make([]pick, 0, s.maxSpread())
+	s.zeroLam = make([]float64, 2*s.K)
+	s.workers = newWorkers(s)
 	return s
 }
 
@@ -91,9 +122,17 @@ func (s *solver) selOf(sel []int32, i int) []int32 {
 // eps is the absolute tolerance for cost comparisons at objective scale v.
 func eps(v float64) float64 { return 1e-9 * (1 + math.Abs(v)) }
 
-// stop reports whether the solver must stop: ctx cancelled or time up.
+// spend adds n units to the work done.
+func (s *solver) spend(n int64) { s.work += n }
+
+// stop reports whether the solver must stop: work budget spent, ctx
+// cancelled or time up.
 func (s *solver) stop() bool {
-	if s.timeout {
+	if s.timeout || s.spent {
+		return true
+	}
+	if s.work >= s.budget {
+		s.spent = true
 		return true
 	}
 	if s.ctx.Err() != nil || !time.Now().Before(s.deadline) {
@@ -120,8 +159,17 @@ func (s *solver) gap() float64 {
 }
 
 // smallProblem is the number of workloads up to which the solver always
-// proves optimality (time permitting), whatever the gap tolerance.
+// proves optimality (budget permitting), whatever the gap tolerance.
 const smallProblem = 16
+
+// Iteration counts of the search's phases. Each is a fixed number, not a
+// time, so that a solve is reproducible on any machine.
+const (
+	ascentCycles = 2       // cycles of coordinate ascent before the bundle method
+	roundIters   = 50      // bundle iterations per round
+	maxRounds    = 16      // rounds of bundle iterations and re-packing
+	bnbNodes     = 1 << 22 // branch-and-bound nodes
+)
 
 func (s *solver) run() error {
 	sel := s.newSel()
@@ -141,26 +189,30 @@ func (s *solver) run() error {
 		return nil
 	}
 	s.lb = L
+	// A first bound from market-clearing prices and a few cycles of
+	// coordinate ascent, and a first placement from them and from the
+	// ledger. These always run, so that even an expired time limit or an
+	// exhausted budget yields a complete placement.
 	s.seedPrices(lam)
-	// Dual ascent in rounds of a few cycles, each followed by a primal
-	// solution from the current prices, until the gap closes to the
-	// tolerance or the bound stops moving. The first round always runs, so
-	// that even an expired time limit yields a complete placement.
-	for round := 0; round < 40 && (round == 0 || !s.stop()); round++ {
-		before := s.lb
-		s.lb = max(s.lb, s.ascend(lam, 4, 0))
-		s.lagrange(lam, sel, use)
-		s.primal(sel, lam, false)
-		if s.gap() <= s.tol || s.lb-before <= 1e-3*(s.incCost-s.lb) {
+	s.lb = max(s.lb, s.ascend(lam, ascentCycles, 0))
+	s.lagrange(lam, sel, use)
+	s.quick(sel, lam)
+	s.warmStart(lam)
+	// Then rounds of bound and placement: the bundle method takes the
+	// bound towards the LP optimum, where coordinate ascent stalls, and
+	// re-packing the limited targets improves the placement. Raising the
+	// bound first means re-packing stops as soon as it can.
+	b := s.newBundle(lam)
+	for round := 0; round < maxRounds && s.gap() > s.tol && !s.stop(); round++ {
+		converged := b.run(roundIters, 8)
+		if s.gap() <= s.tol || s.stop() {
+			break
+		}
+		if !s.repack() && converged {
 			break
 		}
 	}
-	// Coordinate ascent stalls where only a joint move of several targets'
-	// prices gains; the bundle method takes the bound from there to the LP
-	// optimum.
-	if s.gap() > s.tol && !s.stop() {
-		s.bundle(lam, 300, 8)
-	}
+	copy(lam, b.centre)
 	if (s.gap() > s.tol || len(s.active) <= smallProblem) && !s.stop() {
 		s.primal(s.inc, lam, true)
 	}
@@ -171,25 +223,19 @@ func (s *solver) run() error {
 		s.optimal, s.method = true, MethodExact
 		return nil
 	}
-	limit := 0
-	switch {
-	case s.timeout:
-	case s.gap() > s.tol || len(s.active) <= smallProblem:
-		limit = math.MaxInt
-	}
-	if limit > 0 && s.branchAndBound(lam, limit) {
+	if (s.gap() > s.tol || len(s.active) <= smallProblem) && !s.stop() && s.branchAndBound(lam, bnbNodes) {
 		s.optimal, s.method, s.lb = true, MethodExact, s.incCost
 		return nil
 	}
 	// A search cut short may leave an incumbent that some workload could
 	// still improve on its own; the explanations assume it cannot.
 	x := slices.Clone(s.inc)
-	use = make([]float64, 2*s.K)
-	for _, i := range s.active {
-		s.addUse(i, s.selOf(x, i), 1, use)
-	}
+	use = s.usage(x)
 	s.sweep(x, use)
 	s.offer(x, s.total(x))
+	if s.timeout {
+		s.method += " (stopped by the time limit)"
+	}
 	return s.ctx.Err()
 }
 
@@ -253,21 +299,52 @@ func (s *solver) offer(sel []int32, cost float64) {
 	}
 }
 
+// lagChunk is how many workloads one task of a parallel Lagrangian
+// evaluation takes. Partial sums are kept per chunk and added in chunk
+// order, so the value is the same however many cores compute it.
+const lagChunk = 512
+
 // lagrange evaluates the Lagrangian dual function at lam, with the capacity
 // rows priced at lam (per unit of normalized capacity). It stores the
 // minimizing selection in sel and the resulting usage in use.
 func (s *solver) lagrange(lam []float64, sel []int32, use []float64) float64 {
+	n := chunks(len(s.active), lagChunk)
+	for len(s.partL) < n {
+		s.partL = append(s.partL, 0)
+		s.partUse = append(s.partUse, make([]float64, 2*s.K))
+	}
+	s.forEach(n, func(c int, w *worker) {
+		L, u := 0.0, s.partUse[c]
+		clear(u)
+		for _, i := range s.active[c*lagChunk : min(len(s.active), (c+1)*lagChunk)] {
+			o := s.selOf(sel, i)
+			L += s.lagrangeOne(i, lam, o, w.top)
+			s.addUse(i, o, 1, u)
+		}
+		s.partL[c] = L
+	})
 	clear(use)
 	L := 0.0
-	for _, i := range s.active {
-		o := s.selOf(sel, i)
-		L += s.lagrangeOne(i, lam, o)
-		s.addUse(i, o, 1, use)
+	for c := range n {
+		L += s.partL[c]
+		for r, v := range s.partUse[c] {
+			use[r] += v
+		}
 	}
 	for _, l := range lam {
 		L -= l
 	}
+	s.spend(s.nCand)
 	return L
+}
+
+// usage returns the capacity usage of selection x.
+func (s *solver) usage(x []int32) []float64 {
+	use := make([]float64, 2*s.K)
+	for _, i := range s.active {
+		s.addUse(i, s.selOf(x, i), 1, use)
+	}
+	return use
 }
 
 // bestResponse writes into out workload i's cheapest option that fits the

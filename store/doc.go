@@ -5,8 +5,9 @@
 //
 // The Store interface is the contract every backend meets; store/sqlite is
 // the embedded backend (one file, WAL mode), store/postgres the one that
-// several replicas share, and store/storetest is the conformance suite
-// each backend's tests run, so that both behave the same.
+// several replicas share, both running the queries of store/sqlstore, and
+// store/storetest is the conformance suite each backend's tests run, so
+// that both behave the same.
 //
 // Every row carries the config repo's ID (RepoID), so one store can serve
 // several config repos. Consumers should depend on the narrow interfaces

@@ -17,16 +17,40 @@ var ErrLockLost = meridian.Errorf(meridian.ECONFLICT, "lock lost: the lease expi
 // ErrRunNotRunning means a run was already final when FinishRun was called.
 var ErrRunNotRunning = meridian.Errorf(meridian.ECONFLICT, "run is no longer running")
 
-// LockHeldError is AcquireLock's answer when someone else holds the lock.
+// LockHeldError is AcquireLock's answer when the request may not have the
+// lock: someone else holds it, or it is free but queued waiters come
+// first.
 type LockHeldError struct {
+	// Holder is the lock's holder; zero (but for its Key) when the lock is
+	// free and only the queue stands in the way.
 	Holder Lock
+	// Position is the request's place in the lock's queue (1: next), 0
+	// when the request is not queued; Waiters is how many live waiters
+	// the queue holds.
+	Position, Waiters int
 }
+
+// Held reports whether someone holds the lock (rather than only the
+// queue standing in the way).
+func (e *LockHeldError) Held() bool { return e.Holder.Token != 0 }
 
 func (e *LockHeldError) Error() string {
 	h := e.Holder
-	return fmt.Sprintf("target %s is locked by %s (pid %d, actor %s, plan %s, run %s) since %s; lease expires %s",
-		h.Key.Target, h.Owner.Host, h.Owner.PID, h.Owner.Actor, orNone(h.PlanID), orNone(h.RunID),
-		h.AcquiredAt.UTC().Format(time.RFC3339), h.ExpiresAt.UTC().Format(time.RFC3339))
+	var msg string
+	if e.Held() {
+		msg = fmt.Sprintf("target %s is locked by %s (pid %d, actor %s, plan %s, run %s) since %s; lease expires %s",
+			h.Key.Target, h.Owner.Host, h.Owner.PID, h.Owner.Actor, orNone(h.PlanID), orNone(h.RunID),
+			h.AcquiredAt.UTC().Format(time.RFC3339), h.ExpiresAt.UTC().Format(time.RFC3339))
+	} else {
+		msg = fmt.Sprintf("target %s is free but runs queued for it go first", h.Key.Target)
+	}
+	switch {
+	case e.Position > 0:
+		msg += fmt.Sprintf("; queued at position %d of %d", e.Position, e.Waiters)
+	case e.Waiters > 0:
+		msg += fmt.Sprintf("; %d run(s) waiting", e.Waiters)
+	}
+	return msg
 }
 
 // Unwrap lets errors.As find the meridian.Error code ECONFLICT.
@@ -42,6 +66,28 @@ func orNone(s string) string {
 // IsLockHeld reports whether err is (or wraps) a *LockHeldError.
 func IsLockHeld(err error) bool {
 	var e *LockHeldError
+	return errors.As(err, &e)
+}
+
+// PlanPrunedError is GetPlan's answer for a plan that retention deleted:
+// an ENOTFOUND error that says so, rather than that the plan never
+// existed.
+type PlanPrunedError struct {
+	Plan PrunedPlan
+}
+
+func (e *PlanPrunedError) Error() string {
+	p := e.Plan
+	return fmt.Sprintf("plan %s (ref %s, commit %s, made %s) was pruned by retention at %s: the store keeps the newest plans of each branch and every applied plan; plan again",
+		p.ID, orNone(p.Ref), orNone(p.Commit), p.CreatedAt.UTC().Format(time.RFC3339), p.PrunedAt.UTC().Format(time.RFC3339))
+}
+
+// Unwrap lets errors.As find the meridian.Error code ENOTFOUND.
+func (e *PlanPrunedError) Unwrap() error { return meridian.Errorf(meridian.ENOTFOUND, "plan pruned") }
+
+// IsPlanPruned reports whether err is (or wraps) a *PlanPrunedError.
+func IsPlanPruned(err error) bool {
+	var e *PlanPrunedError
 	return errors.As(err, &e)
 }
 

@@ -19,6 +19,11 @@ type Moves interface {
 	// new one. A workload's CreatedAt is kept across saves; UpdatedAt is
 	// the store's clock. Two moves of one workload are an EINVALID error.
 	SaveMoves(ctx context.Context, scope string, moves []Move) error
+	// SaveMovesFenced is SaveMoves for a writer that holds a lock (an
+	// apply's deploy lock, DeployLockTarget): it fails with ErrLockLost,
+	// writing nothing, unless fence still holds its lock, checked in the
+	// same transaction.
+	SaveMovesFenced(ctx context.Context, fence Fence, scope string, moves []Move) error
 }
 
 // Move is one workload's make-before-break move between targets: its old

@@ -14,6 +14,7 @@ import (
 type Store interface {
 	Repos
 	Plans
+	PlanRetention
 	Runs
 	Locks
 	Ledger
@@ -21,6 +22,7 @@ type Store interface {
 	Moves
 	History
 	Alerts
+	Decommissions
 	// Close releases the backend's resources.
 	Close() error
 }
@@ -34,16 +36,63 @@ type Repos interface {
 }
 
 // Plans keeps saved plans and their per-target Terraform artefacts.
+// Backends store documents compressed, once per plan ID, and read them
+// back as they were saved.
 type Plans interface {
 	// SavePlan stores p, replacing a plan with the same ID and its targets:
 	// the ID is derived from the plan's inputs, so a re-plan with the same
-	// ID has the same content.
+	// ID has the same content, and its document is not written again when
+	// it is unchanged. Saving a plan that retention pruned brings it back.
 	SavePlan(ctx context.Context, p PlanRecord) error
-	// GetPlan returns the plan with its targets, or an ENOTFOUND error.
+	// GetPlan returns the plan with its targets, or an ENOTFOUND error: a
+	// *PlanPrunedError when retention deleted it.
 	GetPlan(ctx context.Context, id string) (PlanRecord, error)
 	// ListPlans returns a repo's plans, newest first, without documents or
-	// targets.
+	// targets. Pruned plans are not listed.
 	ListPlans(ctx context.Context, repoID string, limit int) ([]PlanRecord, error)
+}
+
+// PlanRetention bounds what saved plans take: the store grows with the
+// fleet, not with every plan.
+type PlanRetention interface {
+	// PrunePlans deletes the repo's plans that retention does not keep and
+	// returns them, oldest first. It keeps the newest keepPerRef plans of
+	// each ref (branch, tag or pull-request head; a folder's plans share
+	// the empty ref), in ListPlans order, and whatever something still
+	// needs: every applied plan (a succeeded apply run, the ledger or an
+	// applied target names it), a plan a running run or a held lock
+	// names, one a GitOps move started from, and the newest plan each
+	// pull request's comment links to. keepPerRef <= 0 keeps every plan.
+	// Cost history, finding records, runs and the audit log are never
+	// touched. A pruned plan leaves a tombstone, so that GetPlan says it
+	// was pruned rather than that it never existed.
+	PrunePlans(ctx context.Context, repoID string, keepPerRef int) ([]PrunedPlan, error)
+	// PlanStats says how many plans a repo has and what they take.
+	PlanStats(ctx context.Context, repoID string) (PlanStats, error)
+}
+
+// DefaultPlanRetention is how many plans of each ref are kept when the
+// operator does not say: enough to compare a branch's last weeks of plans,
+// few enough that a large fleet's store stays small.
+const DefaultPlanRetention = 50
+
+// PrunedPlan is a plan that retention deleted.
+type PrunedPlan struct {
+	ID        string
+	RepoID    string
+	Ref       string
+	Commit    string
+	CreatedAt time.Time
+	PrunedAt  time.Time
+}
+
+// PlanStats is what a repo's saved plans take.
+type PlanStats struct {
+	// Plans is how many are saved; Pruned how many retention deleted.
+	Plans, Pruned int
+	// RawBytes is the size of their documents and Terraform show JSON as
+	// JSON; StoredBytes what they take in the database (compressed).
+	RawBytes, StoredBytes int64
 }
 
 // Runs records every plan, apply and drift run and its outcome.
@@ -67,10 +116,23 @@ type Runs interface {
 // records the holder's run as interrupted and bumps the fencing token, so
 // that every later write of the old holder fails with ErrLockLost. None of
 // the calls block: waiting is the caller's choice (see AcquireWait).
+//
+// Waiting is first come, first served across processes: a request with a
+// Waiter joins the lock's queue (or keeps its place, renewing it), and a
+// free lock goes only to the oldest live waiter, never to a request that
+// is not queued while anyone waits. A waiter that stops asking (a killed
+// process) loses its place once its WaitTTL has passed.
 type Locks interface {
 	// AcquireLock takes the lock for req.Key, or fails with *LockHeldError
-	// naming the holder.
+	// naming the holder and the request's place in the queue. Taking the
+	// lock removes the request from the queue.
 	AcquireLock(ctx context.Context, req LockRequest) (Lock, error)
+	// LeaveLockQueue removes waiter from key's queue, for a request that
+	// gave up. Leaving a queue one is not in is not an error.
+	LeaveLockQueue(ctx context.Context, key LockKey, waiter string) error
+	// ListLockWaiters returns the live waiters of a repo's locks (of all
+	// repos when repoID is empty), by repo, target and position.
+	ListLockWaiters(ctx context.Context, repoID string) ([]LockWaiter, error)
 	// RenewLock extends the lease by ttl from now. It fails with
 	// ErrLockLost when f no longer holds the lock.
 	RenewLock(ctx context.Context, f Fence, ttl time.Duration) (Lock, error)
@@ -261,7 +323,33 @@ type LockRequest struct {
 	PlanID string
 	RunID  string
 	TTL    time.Duration
+	// Waiter, when set, queues the request under this ID (unique per
+	// request) if it cannot have the lock now; asking again with the same
+	// Waiter keeps its place for another WaitTTL.
+	Waiter  string
+	WaitTTL time.Duration
 }
+
+// LockWaiter is a request queued for a lock.
+type LockWaiter struct {
+	Key    LockKey
+	Waiter string
+	Owner  Owner
+	PlanID string
+	RunID  string
+	// Position is the waiter's place in the queue: 1 is next.
+	Position   int
+	EnqueuedAt time.Time
+	// ExpiresAt is when the waiter loses its place unless it asks again.
+	ExpiresAt time.Time
+}
+
+// DeployLockTarget is the lock target of a config repo's deploy step
+// (committing the deploy tree and its move records): applies of one repo
+// take it after their Terraform targets, so that they commit one at a
+// time even when the config has no Terraform target. Target names are
+// DNS labels, so no target can take this name.
+const DeployLockTarget = "@deploy"
 
 // Lock is a held lock.
 type Lock struct {

@@ -102,6 +102,27 @@ func (w *Workspace) State(ctx context.Context) (State, error) {
 	return State{Serial: doc.Serial, Lineage: doc.Lineage, Raw: []byte(raw)}, nil
 }
 
+// CountResources counts the resource instances of a state document (as
+// State's Raw holds it); an empty document has none.
+func CountResources(raw []byte) (int, error) {
+	if len(raw) == 0 {
+		return 0, nil
+	}
+	var doc struct {
+		Resources []struct {
+			Instances []json.RawMessage `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return 0, fmt.Errorf("terraform state: not a state document: %w", err)
+	}
+	n := 0
+	for _, r := range doc.Resources {
+		n += len(r.Instances)
+	}
+	return n, nil
+}
+
 // PlanResult is a saved plan, read back through show -json.
 type PlanResult struct {
 	// Changed is the plan's detailed exit code: true when applying it
@@ -121,6 +142,8 @@ const (
 	PlanNormal PlanMode = iota
 	// PlanRefreshOnly only records what changed outside Terraform.
 	PlanRefreshOnly
+	// PlanDestroy proposes destroying everything the state holds.
+	PlanDestroy
 )
 
 // Plan runs terraform plan -out planFile and reads the plan back with
@@ -130,15 +153,18 @@ func (w *Workspace) Plan(ctx context.Context, planFile string, mode PlanMode) (*
 	if w.r.lockTimeout != "" {
 		opts = append(opts, tfexec.LockTimeout(w.r.lockTimeout))
 	}
-	if mode == PlanRefreshOnly {
+	switch mode {
+	case PlanRefreshOnly:
 		opts = append(opts, tfexec.RefreshOnly(true))
+	case PlanDestroy:
+		opts = append(opts, tfexec.Destroy(true))
 	}
 	if err := w.r.handOver(w.Dir, filepath.Dir(planFile)); err != nil {
 		return nil, err
 	}
 	changed, err := w.tf.Plan(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("terraform plan: %w", err)
+		return nil, fmt.Errorf("terraform plan: %w", stateLocked(err, ""))
 	}
 	p, err := w.tf.ShowPlanFile(ctx, planFile)
 	if err != nil {
@@ -172,7 +198,7 @@ func (w *Workspace) Apply(ctx context.Context, planFile string, log io.Writer) e
 	}
 	if err != nil {
 		if diags := lr.Errors(); len(diags) > 0 {
-			return fmt.Errorf("terraform apply: %w: %s", err, joinLines(diags))
+			return fmt.Errorf("terraform apply: %w", stateLocked(err, joinLines(diags)))
 		}
 		return fmt.Errorf("terraform apply: %w", err)
 	}

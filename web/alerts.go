@@ -41,7 +41,7 @@ const maxListed = 5000
 
 func (s *Server) alertRoutes(r chi.Router) {
 	r.With(s.require(RoleViewer)).Get("/alerts", s.handleAlertList)
-	r.With(s.require(RoleOperator)).Post("/alerts/test", s.handleAlertTest)
+	r.With(s.require(RoleOperator), s.toLeader).Post("/alerts/test", s.handleAlertTest)
 	r.With(s.require(RoleViewer)).Get("/alerts/dead-letters", s.handleDeadLetterList)
 	r.With(s.require(RoleOperator)).Post("/alerts/dead-letters/{id}/replay", s.handleDeadLetterReplay)
 	s.silenceRoutes(r)

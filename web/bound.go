@@ -39,7 +39,7 @@ func clip(s string) string {
 // handles, plus "other": the only values that may become a metric label.
 func eventLabel(event string) string {
 	switch event {
-	case github.EventPing, github.EventPush, github.EventPullRequest:
+	case github.EventPing, github.EventPush, github.EventPullRequest, github.EventIssueComment, github.EventPullRequestReview:
 		return event
 	}
 	return "other"

@@ -17,17 +17,22 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 type readiness struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks"`
+	// Leader says whether this replica leads the replicas sharing its
+	// store (always true for a server alone on it). Followers are ready:
+	// they serve the API, the dashboard and webhooks.
+	Leader bool `json:"leader"`
 }
 
 // handleReadyz answers 200 when the store takes writes and the config
-// repo can be read, 503 otherwise, naming the failed check. The endpoint
+// repo can be read, 503 otherwise, naming the failed check; its "leader"
+// says whether this replica leads. The endpoint
 // needs no token, so the answer says which check failed and why in general
 // terms only; the log has the error itself (which names files and hosts).
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	log := logger(ctx, s.log)
-	out := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "git": "ok"}}
+	out := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "git": "ok"}, Leader: s.leading()}
 	if err := s.storeReady(ctx); err != nil {
 		log.ErrorContext(ctx, "readiness: store", "err", err)
 		msg := "failing: the store does not answer"

@@ -30,6 +30,19 @@ type lockView struct {
 	// Expired is set when the lease ran out and nobody took the lock over
 	// yet: the next run will.
 	Expired bool `json:"expired"`
+	// Waiters are the runs queued for the lock, first come, first served.
+	Waiters []lockWaiterView `json:"waiters,omitempty"`
+}
+
+// lockWaiterView is a run queued for a lock.
+type lockWaiterView struct {
+	Position   int       `json:"position"`
+	Actor      string    `json:"actor"`
+	Host       string    `json:"host,omitempty"`
+	PID        int       `json:"pid,omitempty"`
+	PlanID     string    `json:"plan_id,omitempty"`
+	RunID      string    `json:"run_id,omitempty"`
+	EnqueuedAt time.Time `json:"enqueued_at"`
 }
 
 func (s *Server) viewLock(l store.Lock) lockView {
@@ -49,7 +62,21 @@ func (s *Server) handleLockList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, mapList(pageOf(ls, p), s.viewLock))
+	ws, err := s.st.ListLockWaiters(r.Context(), s.recon.RepoID())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	queued := map[string][]lockWaiterView{}
+	for _, q := range ws {
+		queued[q.Key.Target] = append(queued[q.Key.Target], lockWaiterView{Position: q.Position, Actor: q.Owner.Actor, Host: q.Owner.Host,
+			PID: q.Owner.PID, PlanID: q.PlanID, RunID: q.RunID, EnqueuedAt: q.EnqueuedAt})
+	}
+	writeJSON(w, http.StatusOK, mapList(pageOf(ls, p), func(l store.Lock) lockView {
+		v := s.viewLock(l)
+		v.Waiters = queued[l.Key.Target]
+		return v
+	}))
 }
 
 // handleLockDelete force-unlocks a target: operators may unlock locks they

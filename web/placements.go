@@ -10,6 +10,7 @@ import (
 
 func (s *Server) placementRoutes(r chi.Router) {
 	r.With(s.require(RoleViewer)).Get("/placements", s.handlePlacementList)
+	r.With(s.require(RoleViewer)).Get("/placements/{workload}/explain", s.handlePlacementExplain)
 }
 
 // handlePlacementList lists a plan's placements (?plan_id=, default the

@@ -17,8 +17,9 @@ import (
 
 func (s *Server) planRoutes(r chi.Router) {
 	r.With(s.require(RoleViewer)).Get("/plans", s.handlePlanList)
-	r.With(s.require(RoleOperator)).Post("/plans", s.handlePlanCreate)
+	r.With(s.require(RoleOperator), s.toLeader).Post("/plans", s.handlePlanCreate)
 	r.With(s.require(RoleViewer)).Get("/plans/{planID}", s.handlePlanGet)
+	r.With(s.require(RoleOperator)).Post("/plans/{planID}/approve-destroy", s.handlePlanApproveDestroy)
 	// POST /plans/{planID}/apply is registered in routes(), outside the
 	// request timeout.
 }

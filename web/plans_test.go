@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/meridianhq/meridian"
@@ -61,5 +62,27 @@ func TestPRPlanNotApplied(t *testing.T) {
 	}
 	if h.Applier.Applied() != 0 {
 		t.Errorf("the applier ran")
+	}
+}
+
+// TestPrunedPlan: a plan that retention pruned answers 404 saying so, not
+// a 500 or a bare "not found", and so does applying it.
+func TestPrunedPlan(t *testing.T) {
+	h := newHarness(t, harnessOptions{noRun: true})
+	ctx := context.Background()
+	if err := h.St.SavePlan(ctx, store.PlanRecord{ID: "oldplan", RepoID: controlplanetest.RepoID, Ref: "refs/heads/master", Commit: "c0",
+		Document: []byte(`{"id":"oldplan"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	h.St.PrunePlan("oldplan")
+	var body struct {
+		Error struct{ Code, Message string }
+	}
+	for _, req := range []struct{ method, path string }{{"GET", "/api/v1/plans/oldplan"}, {"POST", "/api/v1/plans/oldplan/apply"}} {
+		body.Error.Code, body.Error.Message = "", ""
+		if code := h.do(req.method, req.path, web.RoleOperator, nil, &body); code != 404 || body.Error.Code != "not_found" ||
+			!strings.Contains(body.Error.Message, "pruned by retention") {
+			t.Errorf("%s %s: %d %+v, want 404 saying the plan was pruned by retention", req.method, req.path, code, body.Error)
+		}
 	}
 }

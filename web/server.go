@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
 	"runtime/debug"
 	"strings"
@@ -68,6 +69,12 @@ type Options struct {
 	// DefaultSessionIdle and DefaultSessionLifetime).
 	Sessions                     SessionStore
 	SessionIdle, SessionLifetime time.Duration
+	// Leader and Queue are for replicas sharing a store (replicas.go):
+	// whether this one leads (nil: always), and the queue that holds
+	// webhook deliveries for the leader (nil: a delivery is processed by
+	// the replica that received it, in the background).
+	Leader Leadership
+	Queue  DeliveryQueue
 }
 
 // Server is the HTTP face of the control plane.
@@ -102,6 +109,11 @@ type Server struct {
 	readyMu  sync.Mutex
 	readyAt  time.Time
 	readyErr error
+
+	// queueWake wakes RunDeliveries when this replica queued a delivery;
+	// proxy forwards the leader's requests to it (replicas.go).
+	queueWake chan struct{}
+	proxy     *httputil.ReverseProxy
 }
 
 // NewServer returns a server for recon's config repo. Handlers read st;
@@ -129,7 +141,9 @@ func NewServer(st Store, recon *controlplane.Reconciler, opts Options) *Server {
 		st: st, recon: recon, opts: opts, log: opts.Logger, metrics: opts.Metrics, now: opts.Now,
 		limiter: newFailureLimiter(opts.AuthFailureEvery, opts.AuthFailureBurst, opts.Now),
 		touched: map[string]time.Time{}, webhookReads: make(chan struct{}, maxWebhookReads),
+		queueWake: make(chan struct{}, 1),
 	}
+	s.proxy = s.newLeaderProxy()
 	s.initHistory()
 	s.initSessions()
 	s.router = s.routes()
@@ -199,7 +213,7 @@ func (s *Server) routes() chi.Router {
 		r.Use(s.authenticate)
 		// Applies are not cut off by the request timeout: they stop only
 		// when the server does.
-		r.With(s.require(RoleOperator)).Post("/plans/{planID}/apply", s.handlePlanApply)
+		r.With(s.require(RoleOperator), s.toLeader).Post("/plans/{planID}/apply", s.handlePlanApply)
 		// An event stream lasts as long as its client; the feed bounds
 		// its JSON form itself.
 		r.With(s.require(RoleViewer)).Get("/events", s.handleEvents)

@@ -261,9 +261,22 @@ func TestLocks(t *testing.T) {
 	h := newHarness(t, harnessOptions{noRun: true})
 	h.St.PutLock(store.Lock{Key: store.LockKey{RepoID: controlplanetest.RepoID, Target: "aws-a"}, Token: 3, Owner: store.Owner{Actor: "api:t-operator"}, ExpiresAt: time.Now().Add(time.Minute)})
 	h.St.PutLock(store.Lock{Key: store.LockKey{RepoID: controlplanetest.RepoID, Target: "onprem-b"}, Token: 1, Owner: store.Owner{Actor: "alice"}, ExpiresAt: time.Now().Add(time.Minute)})
-	var l struct{ Items []map[string]any }
+	h.St.PutWaiter(store.LockWaiter{Key: store.LockKey{RepoID: controlplanetest.RepoID, Target: "aws-a"}, Position: 1, Owner: store.Owner{Actor: "bob"}, RunID: "apply-2"})
+	var l struct {
+		Items []struct {
+			Target  string
+			Waiters []struct {
+				Position int
+				Actor    string
+				RunID    string `json:"run_id"`
+			}
+		}
+	}
 	if h.do("GET", "/api/v1/locks", web.RoleViewer, nil, &l); len(l.Items) != 2 {
-		t.Fatalf("locks: %v", l.Items)
+		t.Fatalf("locks: %+v", l.Items)
+	}
+	if w := l.Items[0].Waiters; l.Items[0].Target != "aws-a" || len(w) != 1 || w[0].Position != 1 || w[0].Actor != "bob" || w[0].RunID != "apply-2" || len(l.Items[1].Waiters) != 0 {
+		t.Errorf("locks with their queues: %+v; want bob queued for aws-a only", l.Items)
 	}
 	if got := h.do("DELETE", "/api/v1/locks/onprem-b", web.RoleOperator, nil, nil); got != 403 {
 		t.Errorf("operator unlocking alice's lock: %d, want 403", got)

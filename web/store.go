@@ -30,6 +30,9 @@ type Store interface {
 // LockStore is the part of store.Locks the API exposes.
 type LockStore interface {
 	ListLocks(ctx context.Context, repoID string) ([]store.Lock, error)
+	// ListLockWaiters lists the runs queued for a repo's locks, by target
+	// and position.
+	ListLockWaiters(ctx context.Context, repoID string) ([]store.LockWaiter, error)
 	ForceUnlock(ctx context.Context, key store.LockKey, actor, reason string) (store.Lock, bool, error)
 }
 

@@ -89,7 +89,7 @@ func (s *Server) initUI() *uiState {
 func (s *Server) uiRoutes(r chi.Router) {
 	s.initUI()
 	r.With(s.requirePage(RoleViewer)).Get("/events/stream", s.handleEvents)
-	r.With(s.requirePage(RoleOperator)).Post("/plans/{planID}/apply", s.handleUIApply)
+	r.With(s.requirePage(RoleOperator), s.toLeader).Post("/plans/{planID}/apply", s.handleUIApply)
 	r.Group(func(r chi.Router) {
 		r.Use(middleware.Timeout(s.opts.RequestTimeout), s.requirePage(RoleViewer))
 		r.Get("/", s.handleUIOverview)

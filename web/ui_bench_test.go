@@ -43,8 +43,10 @@ func (p *scalePlanner) Plan(ctx context.Context, in controlplane.PlanInput) (*co
 				MonthlyCost: cost, Cost: meridian.CostBreakdown{Compute: cost * 0.8, Storage: cost * 0.15, Egress: cost * 0.05},
 				Explanation: meridian.Explanation{Reason: "cheapest compliant target with capacity",
 					RunnerUp: &meridian.RunnerUp{Target: cfg.Targets[(t+1)%nt].Name, ExtraCost: meridian.Money(rng.Float64() * 100)},
-					Rejected: []meridian.Rejection{{Target: cfg.Targets[(t+2)%nt].Name, Rules: []string{"MER-ENC-001"}}, {Target: cfg.Targets[(t+3)%nt].Name, Rules: []string{"MER-RES-002", "MER-LOG-003"}}},
-					Sizing:   &meridian.Sizing{Method: "forecast", Replicas: w.Replicas.Min, Model: "holt-winters", PeakP50: 120, PeakPq: 180, Quantile: 0.95, Headroom: 0.2}}})
+					Rejected: []meridian.RejectionGroup{{Rule: "MER-ENC-001", Reason: "requires customer-managed encryption", Count: 1, Nearest: []string{cfg.Targets[(t+2)%nt].Name}},
+						{Rule: "MER-RES-002", Reason: "target jurisdiction \"us\" is not one of the allowed eu", Count: 40, Nearest: []string{cfg.Targets[(t+3)%nt].Name, cfg.Targets[(t+4)%nt].Name, cfg.Targets[(t+5)%nt].Name}}},
+					RejectedCount: 41,
+					Sizing:        &meridian.Sizing{Method: "forecast", Replicas: w.Replicas.Min, Model: "holt-winters", PeakP50: 120, PeakPq: 180, Quantile: 0.95, Headroom: 0.2}}})
 			plan.TotalMonthlyCost += cost
 		}
 		if i%10 == 3 {
@@ -73,6 +75,30 @@ func (p *scalePlanner) Plan(ctx context.Context, in controlplane.PlanInput) (*co
 		return nil, err
 	}
 	return &controlplane.PlanOutput{Plan: plan, RunID: runID}, nil
+}
+
+// scaleServer serves the plan scalePlanner makes of cfg over db, once
+// planned and ready has returned.
+func scaleServer(tb testing.TB, db *sqlite.DB, cfg *meridian.Config, ready func()) (*web.Server, *httptest.Server) {
+	tb.Helper()
+	loader := controlplanetest.NewLoader()
+	snap := snapshot("c1", cfg)
+	loader.Set("master", snap)
+	loader.Set("c1", snap)
+	recon := controlplane.NewReconciler(db, loader, &scalePlanner{st: db}, nil, nil, controlplane.ReconcilerOptions{
+		RepoID: controlplanetest.RepoID, Source: controlplanetest.Source, Branch: "master", Interval: time.Hour,
+		Recorder: controlplane.NewRecorder(db, controlplane.RecorderOptions{})})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = recon.Run(ctx) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	controlplanetest.WaitFor(tb, "the plan", func() bool { return recon.State().PlanID != "" })
+	ready()
+	srv := web.NewServer(db, recon, web.Options{Configs: loader})
+	tb.Cleanup(srv.EventFeed().Close)
+	hs := httptest.NewServer(srv.Handler())
+	tb.Cleanup(hs.Close)
+	return srv, hs
 }
 
 // scaleConfig is nw workloads over nt targets in 40 teams.
@@ -184,29 +210,16 @@ func signIn(tb testing.TB, srv *httptest.Server, db *sqlite.DB) string {
 func BenchmarkOverview(b *testing.B) {
 	db := controlplanetest.OpenSQLite(b)
 	cfg := scaleConfig(10_000, 200)
-	loader := controlplanetest.NewLoader()
-	snap := snapshot("c1", cfg)
-	loader.Set("master", snap)
-	loader.Set("c1", snap)
-	recon := controlplane.NewReconciler(db, loader, &scalePlanner{st: db}, nil, nil, controlplane.ReconcilerOptions{
-		RepoID: controlplanetest.RepoID, Source: controlplanetest.Source, Branch: "master", Interval: time.Hour,
-		Recorder: controlplane.NewRecorder(db, controlplane.RecorderOptions{})})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = recon.Run(ctx) }()
-	b.Cleanup(func() { cancel(); <-done })
-	controlplanetest.WaitFor(b, "the plan", func() bool { return recon.State().PlanID != "" })
-	// The plan's history (finding records, cost point) is recorded after
-	// the plan is: wait for it, or the first page may count nothing.
-	controlplanetest.WaitFor(b, "the finding records", func() bool {
-		n, err := db.CountFindings(ctx, controlplanetest.RepoID, "master", meridian.FindingOpen)
-		return err == nil && n[meridian.SeverityDeny] == 500 && n[meridian.SeverityWarn] == 500
+	srv, hs := scaleServer(b, db, cfg, func() {
+		// The plan's history (finding records, cost point) is recorded
+		// after the plan is: wait for it, or the first page may count
+		// nothing.
+		controlplanetest.WaitFor(b, "the finding records", func() bool {
+			n, err := db.CountFindings(context.Background(), controlplanetest.RepoID, "master", meridian.FindingOpen)
+			return err == nil && n[meridian.SeverityDeny] == 500 && n[meridian.SeverityWarn] == 500
+		})
+		fillHistory(b, db, cfg, 2000)
 	})
-	fillHistory(b, db, cfg, 2000)
-	srv := web.NewServer(db, recon, web.Options{Configs: loader})
-	b.Cleanup(srv.EventFeed().Close)
-	hs := httptest.NewServer(srv.Handler())
-	b.Cleanup(hs.Close)
 	cookie := signIn(b, hs, db)
 	h := srv.Handler()
 	get := func() (int, string) {

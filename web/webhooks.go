@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/store"
 )
@@ -106,8 +107,12 @@ func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
 	// The delivery is signed from here on, but GitHub's event names are
 	// short: a long one is clipped rather than stored whole.
 	event = clip(event)
-	claimed, err := s.st.ClaimDelivery(ctx, store.Delivery{ID: id, RepoID: s.recon.RepoID(), Event: event,
-		PayloadSHA256: hex.EncodeToString(sum[:]), ReceivedAt: s.now(), Status: store.DeliveryReceived})
+	d := store.Delivery{ID: id, RepoID: s.recon.RepoID(), Event: event,
+		PayloadSHA256: hex.EncodeToString(sum[:]), ReceivedAt: s.now(), Status: store.DeliveryReceived}
+	if s.opts.Queue != nil && s.queueDelivery(w, r, d, body) {
+		return // queued for the leader (replicas.go)
+	}
+	claimed, err := s.st.ClaimDelivery(ctx, d)
 	if err != nil {
 		s.metrics.webhooks.WithLabelValues(label, "failed").Inc()
 		s.writeError(w, r, err)
@@ -163,6 +168,9 @@ func (s *Server) route(event string, body []byte) (webhookReply, job, error) {
 	if err != nil {
 		return webhookReply{}, nil, meridian.Errorf(meridian.EINVALID, "%v", err)
 	}
+	if reply, j, ok := s.routeDestroy(v); ok {
+		return reply, j, nil
+	}
 	switch ev := v.(type) {
 	case *github.PingEvent:
 		return webhookReply{Status: "pong"}, nil, nil
@@ -178,7 +186,14 @@ func (s *Server) route(event string, body []byte) (webhookReply, job, error) {
 			return ignored("the branch was deleted")
 		}
 		return webhookReply{Status: "accepted"}, func(ctx context.Context) (string, error) {
-			if err := s.recon.Sync(ctx); err != nil {
+			err := s.recon.Sync(ctx)
+			var apply *controlplane.ApplyError
+			if errors.As(err, &apply) {
+				// Planned; the loop retries the apply by itself, and a
+				// redelivery would change nothing.
+				return apply.PlanID, nil
+			}
+			if err != nil {
 				return "", err
 			}
 			return s.recon.State().PlanID, nil

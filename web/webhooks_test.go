@@ -162,10 +162,17 @@ func TestPullRequestReport(t *testing.T) {
 	if st := h.GitHub.Calls()[4].Body["state"]; st != "success" {
 		t.Errorf("status after the fix = %v, want success", st)
 	}
-	// Closed without merge: ignored.
+	// Closed without merge: its destroy approvals are settled (revoked),
+	// and nothing is reported.
 	code, reply = h.webhook("pull_request", "pr-4", payload(t, "pull_request.closed.payload.json"), "")
-	if code != http.StatusOK || reply["status"] != "ignored" {
+	if code != http.StatusAccepted || reply["status"] != "accepted" {
 		t.Errorf("closed: %d %v", code, reply)
+	}
+	if d := h.waitDelivery("pr-4"); d.Status != store.DeliveryProcessed {
+		t.Fatalf("delivery %+v", d)
+	}
+	if diff := cmp.Diff(want, h.GitHub.Methods()); diff != "" {
+		t.Errorf("a closed pull request is not reported on (-want +got):\n%s", diff)
 	}
 }
 

@@ -16,17 +16,17 @@ import (
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/planner"
+	"github.com/meridianhq/meridian/planner/report"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/workflow"
 )
 
 func newApplyCmd(a *app) *cobra.Command {
 	var (
-		rf          repoFlags
-		sf          stateFlags
-		tff         terraformFlags
-		autoApprove bool
-		format      string
+		rf  repoFlags
+		sf  stateFlags
+		tff terraformFlags
+		o   applyOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [PLAN_ID] [--repo PATH|URL] [--auto-approve]",
@@ -58,12 +58,23 @@ second run on the same target fails at once naming the holder, or waits
 up to --lock-timeout. A killed run's lock is taken over when its lease
 (--lock-lease) expires.
 
+A target or workload that left the config is decommissioned: the plan's
+destroy section shows the destroy plan of a removed target's Terraform
+workspace, the deploy-repo files pruned and the Crossplane resources
+deleted, each with its deletion policy. Applying it needs consent:
+--allow-destroy, a "meridian approve-destroy" in the pull request, or an
+operator's POST /api/v1/plans/PLAN_ID/approve-destroy. Without it, apply
+refuses before touching anything and names every target and workload it
+would destroy. A target marked protect: true is never destroyed.
+Orphaned Terraform workspaces with no state are removed after
+--workspace-retention.
+
 Exit status: 0 applied; 1 a target failed or could not be applied, the
 deploy repo could not be written, or an error; 2 refused (stale plan, lock
-held).`,
+held, destroy without consent).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := tableOrJSON(format); err != nil {
+			if err := tableOrJSON(o.format); err != nil {
 				return err
 			}
 			switch {
@@ -80,9 +91,9 @@ held).`,
 			defer db.Close()
 			var res *controlplane.ApplyOutcome
 			if len(args) == 1 {
-				res, err = a.applySaved(ctx, wf, db, &rf, &sf, args[0])
+				res, err = a.applySaved(ctx, wf, db, &rf, &sf, args[0], &o)
 			} else {
-				res, err = a.planAndApply(ctx, wf, db, &rf, &sf, autoApprove, format)
+				res, err = a.planAndApply(ctx, wf, db, &rf, &sf, &o)
 			}
 			if err != nil {
 				return applyExit(err)
@@ -90,13 +101,14 @@ held).`,
 			if res == nil {
 				return nil
 			}
-			if format == "json" {
+			if o.format == "json" {
 				if err := writeJSON(a.stdout, res); err != nil {
 					return err
 				}
 			} else {
 				writeApplyResult(a.stdout, res.ApplyResult)
 				writeDeployStep(a.stdout, res.Deploy)
+				writeWorkspaceGC(a.stdout, res.Workspaces)
 			}
 			if res.Failed() {
 				return &exitErr{code: exitError}
@@ -107,10 +119,12 @@ held).`,
 	cmd.Flags().StringVar(&rf.repo, "repo", "", "config repo to plan and apply: a directory or a Git URL")
 	cmd.Flags().StringVar(&rf.ref, "ref", "", "branch, tag or commit to read from a Git URL")
 	cmd.Flags().StringVar(&rf.cacheDir, "cache-dir", "", "where Git clones are cached (default: ~/.cache/meridian/repos)")
-	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for approval")
-	cmd.Flags().StringVar(&format, "format", "table", "output format of the result: table or json")
+	cmd.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "apply without asking for approval")
+	cmd.Flags().StringVar(&o.format, "format", "table", "output format of the result: table or json")
+	o.register(cmd)
 	sf.register(cmd)
 	tff.register(cmd, false)
+	registerPlanRetention(cmd.Flags(), &sf.planRetention)
 	return cmd
 }
 
@@ -129,7 +143,7 @@ func applyExit(err error) error {
 // planAndApply is `meridian apply --repo`: plan with Terraform under the
 // target locks, show the changes, ask, apply, commit the deploy tree, all
 // in one session so that nobody can apply in between.
-func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, autoApprove bool, format string) (res *controlplane.ApplyOutcome, err error) {
+func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, o *applyOptions) (res *controlplane.ApplyOutcome, err error) {
 	l, err := rf.load(ctx, a)
 	if err != nil {
 		return nil, err
@@ -163,13 +177,24 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.
 		return nil, err
 	}
 	out := a.stdout
-	if format == "json" {
+	if o.format == "json" {
 		out = a.stderr // stdout holds exactly one JSON document
 	}
 	writePlanSummary(out, plan, l.cfg)
+	// Consent to destroy is checked before the question: without it the
+	// apply is refused (exit 2), and the saved plan waits for consent.
+	consent, err := controlplane.LoadConsent(ctx, st, src.RepoID(), owner().Actor, o.allowDestroy)
+	if err != nil {
+		return nil, err
+	}
+	used, err := controlplane.CheckConsent(ctx, a.logger, st, owner().Actor, src.RepoID(), sess.RunID(), plan, consent)
+	if err != nil {
+		fmt.Fprintf(out, "\nNot applied: the plan destroys what left the config, without consent. Pass --allow-destroy (meridian apply %s --allow-destroy applies this saved plan).\n", plan.ID)
+		return nil, err
+	}
 	if !anyChanges(plan) {
 		fmt.Fprintln(out, "\nNo changes. The infrastructure and the deploy repo match the plan; recording it in the ledger.")
-	} else if !autoApprove {
+	} else if !o.autoApprove {
 		ok, err := confirm(a.stdin, out, plan.ID)
 		if err != nil {
 			return nil, err
@@ -191,17 +216,20 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.
 	if err != nil {
 		return nil, err
 	}
-	return &controlplane.ApplyOutcome{ApplyResult: tf, Deploy: controlplane.ApplyDeploy(ctx, a.logger, st, owner().Actor, src.RepoID(), l.cfg, plan, tf, dopts)}, nil
+	res = &controlplane.ApplyOutcome{ApplyResult: tf, Deploy: controlplane.ApplyDeploy(ctx, a.logger, st, owner().Actor, src.RepoID(), l.cfg, plan, tf, dopts, sess)}
+	res.Workspaces = controlplane.Decommission(ctx, a.logger, st, sess, l.cfg, plan, consent, used, res, o.workspaceRetention)
+	return res, nil
 }
 
 // applySaved is `meridian apply PLAN_ID`.
-func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, planID string) (*controlplane.ApplyOutcome, error) {
+func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, st store.Store, rf *repoFlags, sf *stateFlags, planID string, o *applyOptions) (*controlplane.ApplyOutcome, error) {
 	dopts, err := a.deployOptions(sf, st)
 	if err != nil {
 		return nil, err
 	}
 	res, _, err := controlplane.ApplySavedPlan(ctx, wf, st, controlplane.SavedApply{PlanID: planID, Actor: owner().Actor,
-		CacheDir: rf.cacheDir, Deploy: dopts, Logger: a.logger, Recorder: controlplane.NewRecorder(st, controlplane.RecorderOptions{})})
+		CacheDir: rf.cacheDir, Deploy: dopts, Logger: a.logger, Recorder: controlplane.NewRecorder(st, controlplane.RecorderOptions{}),
+		AllowDestroy: o.allowDestroy, WorkspaceRetention: o.workspaceRetention})
 	return res, err
 }
 
@@ -288,6 +316,7 @@ func writePlanSummary(w io.Writer, p *meridian.Plan, cfg *meridian.Config) {
 		fmt.Fprintf(w, "\nNot applied by Terraform (no module; GitOps output only): %s\n", strings.Join(gitopsOnly, ", "))
 	}
 	writeDeployPreview(w, p.Deploy)
+	report.DestroyTable(w, p)
 	deny, warn := 0, 0
 	for _, f := range p.Findings {
 		switch f.Severity {

@@ -140,8 +140,10 @@ func runBenchPlacement(ctx context.Context, stdout io.Writer, o benchPlacementOp
 		Seconds:    elapsed,
 	}
 	if o.format == "text" {
-		_, err = fmt.Fprintf(stdout, "%d workloads x %d targets: cost %.2f, lower bound %.2f, gap %.4f%%, %.3fs (%s)\n",
-			rep.Workloads, rep.Targets, rep.Cost, rep.LowerBound, rep.GapPercent, rep.Seconds, res.Stats.Method)
+		tm := res.Timings
+		_, err = fmt.Fprintf(stdout, "%d workloads x %d targets: cost %.2f, lower bound %.2f, gap %.4f%%, %.3fs (%s; build %.3fs, search %.3fs, explain %.3fs)\n",
+			rep.Workloads, rep.Targets, rep.Cost, rep.LowerBound, rep.GapPercent, rep.Seconds, res.Stats.Method,
+			tm.Build.Seconds(), tm.Search.Seconds(), tm.Explain.Seconds())
 		return err
 	}
 	enc := json.NewEncoder(stdout)

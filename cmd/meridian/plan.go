@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ func newPlanCmd(a *app) *cobra.Command {
 		format string
 		out    string
 		cf     compareFlags // --base/--head (serve issue): plan_compare.go
+		tf     timingsFlag  // --timings: plan_timings.go
 	)
 	cmd := &cobra.Command{
 		Use:   "plan --repo PATH|URL [--ref REF] [--format table|json|markdown] [--out FILE]",
@@ -43,7 +43,8 @@ and on errors ({"error": ...}).`,
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			plan, err := a.plan(cmd, &rf, &sf, &tff)
+			tm := newPlanTimings()
+			plan, err := a.plan(cmd, &rf, &sf, &tff, tm)
 			if err != nil {
 				if format == "json" {
 					writeJSONError(a.stdout, err)
@@ -53,22 +54,17 @@ and on errors ({"error": ...}).`,
 				}
 				return &exitErr{code: exitError, err: err}
 			}
-			var buf bytes.Buffer
-			if err := render(&buf, plan); err != nil {
-				return fmt.Errorf("render plan: %w", err)
-			}
-			w := a.stdout
-			if out != "" {
-				if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
-					return fmt.Errorf("write --out: %w", err)
+			// The document is streamed: at 10,000 workloads it is tens
+			// of megabytes, which need not be held in memory.
+			if out == "" {
+				if err := render(a.stdout, plan); err != nil {
+					return fmt.Errorf("render plan: %w", err)
 				}
-				// The file holds the document; stdout still gets the
-				// human view unless JSON was asked for.
-				w = io.Discard
+			} else if err := renderFile(out, render, plan); err != nil {
+				return fmt.Errorf("write --out: %w", err)
 			}
-			if _, err := w.Write(buf.Bytes()); err != nil {
-				return err
-			}
+			tm.Write = tm.lap()
+			tf.print(a.stderr, tm)
 			if plan.Blocking() {
 				return &exitErr{code: exitBlocked}
 			}
@@ -81,6 +77,9 @@ and on errors ({"error": ...}).`,
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, markdown or sarif")
 	cf.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "write the plan to FILE instead of stdout")
+	tf.register(cmd)
+	cmd.Flags().Bool("save", false, "save the plan in the store for `meridian apply PLAN_ID` (default: when --repo is a Git repository; --save=false never)")
+	registerPlanRetention(cmd.Flags(), &sf.planRetention)
 	return cmd
 }
 
@@ -98,18 +97,38 @@ func renderer(format string) (func(io.Writer, *meridian.Plan) error, error) {
 	return nil, fmt.Errorf("--format must be table, json, markdown or sarif, got %q", format)
 }
 
-// plan loads the repo and runs the planner.
-func (a *app) plan(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, tff *terraformFlags) (*meridian.Plan, error) {
+// renderFile renders plan into the file path. The file holds the document;
+// stdout gets nothing, as with --format json it would be the document
+// again.
+func renderFile(path string, render func(io.Writer, *meridian.Plan) error, plan *meridian.Plan) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render(f, plan); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// plan loads the repo and runs the planner, recording its stages in tm.
+func (a *app) plan(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, tff *terraformFlags, tm *planTimings) (*meridian.Plan, error) {
 	ctx := cmd.Context()
 	l, err := rf.load(ctx, a)
 	if err != nil {
 		return nil, err
 	}
+	tm.Load = tm.lap()
 	// Terraform's change summary (or a warn finding without a binary) and
 	// the applied-state ledger; see store_flags.go.
 	tp, err := a.planTerraform(ctx, sf, tff, l, rf.ref)
 	if err != nil {
 		return nil, err
+	}
+	tp.discard = l.snap.Commit == ""
+	if f := cmd.Flags().Lookup("save"); f != nil && f.Changed {
+		tp.discard = f.Value.String() != "true"
 	}
 	defer tp.close()
 	// The deploy-repo diff an apply would commit; see moves.go.
@@ -122,11 +141,15 @@ func (a *app) plan(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, tff *terra
 	if err != nil {
 		return nil, err
 	}
-	plan, err := p.Plan(ctx, l.input(tp.current))
+	tm.Store = tm.lap() // the ledger, and opening what Terraform and the deploy preview need
+	plan, err := p.Plan(planner.WithTimings(ctx, &tm.Timings), l.input(tp.current))
 	if err != nil {
 		return nil, err
 	}
-	return plan, tp.save(ctx, plan)
+	tm.lap()
+	err = tp.save(ctx, plan)
+	tm.Store += tm.lap()
+	return plan, err
 }
 
 // writeJSONError keeps the promise that --format json always prints one

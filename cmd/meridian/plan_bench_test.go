@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,24 +92,67 @@ func writeFile(tb testing.TB, path, s string) {
 	}
 }
 
-// BenchmarkPlan1000x50 plans a generated 1,000-workload, 50-target repo end
-// to end through the CLI: read, parse, OPA, pricing, placement, JSON.
-func BenchmarkPlan1000x50(b *testing.B) {
+// BenchmarkPlan1000x50 and BenchmarkPlan10000x200 plan a generated repo
+// end to end through the CLI: read, parse, OPA, pricing, placement, JSON.
+// Besides the time per plan they report each stage's share (load, policy,
+// forecast, solve, explain, terraform, deploy, store, write, as
+// `meridian plan --timings` prints them) in seconds per plan, and the
+// solver's gap.
+func BenchmarkPlan1000x50(b *testing.B)   { benchmarkPlan(b, 1000, 50) }
+func BenchmarkPlan10000x200(b *testing.B) { benchmarkPlan(b, 10000, 200) }
+
+func benchmarkPlan(b *testing.B, workloads, targets int) {
 	dir := b.TempDir()
-	writeTopology(b, dir, 1000, 50, 1)
-	args := []string{"plan", "--repo", dir, "--format", "json", "--terraform=false", "--state-dir", b.TempDir()}
-	if code := run(context.Background(), args, nil, io.Discard, os.Stderr); code != 0 {
-		b.Fatalf("plan exited %d", code)
+	writeTopology(b, dir, workloads, targets, 1)
+	args := []string{"plan", "--repo", dir, "--format", "json", "--terraform=false", "--state-dir", b.TempDir(), "--timings"}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, nil, &stdout, &stderr); code != 0 {
+		b.Fatalf("plan exited %d:\n%s", code, stderr.String())
+	}
+	var plan struct{ Solver meridian.SolverStats }
+	if err := json.Unmarshal(stdout.Bytes(), &plan); err != nil {
+		b.Fatalf("plan output: %v", err)
 	}
 	// Every timed run must succeed too: a run that fails early (a stale
 	// state dir, a full disk) is fast and would pass for a speed-up.
-	var stderr bytes.Buffer
+	stages := map[string]float64{}
+	n := 0
 	for b.Loop() {
 		stderr.Reset()
 		if code := run(context.Background(), args, nil, io.Discard, &stderr); code != 0 {
 			b.Fatalf("plan exited %d:\n%s", code, stderr.String())
 		}
+		if err := addTimings(stages, stderr.String()); err != nil {
+			b.Fatal(err)
+		}
+		n++
 	}
+	for stage, sum := range stages {
+		b.ReportMetric(sum/float64(n), stage+"-s/op")
+	}
+	b.ReportMetric(plan.Solver.GapPercent, "gap%")
+}
+
+// timingsLine is the line `meridian plan --timings` prints.
+var timingsLine = regexp.MustCompile(`(?m)^meridian: timings:((?: [a-z]+ [0-9.]+s)+)$`)
+
+// addTimings adds the stage timings in a plan's stderr to sums, by stage.
+func addTimings(sums map[string]float64, stderr string) error {
+	m := timingsLine.FindStringSubmatch(stderr)
+	if m == nil {
+		return fmt.Errorf("no timings line in stderr:\n%s", stderr)
+	}
+	f := strings.Fields(m[1])
+	for q := 0; q+1 < len(f); q += 2 {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(f[q+1], "s"), 64)
+		if err != nil {
+			return fmt.Errorf("timings line %q: %w", m[0], err)
+		}
+		if f[q] != "total" {
+			sums[f[q]] += v
+		}
+	}
+	return nil
 }
 
 // TestGeneratedTopologyPlans keeps the benchmark's generator honest: its

@@ -51,6 +51,7 @@ the cheapest compliant target within capacity, explaining every choice.`,
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(
 		newPlanCmd(a),
+		newExplainCmd(a),
 		newValidateCmd(a),
 		newVersionCmd(a),
 		newPolicyCmd(a.loadConfig),

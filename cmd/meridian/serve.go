@@ -24,6 +24,7 @@ import (
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/gitops"
+	"github.com/meridianhq/meridian/leader"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/terraform"
@@ -88,6 +89,11 @@ type ServeConfig struct {
 	// (plus PATH, HOME and proxies): never the server's apply credentials.
 	PRTerraformRepos []string
 	PRTerraformEnv   []string
+	// DestroyApprovers are the GitHub logins whose `meridian
+	// approve-destroy` in a pull request consents to its destruction;
+	// WorkspaceRetention is how long orphaned Terraform workspaces are kept.
+	DestroyApprovers   []string
+	WorkspaceRetention time.Duration
 	// PRTerraformUser is the user pull-request Terraform runs as when the
 	// server runs as root (default nobody); PRTerraformDir is where its
 	// folder is made (default the system temp dir).
@@ -105,6 +111,9 @@ type ServeConfig struct {
 	// EventRetention is how long the event feed keeps events (zero: the
 	// store's default, 30 days).
 	EventRetention time.Duration
+	// PlanRetention is how many plans of each ref the store keeps besides
+	// the applied ones (zero: store.DefaultPlanRetention; negative: all).
+	PlanRetention int
 	// Actor names the server in locks, runs and the audit log.
 	Actor string
 	// AlertBaseURL is the dashboard's base URL, for the links in alerts
@@ -114,6 +123,13 @@ type ServeConfig struct {
 	AlertLockAge time.Duration
 	// AlertDispatch tunes the alert dispatcher (tests shorten its tick).
 	AlertDispatch alerting.DispatcherOptions
+	// LeaderLease, AdvertiseURL and SharedStateDir are for replicas on one
+	// PostgreSQL store (serve_replicas.go): the leader's lease (default
+	// leader.DefaultTTL), the URL at which the others reach this replica,
+	// and the operator's word that every replica mounts one state dir.
+	LeaderLease    time.Duration
+	AdvertiseURL   string
+	SharedStateDir bool
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
 }
@@ -131,7 +147,7 @@ type Main struct {
 	recon     *controlplane.Reconciler
 	server    *web.Server
 	alerts    *alerting.Dispatcher
-	alertDone chan struct{}
+	repl      *replicas
 	cancel    context.CancelFunc
 	reconDone chan struct{}
 	httpDone  chan error
@@ -174,6 +190,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.db, err = sf.open(ctx); err != nil {
 		return err
 	}
+	loc, isURL, err := sf.dbLocation()
+	if err != nil {
+		return err
+	}
 	// A repo that cannot be reached yet is still served: the loop records
 	// the failure and retries.
 	source, err := gitops.SourceName(c.Repo)
@@ -190,6 +210,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	auth := gitops.AuthOptions{Token: c.GitToken, Getenv: c.Getenv}
 	loader := controlplane.NewGitLoader(controlplane.GitLoaderOptions{Source: c.Repo, Name: source, Branch: c.Branch, CacheDir: c.CacheDir,
 		Auth: auth, Logger: m.Logger})
+	if m.repl, err = m.setupReplicas(ctx, loc, isURL, repoID, func() *controlplane.Reconciler { return m.recon }); err != nil {
+		return err
+	}
+	if err := m.repl.checkStartup(ctx, loader, gitops.BranchRef(c.Branch)); err != nil {
+		return err
+	}
 
 	// The history (event feed, finding lifecycle, cost history) is written
 	// by the loop and the workflows and read by the API; writes wake the
@@ -209,6 +235,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	var enrich func(context.Context, *meridian.Alert)
 	dopts := c.AlertDispatch
 	dopts.Logger = m.Logger
+	// A leader sends alerts once it has read alerting.yaml: the outbox
+	// waits for it rather than going to no sink.
+	dopts.AwaitConfig = true
 	dopts.Enrich = func(ctx context.Context, a *meridian.Alert) {
 		if enrich != nil {
 			enrich(ctx, a)
@@ -241,11 +270,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		RepoID: repoID, Source: source, Branch: c.Branch, Interval: c.Interval, DriftInterval: c.DriftInterval,
 		Actor: c.Actor, Logger: m.Logger, Metrics: controlplane.NewMetrics(metrics.Registry), PRConcurrency: c.PRConcurrency,
 		PlanTimeout: c.PlanTimeout, PRTimeout: c.PRTimeout, ApplyTimeout: c.ApplyTimeout, DriftTimeout: c.DriftTimeout, Recorder: rec,
-		PR:       controlplane.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL},
-		Alerting: alertCfg, Locks: m.db, LockAge: c.AlertLockAge,
+		PR: controlplane.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL,
+			DestroyApprovers: c.DestroyApprovers},
+		Alerting: alertCfg, Locks: m.db, LockAge: c.AlertLockAge, Elected: m.repl.shared, CheckConfig: m.repl.checkConfig,
 	})
 	enrich = m.recon.AlertEnricher(c.AlertBaseURL)
-	metrics.Registry.MustRegister(m.alerts.Collector())
+	metrics.Registry.MustRegister(m.alerts.Collector(), leader.NewCollector(m.repl.election))
 	if len(c.WebhookSecret) == 0 {
 		log.Warn("no webhook secret ($" + envWebhookSecret + " or --webhook-secret-file): POST /webhooks/github is off")
 	} else if len(c.WebhookSecret) < minWebhookSecret {
@@ -255,7 +285,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.server = web.NewServer(m.db, m.recon, web.Options{WebhookSecret: c.WebhookSecret, MetricsAuth: c.MetricsAuth,
 		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics,
 		Events: web.FeedOptions{Retention: c.EventRetention, Logger: m.Logger}, Configs: loader,
-		Alerts: m.alerts, AlertTester: alertCfg, Silences: m.db})
+		Alerts: m.alerts, AlertTester: alertCfg, Silences: m.db, Leader: m.repl.election, Queue: m.repl.webQueue()})
 
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
@@ -272,23 +302,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel, m.reconDone, m.httpDone = cancel, make(chan struct{}), make(chan error, 1)
-	m.alertDone = make(chan struct{})
-	go func() {
-		defer close(m.alertDone)
-		_ = m.alerts.Run(loopCtx)
-	}()
-	go func() {
-		defer close(m.reconDone)
-		if err := m.recon.Run(loopCtx); err != nil {
-			log.Error("reconcile loop stopped", "err", err)
-		}
-	}()
-	if feed := m.server.EventFeed(); feed != nil {
+	feed := m.server.EventFeed()
+	if feed != nil {
 		// Open event streams end with the server, not at the end of the
 		// shutdown timeout.
 		m.http.RegisterOnShutdown(feed.Close)
-		go feed.RunPruner(loopCtx, time.Hour)
 	}
+	// The loop, the alerts and the queued webhooks are the leader's work:
+	// at once on SQLite, while elected on PostgreSQL (serve_replicas.go).
+	go func() {
+		defer close(m.reconDone)
+		_ = m.repl.election.Run(loopCtx, func(lctx context.Context) { m.lead(lctx, feed, log) })
+	}()
 	go func() { m.httpDone <- m.http.Serve(m.ln) }()
 	log.Info("serving", "addr", m.Addr(), "state_dir", stateDir, "db", m.db.Path(), "terraform", wfs.Terraform())
 	return nil
@@ -357,17 +382,15 @@ func (m *Main) Close() error {
 		}
 		m.cancel = nil
 	}
-	if m.alertDone != nil {
-		// A send in flight is bounded by its timeout; what it did not
-		// finish is redone from the store after a restart.
-		<-m.alertDone
-		m.alertDone = nil
-	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 		m.db = nil
+	}
+	if m.repl != nil {
+		m.repl.close()
+		m.repl = nil
 	}
 	for _, f := range m.cleanup {
 		f()
@@ -383,7 +406,11 @@ func (m *Main) workflows(ctx context.Context, stateDir string, auth gitops.AuthO
 	c := &m.Config
 	var err error
 	o := controlplane.WorkflowsOptions{StateDir: stateDir, LeaseTTL: c.LockLease, LockTimeout: c.LockTimeout,
-		Concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), Actor: c.Actor, Logger: m.Logger, Auth: auth, Recorder: rec}
+		Concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), Actor: c.Actor, Logger: m.Logger, Auth: auth, Recorder: rec,
+		PlanRetention: c.PlanRetention, WorkspaceRetention: c.WorkspaceRetention}
+	// With a PostgreSQL store, modules without a backend keep their state
+	// in it, where every replica finds it (serve_replicas.go).
+	o.Backend = m.repl.backend
 	var bin string
 	if c.NoTerraform {
 		o.NoTerraform = "the server runs with --terraform=false"
@@ -398,7 +425,11 @@ func (m *Main) workflows(ctx context.Context, stateDir string, auth gitops.AuthO
 		return controlplane.NewWorkflows(m.db, o)
 	}
 	cache := filepath.Join(stateDir, "plugin-cache")
-	if o.Runner, err = terraform.New(ctx, bin, terraform.Options{PluginCacheDir: cache, LockTimeout: c.LockTimeout, Logger: m.Logger}); err != nil {
+	ropts := terraform.Options{PluginCacheDir: cache, LockTimeout: c.LockTimeout, Logger: m.Logger, Environ: m.repl.tfEnviron}
+	if o.Backend != nil {
+		ropts.LockTimeout = max(ropts.LockTimeout, pgStateLockWait)
+	}
+	if o.Runner, err = terraform.New(ctx, bin, ropts); err != nil {
 		return nil, err
 	}
 	if len(c.PRTerraformRepos) > 0 {
@@ -628,6 +659,12 @@ SIGTERM or SIGINT shuts down gracefully.`,
 	f.StringVar(&c.AlertBaseURL, "alert-base-url", "", "the dashboard's base URL, for links in alerts (BASE/workloads/NAME, BASE/findings?rule=...)")
 	f.DurationVar(&c.AlertLockAge, "alert-lock-age", time.Hour, "raise a lock_held alert for a target lock held longer than this (0: never)")
 	f.DurationVar(&c.EventRetention, "event-retention", store.DefaultEventRetention, "how long the event feed (GET /api/v1/events) keeps events")
+	f.DurationVar(&c.LeaderLease, "leader-lease", leader.DefaultTTL, "with a PostgreSQL store: the leader's lease; another replica takes over at most this long after the leader stops renewing it, and a leader cut off from the database stops its work a third of it before")
+	f.StringVar(&c.AdvertiseURL, "advertise-url", "", "with a PostgreSQL store: the URL at which the other replicas reach this one, to forward plans and applies while it leads (default http://HOST:PORT of --listen, or of this host's name)")
+	f.BoolVar(&c.SharedStateDir, "shared-state-dir", false, "with a PostgreSQL store: every replica mounts this --state-dir from one shared volume, so local deploy repositories and modules with the local backend are shared too")
+	f.StringSliceVar(&c.DestroyApprovers, "destroy-approvers", nil, "GitHub logins whose \"meridian approve-destroy\" comment or review in a pull request consents to destroying what it removes from the config")
+	f.DurationVar(&c.WorkspaceRetention, "workspace-retention", controlplane.DefaultWorkspaceRetention, "remove orphaned Terraform workspaces (no target, no state) after this long; 0 keeps them")
+	registerPlanRetention(f, &c.PlanRetention)
 	_ = cmd.MarkFlagRequired("repo")
 	sf.register(cmd)
 	tff.register(cmd, true)

@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/planner"
@@ -60,6 +62,9 @@ var (
 type stateFlags struct {
 	stateDir string
 	db       string
+	// planRetention is --plan-retention, for the commands that save plans
+	// (workflow.Options.PlanRetention).
+	planRetention int
 }
 
 func (f *stateFlags) register(cmd *cobra.Command) {
@@ -225,7 +230,15 @@ func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFla
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("state dir: %w", err)
 	}
-	r, err := terraform.New(ctx, bin, terraform.Options{PluginCacheDir: filepath.Join(dir, "plugin-cache"), LockTimeout: tf.lockTimeout, Logger: a.logger})
+	ropts := terraform.Options{PluginCacheDir: filepath.Join(dir, "plugin-cache"), LockTimeout: tf.lockTimeout, Logger: a.logger}
+	// With a PostgreSQL store, modules without a backend keep their state
+	// in it, as the server's do (serve_replicas.go).
+	var backend *workflow.Backend
+	if loc, isURL, err := sf.dbLocation(); err == nil && isURL {
+		backend, ropts.Environ = pgTerraform(loc)
+		ropts.LockTimeout = max(ropts.LockTimeout, pgStateLockWait)
+	}
+	r, err := terraform.New(ctx, bin, ropts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,7 +249,7 @@ func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFla
 	// Target locks become lock.* events of the history, as the server's do.
 	st := controlplane.LockEvents(db, controlplane.NewRecorder(db, controlplane.RecorderOptions{}), a.logger)
 	wf, err := workflow.New(st, r, workflow.Options{StateDir: dir, Owner: owner(), LeaseTTL: tf.lease, LockTimeout: tf.lockTimeout,
-		Concurrency: min(max(tf.concurrency, 1), 4*runtime.NumCPU()), Logger: a.logger})
+		Concurrency: min(max(tf.concurrency, 1), 4*runtime.NumCPU()), Logger: a.logger, PlanRetention: sf.planRetention, Backend: backend})
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -272,6 +285,10 @@ type planTerraform struct {
 	sess    *workflow.Session
 	db      storeDB
 	err     error
+	// discard makes save skip the plan: `meridian plan` stores the plans
+	// of a Git repository, whose plans `meridian apply PLAN_ID` can check
+	// against their commit, and a folder's only with --save.
+	discard bool
 }
 
 // planTerraform prepares the Terraform side of `meridian plan`. With no
@@ -294,22 +311,24 @@ func (a *app) planTerraform(ctx context.Context, sf *stateFlags, tff *terraformF
 	default:
 		return nil, fmt.Errorf("--terraform must be auto, true or false, got %q", tff.mode)
 	}
-	src, err := source(l, ref)
-	if err != nil {
-		return nil, err
-	}
 	if bin == "" {
+		// The ledger is all a plan without Terraform needs: not the
+		// source's digest, which reads the whole repo once more.
 		db, err := sf.openExisting(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if db != nil {
 			defer db.Close()
-			if tp.current, err = workflow.Current(ctx, db, src.RepoID()); err != nil {
+			if tp.current, err = workflow.Current(ctx, db, store.RepoID(l.snap.Source)); err != nil {
 				return nil, err
 			}
 		}
 		return tp, nil
+	}
+	src, err := source(l, ref)
+	if err != nil {
+		return nil, err
 	}
 	wf, db, err := a.workflowWith(ctx, sf, tff, bin)
 	if err != nil {
@@ -336,9 +355,9 @@ func (tp *planTerraform) options() []planner.Option {
 }
 
 // save stores a plan made with Terraform, so that `meridian apply PLAN_ID`
-// can apply it.
+// can apply it, unless the plan is not to be kept.
 func (tp *planTerraform) save(ctx context.Context, plan *meridian.Plan) error {
-	if tp.sess == nil {
+	if tp.sess == nil || tp.discard {
 		return nil
 	}
 	tp.err = tp.sess.SavePlan(ctx, plan)
@@ -352,4 +371,41 @@ func (tp *planTerraform) close() {
 	if tp.db != nil {
 		tp.db.Close()
 	}
+}
+
+// planRetentionFlag is --plan-retention: how many plans of each ref the
+// store keeps besides the applied ones, where 0 keeps every plan. It
+// holds workflow.Options.PlanRetention's value, in which keeping every
+// plan is negative and zero is the default.
+type planRetentionFlag struct{ n *int }
+
+func (v planRetentionFlag) String() string {
+	switch {
+	case v.n == nil:
+		return ""
+	case *v.n < 0:
+		return "0"
+	case *v.n == 0:
+		return strconv.Itoa(store.DefaultPlanRetention)
+	}
+	return strconv.Itoa(*v.n)
+}
+
+func (v planRetentionFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return fmt.Errorf("want a whole number of plans, 0 or more, got %q", s)
+	}
+	if n == 0 {
+		n = -1
+	}
+	*v.n = n
+	return nil
+}
+
+func (v planRetentionFlag) Type() string { return "int" }
+
+func registerPlanRetention(f *pflag.FlagSet, n *int) {
+	f.Var(planRetentionFlag{n}, "plan-retention",
+		"saved plans kept per branch or pull request besides the applied ones and those in use; older ones and their plan files are deleted (0: keep every plan)")
 }

@@ -113,7 +113,9 @@ func TestDBPostgres(t *testing.T) {
 func TestServePostgres(t *testing.T) {
 	u := postgrestest.NewDatabase(t)
 	repo, state := exampleRepo(t), t.TempDir()
-	m, _ := bootServer(t, repo, state, func(c *ServeConfig) { c.NoTerraform, c.DB = true, u })
+	// One server, whose state dir holds the example's local deploy
+	// repository: it vouches that nothing else needs it.
+	m, _ := bootServer(t, repo, state, func(c *ServeConfig) { c.NoTerraform, c.DB, c.SharedStateDir = true, u, true })
 	waitUntil(t, "the startup plan", func() bool {
 		st := m.Reconciler().State()
 		return st.PlanID != "" || st.LastError != ""

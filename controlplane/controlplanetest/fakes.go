@@ -106,6 +106,9 @@ type Planner struct {
 	Gate chan struct{}
 	// Err, when set, fails every plan.
 	Err atomic.Pointer[error]
+	// Held, when set, names a target whose Terraform plan is skipped, as
+	// the workflow skips a target whose lock another run holds.
+	Held atomic.Pointer[string]
 }
 
 // Calls counts plans made.
@@ -160,8 +163,11 @@ func (p *Planner) Plan(ctx context.Context, in controlplane.PlanInput) (*control
 				Sizing: &meridian.Sizing{Method: "replicas.min", Replicas: w.Replicas.Min}}})
 		plan.TotalMonthlyCost += cost
 	}
+	if held := p.Held.Load(); held != nil {
+		plan.Terraform = append(plan.Terraform, meridian.TargetChange{Target: *held, Status: meridian.ChangeStatusSkipped, Error: "locked by another run"})
+	}
 	h := sha256.New()
-	_ = json.NewEncoder(h).Encode([]any{in.Snapshot.Commit, cfg.Policies, cfg.Settings.RequiredTags, in.Current, cfg.Workloads})
+	_ = json.NewEncoder(h).Encode([]any{in.Snapshot.Commit, cfg.Policies, cfg.Settings.RequiredTags, in.Current, cfg.Workloads, plan.Terraform})
 	plan.ID = hex.EncodeToString(h.Sum(nil))[:16]
 	out := &controlplane.PlanOutput{Plan: plan}
 	if !in.Save {

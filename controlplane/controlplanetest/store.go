@@ -20,15 +20,18 @@ type Store struct {
 	now        func() time.Time
 	repos      map[string]store.Repo
 	plans      map[string]store.PlanRecord
+	pruned     map[string]store.PrunedPlan
 	runs       map[string]store.Run
 	audit      []store.AuditEvent
 	locks      map[store.LockKey]store.Lock
+	waiters    []store.LockWaiter
 	ledger     []store.LedgerEntry
 	drift      []meridian.DriftRecord
 	driftEvent int64
 	tokens     []store.Token
 	deliveries map[string]store.Delivery
 	comments   []store.PRComment
+	approvals  []approval
 	// PingErr, when set, is what Ping returns.
 	PingErr error
 }
@@ -90,10 +93,27 @@ func (s *Store) GetPlan(_ context.Context, id string) (store.PlanRecord, error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.plans[id]
+	if pp, pruned := s.pruned[id]; !ok && pruned {
+		return p, &store.PlanPrunedError{Plan: pp}
+	}
 	if !ok {
 		return p, store.NotFound("plan", id)
 	}
 	return p, nil
+}
+
+// PrunePlan deletes a plan as retention does, leaving its tombstone, for
+// tests of what pruned plans look like (the SQL stores decide what to
+// prune; store/storetest checks them).
+func (s *Store) PrunePlan(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.plans[id]
+	delete(s.plans, id)
+	if s.pruned == nil {
+		s.pruned = map[string]store.PrunedPlan{}
+	}
+	s.pruned[id] = store.PrunedPlan{ID: id, RepoID: p.RepoID, Ref: p.Ref, Commit: p.Commit, CreatedAt: p.CreatedAt, PrunedAt: s.now()}
 }
 
 // ListPlans implements store.Plans.
@@ -233,6 +253,28 @@ func (s *Store) ListLocks(_ context.Context, repoID string) ([]store.Lock, error
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key.Target < out[j].Key.Target })
+	return out, nil
+}
+
+// PutWaiter queues a run for a lock, for tests: this store's AcquireLock
+// does not queue.
+func (s *Store) PutWaiter(w store.LockWaiter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.waiters = append(s.waiters, w)
+}
+
+// ListLockWaiters implements web.Store (LockStore): the waiters PutWaiter
+// queued, in the order it queued them.
+func (s *Store) ListLockWaiters(_ context.Context, repoID string) ([]store.LockWaiter, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.LockWaiter
+	for _, w := range s.waiters {
+		if repoID == "" || w.Key.RepoID == repoID {
+			out = append(out, w)
+		}
+	}
 	return out, nil
 }
 

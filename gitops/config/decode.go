@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -21,6 +23,33 @@ type decoder struct {
 	file  string
 	errs  *meridian.ConfigErrors
 	lines map[string]int
+	// fields, if set, caches structFields across decoders: a repo of
+	// 10,000 workloads decodes the same few struct types 10,000 times.
+	fields *fieldCache
+}
+
+// fieldCache maps a struct type to its config field names and indices. It
+// is safe for concurrent use.
+type fieldCache struct{ m sync.Map }
+
+// structFields returns the config field names of struct type t, mapped to
+// their field indices.
+func (d *decoder) structFields(t reflect.Type) map[string]int {
+	if d.fields != nil {
+		if f, ok := d.fields.m.Load(t); ok {
+			return f.(map[string]int)
+		}
+	}
+	fields := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		if name := fieldName(t.Field(i)); name != "" {
+			fields[name] = i
+		}
+	}
+	if d.fields != nil {
+		d.fields.m.Store(t, fields)
+	}
+	return fields
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -234,14 +263,8 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, skip map
 		d.errorf(n, path, "must be a mapping, got %s", describe(n))
 		return
 	}
-	t := v.Type()
-	fields := make(map[string]int, t.NumField())
-	for i := range t.NumField() {
-		if name := fieldName(t.Field(i)); name != "" {
-			fields[name] = i
-		}
-	}
-	seen := map[string]bool{}
+	fields := d.structFields(v.Type())
+	var seen []string // a mapping has a few keys: a list beats a map
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
@@ -253,11 +276,11 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, skip map
 			continue
 		}
 		fp := join(path, name)
-		if seen[name] {
+		if slices.Contains(seen, name) {
 			d.errorf(k, fp, "duplicate field")
 			continue
 		}
-		seen[name] = true
+		seen = append(seen, name)
 		idx, ok := fields[name]
 		if !ok {
 			d.errorf(k, fp, "unknown field%s", suggest(name, fields))

@@ -9,9 +9,13 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 
@@ -30,7 +34,7 @@ const (
 // and, when anything is wrong, meridian.ConfigErrors listing every problem.
 // Other errors (I/O) are returned as is.
 func Load(fsys fs.FS) (*meridian.Config, error) {
-	l := &loader{fsys: fsys, cfg: &meridian.Config{Settings: meridian.DefaultSettings(), Policies: map[string]string{}}}
+	l := &loader{fsys: fsys, cfg: &meridian.Config{Settings: meridian.DefaultSettings(), Policies: map[string]string{}}, fields: &fieldCache{}}
 	if err := l.load(); err != nil {
 		return nil, err
 	}
@@ -42,9 +46,10 @@ func Load(fsys fs.FS) (*meridian.Config, error) {
 }
 
 type loader struct {
-	fsys fs.FS
-	cfg  *meridian.Config
-	errs meridian.ConfigErrors
+	fsys   fs.FS
+	cfg    *meridian.Config
+	errs   meridian.ConfigErrors
+	fields *fieldCache
 }
 
 func (l *loader) add(file string, line int, field, format string, args ...any) {
@@ -55,7 +60,7 @@ func (l *loader) load() error {
 	// A missing meridian.yaml means the defaults; one that cannot be read
 	// (a link out of the repo, say) is reported by read like any file.
 	if _, err := fs.Lstat(l.fsys, SettingsFile); err == nil {
-		if err := l.file(SettingsFile, meridian.KindSettings); err != nil {
+		if err := l.file(listed{path: SettingsFile}, meridian.KindSettings); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -66,10 +71,8 @@ func (l *loader) load() error {
 		if err != nil {
 			return err
 		}
-		for _, f := range files {
-			if err := l.file(f, dir.kind); err != nil {
-				return err
-			}
+		if err := l.files(files, dir.kind); err != nil {
+			return err
 		}
 	}
 	rego, err := l.walk(PoliciesDir, ".rego")
@@ -82,7 +85,7 @@ func (l *loader) load() error {
 			return err
 		}
 		if b != nil {
-			l.cfg.Policies[f] = string(b)
+			l.cfg.Policies[f.path] = string(b)
 		}
 	}
 	if err := l.waivers(); err != nil {
@@ -94,10 +97,52 @@ func (l *loader) load() error {
 	return nil
 }
 
+// listed is a file the walk found. regular says that the directory listing
+// showed a regular file, not a link or anything else.
+type listed struct {
+	path    string
+	regular bool
+	// dir, if set, is the regular file's directory opened on its own (see
+	// dirOpener), in which the file is opened without a stat first: of
+	// 10,000 workload files, each stat is a walk of the path.
+	dir fs.FS
+}
+
+// dirOpener is a file system that can open one of its directories as a
+// file system of its own, in which an open resolves one name rather than
+// a whole path. gitops' directory snapshots are, where each path
+// component costs a few system calls.
+type dirOpener interface {
+	OpenDir(name string) (fs.FS, error)
+}
+
+// openDirs sets dir on the regular files among files, opening each
+// directory once, when the loader's file system is a dirOpener. The files
+// of a directory that does not open are read by path.
+func (l *loader) openDirs(files []listed) {
+	do, ok := l.fsys.(dirOpener)
+	if !ok {
+		return
+	}
+	dirs := map[string]fs.FS{}
+	for q := range files {
+		if !files[q].regular {
+			continue
+		}
+		d := path.Dir(files[q].path)
+		sub, seen := dirs[d]
+		if !seen {
+			sub, _ = do.OpenDir(d)
+			dirs[d] = sub
+		}
+		files[q].dir = sub
+	}
+}
+
 // walk lists files below dir with one of the extensions, sorted. A missing
 // directory is an empty list.
-func (l *loader) walk(dir string, exts ...string) ([]string, error) {
-	var out []string
+func (l *loader) walk(dir string, exts ...string) ([]listed, error) {
+	var out []listed
 	err := fs.WalkDir(l.fsys, dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			if p == dir && errors.Is(err, fs.ErrNotExist) {
@@ -113,7 +158,7 @@ func (l *loader) walk(dir string, exts ...string) ([]string, error) {
 		}
 		for _, ext := range exts {
 			if strings.HasSuffix(p, ext) && !strings.HasPrefix(e.Name(), ".") {
-				out = append(out, p)
+				out = append(out, listed{path: p, regular: e.Type().IsRegular()})
 				break
 			}
 		}
@@ -122,7 +167,7 @@ func (l *loader) walk(dir string, exts ...string) ([]string, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
-	sort.Strings(out)
+	slices.SortFunc(out, func(a, b listed) int { return strings.Compare(a.path, b.path) })
 	return out, nil
 }
 
@@ -162,13 +207,48 @@ func eachDocument(b []byte, fn func(root *yaml.Node)) (int, *yamlSyntaxError) {
 	}
 }
 
+// files parses the files ps, each holding documents of kind, on every
+// core: a repo of 10,000 workloads is 10,000 small files, each read and
+// parsed on its own. Each file gets a loader of its own; their entities
+// and problems are then appended in file order, so that the result is
+// the same as parsing one file after the other. The first I/O error, in
+// file order, is returned.
+func (l *loader) files(ps []listed, kind string) error {
+	l.openDirs(ps)
+	each := make([]loader, len(ps))
+	errs := make([]error, len(ps))
+	// A few long-lived workers rather than a goroutine per file: parsing
+	// YAML takes a deep stack, which each new goroutine would grow anew.
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(ps)) {
+		wg.Go(func() {
+			for q := int(next.Add(1)) - 1; q < len(ps); q = int(next.Add(1)) - 1 {
+				each[q] = loader{fsys: l.fsys, cfg: &meridian.Config{}, fields: l.fields}
+				errs[q] = each[q].file(ps[q], kind)
+			}
+		})
+	}
+	wg.Wait()
+	for q := range each {
+		if errs[q] != nil {
+			return errs[q]
+		}
+		l.cfg.Targets = append(l.cfg.Targets, each[q].cfg.Targets...)
+		l.cfg.Workloads = append(l.cfg.Workloads, each[q].cfg.Workloads...)
+		l.errs = append(l.errs, each[q].errs...)
+	}
+	return nil
+}
+
 // file parses every YAML document in p; each must declare apiVersion and the
 // kind that belongs in its location.
-func (l *loader) file(p, wantKind string) error {
-	b, err := l.read(p)
+func (l *loader) file(f listed, wantKind string) error {
+	b, err := l.read(f)
 	if err != nil || b == nil {
 		return err
 	}
+	p := f.path
 	docs, bad := eachDocument(b, func(root *yaml.Node) { l.document(p, root, wantKind) })
 	if bad != nil {
 		l.add(p, bad.line, "", "YAML syntax error: %s", bad.msg)
@@ -212,7 +292,7 @@ func (l *loader) document(p string, root *yaml.Node, wantKind string) {
 		return
 	}
 	origin := meridian.Origin{File: p, Line: root.Line, Lines: map[string]int{}}
-	d := &decoder{file: p, errs: &l.errs, lines: origin.Lines}
+	d := &decoder{file: p, errs: &l.errs, lines: origin.Lines, fields: l.fields}
 	skip := map[string]bool{"apiVersion": true, "kind": true}
 	switch wantKind {
 	case meridian.KindSettings:

@@ -32,7 +32,7 @@ func (l *loader) waivers() error {
 		if b == nil {
 			continue
 		}
-		ws, errs := ParseWaivers(f, b, now)
+		ws, errs := ParseWaivers(f.path, b, now)
 		l.cfg.Waivers = append(l.cfg.Waivers, ws...)
 		l.errs = append(l.errs, errs...)
 	}

@@ -200,6 +200,7 @@ func (a *applier) render(ctx context.Context, plan *meridian.Plan) (*snapshot, *
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	keepProtected(snap.tree, rendered.Tree, plan.ProtectedTargets())
 	pending, err := a.store.LoadMoves(ctx, a.scope)
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("load moves: %w", err)

@@ -45,6 +45,9 @@ func Diff(old, new Tree, prefix string) []meridian.DeployFile {
 			f.Action = meridian.DeployChange
 		}
 		f.Workload, f.Target, _ = Owner(p)
+		if f.Action == meridian.DeployRemove {
+			f.Resource = removedResource(p, a)
+		}
 		f.Diff = unified(f.Path, a, b, inOld, inNew)
 		out = append(out, f)
 	}

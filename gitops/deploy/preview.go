@@ -31,7 +31,9 @@ func Preview(ctx context.Context, cfg *meridian.Config, plan *meridian.Plan, opt
 	out.Files = Diff(snap.tree, tree, s.Path)
 	for _, m := range moves {
 		for _, t := range m.From {
-			out.Held = append(out.Held, meridian.HeldPlacement{Workload: m.Workload, Target: t, Until: m.To})
+			h := meridian.HeldPlacement{Workload: m.Workload, Target: t, Until: m.To}
+			h.Files, h.Resources = placementFiles(snap.tree, m.Workload, t, s.Path)
+			out.Held = append(out.Held, h)
 		}
 	}
 	return out

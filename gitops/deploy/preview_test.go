@@ -56,7 +56,16 @@ func TestPreview(t *testing.T) {
 	if diff := cmp.Diff([]string{"add clusters/prod/apps/web/onprem-fra.yaml"}, fileKeys(d.Files)); diff != "" {
 		t.Errorf("move preview files (-want +got):\n%s", diff)
 	}
-	want := []meridian.HeldPlacement{{Workload: "web", Target: "azure-westeurope", Until: []string{"onprem-fra"}}}
+	// The held placement lists what the move removes once it completes,
+	// with its Crossplane resources: a decommissioned target's plan shows
+	// them as destroyed.
+	want := []meridian.HeldPlacement{{Workload: "web", Target: "azure-westeurope", Until: []string{"onprem-fra"},
+		Files: []string{"clusters/prod/apps/web/azure-westeurope.infra.yaml", "clusters/prod/apps/web/azure-westeurope.yaml",
+			"clusters/prod/infra/web/azure-westeurope/rg.yaml", "clusters/prod/infra/web/azure-westeurope/vault.yaml"},
+		Resources: []meridian.DeployResource{
+			{APIVersion: "azure.m.upbound.io/v1beta1", Kind: "ResourceGroup", Namespace: "infra-shop", Name: "web.azure-westeurope.rg", DeletionPolicy: meridian.DeletionDelete},
+			{APIVersion: "keyvault.azure.m.upbound.io/v1beta1", Kind: "Vault", Namespace: "infra-shop", Name: "web.azure-westeurope.vault", DeletionPolicy: meridian.DeletionDelete},
+		}}}
 	if diff := cmp.Diff(want, d.Held); diff != "" {
 		t.Errorf("move preview held (-want +got):\n%s", diff)
 	}

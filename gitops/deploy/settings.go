@@ -96,6 +96,11 @@ func isRemote(repo string) bool {
 	return colon > 1 && (slash < 0 || colon < slash)
 }
 
+// IsRemote reports whether a deploy.repo value is a Git URL (file://
+// included), which Meridian clones and pushes to, and which every replica
+// of a server reaches alike; otherwise it is a path on this machine.
+func IsRemote(repo string) bool { return isRemote(repo) }
+
 // localPath returns the filesystem path of a local deploy repository.
 func localPath(repo, stateDir string) (string, error) {
 	if repo == "" {

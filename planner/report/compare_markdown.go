@@ -48,7 +48,7 @@ func CompareMarkdown(w io.Writer, c *Comparison, opts CompareOptions) error {
 	if opts.Footer != "" {
 		tail = "\n" + opts.Footer + "\n"
 	}
-	blocks := []block{unplaceableBlock(c), changesBlock(c), findingsBlock(c)}
+	blocks := []block{unplaceableBlock(c), destroyBlock(c.After), changesBlock(c), findingsBlock(c)}
 	blocks = append(blocks, previewBlocks(c)...)
 	blocks = append(blocks, deployBlock(c), terraformBlock(c))
 	_, err := io.WriteString(w, fit(limit, head.String(), tail, blocks))

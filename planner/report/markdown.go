@@ -35,8 +35,8 @@ func Markdown(w io.Writer, p *meridian.Plan) error {
 		fmt.Fprintf(ew, "\n#### ❌ Unplaceable workloads (%d)\n\n", len(p.Unplaceable))
 		for _, u := range p.Unplaceable {
 			fmt.Fprintf(ew, "- `%s`: %s\n", u.Workload, u.Reason)
-			for _, r := range u.Targets {
-				fmt.Fprintf(ew, "  - `%s`: %s\n", r.Target, rejectionText(r))
+			for _, g := range u.Targets {
+				fmt.Fprintf(ew, "  - %s\n", groupLine(g, codeName))
 			}
 		}
 	}
@@ -50,24 +50,17 @@ func Markdown(w io.Writer, p *meridian.Plan) error {
 			fmt.Fprintf(ew, "| %s | `%s` | `%s` | %s | %s | %s | %s |\n", severityIcon(f.Severity), f.Rule, location(f), dash(f.Workload), dash(f.Target), cell(f.Message), cell(f.Remediation))
 		}
 	}
-	var rejected strings.Builder
-	for _, pl := range p.Placements {
-		for _, r := range pl.Explanation.Rejected {
-			fmt.Fprintf(&rejected, "| `%s` | `%s` | %s |\n", pl.Workload, r.Target, cell(rejectionText(r)))
-		}
-		for _, c := range pl.Explanation.CapacityBlocked {
-			fmt.Fprintf(&rejected, "| `%s` | `%s` | %s |\n", pl.Workload, c.Target, cell(c.Reason))
-		}
-	}
-	if rejected.Len() > 0 {
+	if rejected := notChosen(p); rejected != "" {
 		fmt.Fprint(ew, "\n<details><summary>Targets not chosen, and why</summary>\n\n")
-		fmt.Fprintln(ew, "| Workload | Target | Reason |")
+		fmt.Fprintln(ew, "| Workload | Targets | Reason |")
 		fmt.Fprintln(ew, "|---|---|---|")
-		fmt.Fprint(ew, rejected.String())
+		fmt.Fprint(ew, rejected)
+		fmt.Fprintln(ew, "\nThe nearest targets are named, the cheapest first; `meridian explain WORKLOAD` lists every target.")
 		fmt.Fprintln(ew, "\n</details>")
 	}
 	terraformMarkdown(ew, p)
 	deployMarkdown(ew, p)
+	destroyMarkdown(ew, p)
 	return ew.err
 }
 
@@ -84,4 +77,26 @@ func severityIcon(s meridian.Severity) string {
 // cell makes text safe inside a Markdown table cell.
 func cell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// notChosen is the rows of the "Targets not chosen" table: a workload's
+// rejected targets once, as its placements share them, then each
+// placement's capacity-blocked targets.
+func notChosen(p *meridian.Plan) string {
+	var b strings.Builder
+	for i, pl := range p.Placements {
+		ex := &pl.Explanation
+		if i == 0 || p.Placements[i-1].Workload != pl.Workload {
+			for _, g := range ex.Rejected {
+				fmt.Fprintf(&b, "| `%s` | %s | %s |\n", pl.Workload, groupTargets(g, codeName), cell(groupReason(g)))
+			}
+		}
+		for _, c := range ex.CapacityBlocked {
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", pl.Workload, c.Target, cell(c.Reason))
+		}
+		if more := ex.CapacityBlockedCount - len(ex.CapacityBlocked); more > 0 {
+			fmt.Fprintf(&b, "| `%s` | %d more | cheaper than `%s` but without room left |\n", pl.Workload, more, pl.Target)
+		}
+	}
+	return b.String()
 }

@@ -32,13 +32,14 @@ func Table(w io.Writer, p *meridian.Plan) error {
 		fmt.Fprintf(ew, "\nUnplaceable workloads (%d):\n", len(p.Unplaceable))
 		for _, u := range p.Unplaceable {
 			fmt.Fprintf(ew, "  %s: %s\n", u.Workload, u.Reason)
-			for _, r := range u.Targets {
-				fmt.Fprintf(ew, "    %s: %s\n", r.Target, rejectionText(r))
+			for _, g := range u.Targets {
+				fmt.Fprintf(ew, "    %s\n", groupLine(g, plainName))
 			}
 		}
 	}
 	terraformTable(ew, p)
 	deployTable(ew, p)
+	DestroyTable(ew, p)
 	if len(p.Findings) > 0 {
 		fmt.Fprintf(ew, "\nFindings (%s):\n", findingCounts(p.Findings))
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
@@ -54,16 +55,19 @@ func Table(w io.Writer, p *meridian.Plan) error {
 }
 
 func commitLabel(p *meridian.Plan) string {
-	c := p.Commit
-	if c == "" {
-		c = "(not in Git)"
-	} else if len(c) > 12 {
-		c = c[:12]
-	}
+	c := shortCommit(p.Commit)
 	if p.Dirty {
 		c += " (dirty)"
 	}
 	return c
+}
+
+// shortCommit is a commit as the reports show it.
+func shortCommit(c string) string {
+	if c == "" {
+		return "(not in Git)"
+	}
+	return c[:min(len(c), 12)]
 }
 
 func solverLabel(s meridian.SolverStats) string {
@@ -73,13 +77,39 @@ func solverLabel(s meridian.SolverStats) string {
 	return fmt.Sprintf("within %.2f%% of the lower bound %s", s.GapPercent, s.LowerBound)
 }
 
-func rejectionText(r meridian.Rejection) string {
-	parts := append([]string(nil), r.Rules...)
-	if len(r.Reasons) > 0 {
-		return strings.Join(parts, ", ") + ": " + strings.Join(r.Reasons, "; ")
-	}
-	return strings.Join(parts, ", ")
+// groupLine says why a group of targets was rejected and names them:
+// "MER-RET-001: requires 400 days of log retention; … (143 targets: a, b,
+// c and 140 more)". name formats a target name.
+func groupLine(g meridian.RejectionGroup, name func(string) string) string {
+	return groupReason(g) + " (" + groupTargets(g, name) + ")"
 }
+
+// groupReason is a group's rule and reason.
+func groupReason(g meridian.RejectionGroup) string {
+	switch {
+	case g.OtherReasons > 0:
+		return fmt.Sprintf("%s, for %d other reasons", g.Rule, g.OtherReasons)
+	case g.Reason == "":
+		return g.Rule
+	}
+	return g.Rule + ": " + g.Reason
+}
+
+// groupTargets names a group's nearest targets and counts the rest.
+func groupTargets(g meridian.RejectionGroup, name func(string) string) string {
+	names := make([]string, len(g.Nearest))
+	for i, n := range g.Nearest {
+		names[i] = name(n)
+	}
+	if g.More() == 0 {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%d targets: %s and %d more", g.Count, strings.Join(names, ", "), g.More())
+}
+
+func plainName(s string) string { return s }
+
+func codeName(s string) string { return "`" + s + "`" }
 
 func findingCounts(fs []meridian.Finding) string {
 	n := map[meridian.Severity]int{}

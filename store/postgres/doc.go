@@ -3,7 +3,8 @@
 // pgxpool connection pool behind database/sql.
 //
 // It keeps the same rows as store/sqlite (times in Unix milliseconds, JSON
-// documents as text) and passes the same conformance suite
+// documents as text), runs the same queries (store/sqlstore, with this
+// package's dialect) and passes the same conformance suite
 // (store/storetest). Where SQLite serializes every writer with BEGIN
 // IMMEDIATE, PostgreSQL runs transactions concurrently at READ COMMITTED,
 // so each read-then-write here locks what it reads: the lock row

@@ -55,38 +55,3 @@ func classify(err error) error {
 	}
 	return err
 }
-
-// conn is the database handle every query goes through, so that each
-// error is classified once, whatever method it comes from. Transactions
-// are classified by DB.tx.
-type conn struct{ *sql.DB }
-
-func (c conn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	res, err := c.DB.ExecContext(ctx, q, args...)
-	return res, classify(err)
-}
-
-func (c conn) QueryContext(ctx context.Context, q string, args ...any) (*rows, error) {
-	rs, err := c.DB.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	return &rows{Rows: rs}, nil
-}
-
-func (c conn) QueryRowContext(ctx context.Context, q string, args ...any) row {
-	return row{c.DB.QueryRowContext(ctx, q, args...)}
-}
-
-// row is a *sql.Row whose Scan classifies errors (sql.ErrNoRows passes
-// through unchanged for errors.Is).
-type row struct{ r *sql.Row }
-
-func (r row) Scan(dest ...any) error { return classify(r.r.Scan(dest...)) }
-
-// rows is a *sql.Rows whose Scan and Err classify errors.
-type rows struct{ *sql.Rows }
-
-func (r *rows) Scan(dest ...any) error { return classify(r.Rows.Scan(dest...)) }
-
-func (r *rows) Err() error { return classify(r.Rows.Err()) }

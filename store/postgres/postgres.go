@@ -4,13 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -29,7 +26,7 @@ var migrations embed.FS
 const (
 	// lockMigrate serializes schema migrations across processes.
 	lockMigrate int64 = 0x6d65726964000001
-	// lockEvents serializes event appends: see appendEvents.
+	// lockEvents serializes event appends: see sqlstore's appendEvents.
 	lockEvents int64 = 0x6d65726964000002
 )
 
@@ -43,9 +40,11 @@ type Options struct {
 	MaxConns int32
 }
 
-// DB is a store.Store on PostgreSQL.
+// DB is a store.Store on PostgreSQL: the shared SQL implementation
+// (store/sqlstore) on a pgx connection pool.
 type DB struct {
-	db   conn
+	*sqlstore.DB
+	raw  *sql.DB
 	pool *pgxpool.Pool
 	now  func() time.Time
 	// where is the connection URL with its password redacted.
@@ -77,7 +76,7 @@ func Open(ctx context.Context, connURL string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", where, redactErr(err, connURL))
 	}
-	s := &DB{db: conn{stdlib.OpenDBFromPool(pool)}, pool: pool, now: opts.Now, where: where}
+	s := newDB(pool, opts.Now, where)
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", where, redactErr(err, connURL))
@@ -85,9 +84,16 @@ func Open(ctx context.Context, connURL string, opts Options) (*DB, error) {
 	return s, nil
 }
 
+// newDB is a store on pool, whose schema is migrated or not.
+func newDB(pool *pgxpool.Pool, now func() time.Time, where string) *DB {
+	raw := stdlib.OpenDBFromPool(pool)
+	d := sqlstore.Dialect{Numbered: true, ForUpdate: " FOR UPDATE", LockScope: lockScope, Classify: classify}
+	return &DB{DB: sqlstore.New(raw, d, now), raw: raw, pool: pool, now: now, where: where}
+}
+
 // Close closes the pool. Closing twice is harmless.
 func (s *DB) Close() error {
-	err := s.db.Close()
+	err := s.raw.Close()
 	s.pool.Close()
 	return err
 }
@@ -154,41 +160,14 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+func loadMigrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations(migrations, "migrations")
 }
 
 // SchemaVersion is the newest migration this binary knows.
 func SchemaVersion() int {
-	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
+	ms, _ := loadMigrations()
+	return sqlstore.Newest(ms)
 }
 
 // migrate applies the missing migrations in order, in one transaction that
@@ -212,114 +191,53 @@ func (s *DB) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
 			return err
 		}
-		if known := ms[len(ms)-1].version; newest > known {
+		if known := sqlstore.Newest(ms); newest > known {
 			return fmt.Errorf("database schema version %d is newer than this meridian knows (%d): upgrade meridian", newest, known)
 		}
 		for _, m := range ms {
-			if m.version <= newest {
+			if m.Version <= newest {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, ms2(s.now())); err != nil {
-				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+				m.Version, m.Name, sqlstore.MS(s.now())); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 			}
 		}
 		return nil
 	})
 }
 
-// tx runs fn in a read-committed transaction. Writers that read before
-// they write lock what they read (SELECT ... FOR UPDATE, an advisory lock
-// or an atomic INSERT ... ON CONFLICT), as SQLite's BEGIN IMMEDIATE does
-// for the whole database there. Its errors are classified (see classify).
+// tx runs fn in a read-committed transaction. Its errors are classified
+// (see classify).
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", classify(err))
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(classify(err), tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", classify(err))
-	}
-	return nil
+	return sqlstore.RunTx(ctx, s.raw, classify, fn)
 }
 
-// lockScope takes a transaction-scoped advisory lock on a named scope (a
-// repo's drift records, a moves scope), for writers whose read-then-write
-// touches rows that may not exist yet, which FOR UPDATE cannot lock.
+// lockScope takes a transaction-scoped advisory lock on a named scope
+// (sqlstore.Dialect.LockScope): a repo's drift records, a moves scope, the
+// event log.
 func lockScope(ctx context.Context, tx *sql.Tx, scope string) error {
+	if scope == sqlstore.ScopeEvents {
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockEvents)
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "meridian:"+scope)
 	return err
 }
 
-func ms2(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+// Ping checks that the database answers and takes writes, committing
+// nothing: in a transaction it creates a temporary table, writes a row and
+// rolls back. A read-only database (a hot standby, or
+// default_transaction_read_only) or an unreachable server fails, with a
+// store.UnavailableError.
+func (s *DB) Ping(ctx context.Context) error {
+	err := sqlstore.WriteProbe(ctx, s.raw, classify, `CREATE TEMPORARY TABLE meridian_write_probe (b INTEGER) ON COMMIT DROP`,
+		`INSERT INTO meridian_write_probe VALUES (1)`)
+	if err != nil {
+		return fmt.Errorf("store %s: write probe: %w", s.where, err)
 	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-func fromNullMS(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return fromMS(v.Int64)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// where builds an AND of the non-empty conditions, numbering the
-// placeholders in the order the arguments are added.
-type where struct {
-	clauses []string
-	args    []any
-}
-
-// arg adds v to the arguments and returns its placeholder.
-func (w *where) arg(v any) string {
-	w.args = append(w.args, v)
-	return "$" + strconv.Itoa(len(w.args))
-}
-
-func (w *where) eq(col string, v string) {
-	if v != "" {
-		w.clauses = append(w.clauses, col+" = "+w.arg(v))
-	}
-}
-
-func (w *where) String() string {
-	if len(w.clauses) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.clauses, " AND ")
-}
-
-// limit is the LIMIT clause for a filter's Limit: zero means no limit. A
-// negative limit can only come from an overflowed computation (offset +
-// page size): it reads nothing rather than everything.
-func limit(n int) string {
-	switch {
-	case n == 0:
-		return ""
-	case n < 0:
-		return " LIMIT 0"
-	}
-	return " LIMIT " + strconv.Itoa(n)
+	return nil
 }

@@ -36,6 +36,10 @@ func TestServerConformance(t *testing.T) {
 	storetest.RunServer(t, func(t *testing.T, now func() time.Time) storetest.ServerStore { return mustOpen(t, now) })
 }
 
+func TestDashboardConformance(t *testing.T) {
+	storetest.RunDashboard(t, func(t *testing.T, now func() time.Time) storetest.DashboardStore { return mustOpen(t, now) })
+}
+
 // TestTwoHandlesShareLocks opens the same database twice, as two replicas
 // do, and checks that their locks exclude each other.
 func TestTwoHandlesShareLocks(t *testing.T) {
@@ -57,6 +61,8 @@ func TestTwoHandlesShareLocks(t *testing.T) {
 	if _, err := dbs[1].AcquireLock(ctx, store.LockRequest{Key: key, TTL: time.Minute}); !store.IsLockHeld(err) {
 		t.Errorf("second handle got the lock: %v", err)
 	}
+	// Waiters of both replicas share one queue, first come, first served.
+	storetest.FairQueue(t, []store.Locks{dbs[0], dbs[1]})
 }
 
 // TestConcurrentFreshOpen: several processes (here handles of their own)
@@ -85,7 +91,7 @@ func TestConcurrentFreshOpen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := int64(postgres.SchemaVersion()); n != want {
+		if want := int64(postgres.MigrationsForTest()); n != want {
 			t.Errorf("round %d: %d migrations recorded, want %d", round, n, want)
 		}
 	}
@@ -347,5 +353,40 @@ func TestTerminatedConnectionIsUnavailable(t *testing.T) {
 	}
 	if err := db.Ping(ctx); err != nil {
 		t.Errorf("Ping after the connection was ended: %v, want the pool to reconnect", err)
+	}
+}
+
+// TestRepeatedPlanWritesDocumentOnce: PostgreSQL writes a new row version
+// (and new TOAST chunks) for every UPDATE, identical or not, so a re-save
+// of an unchanged plan must not write its document again, or every
+// re-plan of a large fleet leaves megabytes of dead rows behind.
+func TestRepeatedPlanWritesDocumentOnce(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, nil)
+	p := store.PlanRecord{ID: "big", RepoID: "r1", Source: "/r", Ref: "main", Document: storetest.LargePlanDocument("big", 8<<20, 3)}
+	if err := db.SavePlan(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.PlanStats(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = `SELECT pg_total_relation_size('plans')`
+	before, err := postgres.QueryIntForTest(ctx, db, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		p.CreatedAt = time.Now()
+		if err := db.SavePlan(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := postgres.QueryIntForTest(ctx, db, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grew := after - before; grew > st.StoredBytes/2 {
+		t.Errorf("three re-saves of an unchanged plan grew the plans table by %d bytes; its compressed document is %d: it must be written once", grew, st.StoredBytes)
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 // ExecForTest runs raw SQL, for tests that prove constraints hold.
 func ExecForTest(ctx context.Context, db *DB, q string) error {
-	_, err := db.db.ExecContext(ctx, q)
-	return err
+	_, err := db.raw.ExecContext(ctx, q)
+	return classify(err)
 }
 
 // JournalMode reports the journal mode of the database at path.
@@ -24,4 +24,11 @@ func JournalMode(ctx context.Context, path string) (string, error) {
 		return "", fmt.Errorf("journal mode: %w", err)
 	}
 	return mode, nil
+}
+
+// CheckpointForTest copies the WAL into the database file and truncates
+// it, so that the file sizes say what the database holds.
+func CheckpointForTest(ctx context.Context, db *DB) error {
+	_, err := db.raw.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	return classify(err)
 }

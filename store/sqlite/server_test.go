@@ -12,3 +12,9 @@ import (
 func TestServerConformance(t *testing.T) {
 	storetest.RunServer(t, func(t *testing.T, now func() time.Time) storetest.ServerStore { return mustOpen(t, now) })
 }
+
+// TestDashboardConformance runs the suite for browser sign-in and the
+// overview's counts.
+func TestDashboardConformance(t *testing.T) {
+	storetest.RunDashboard(t, func(t *testing.T, now func() time.Time) storetest.DashboardStore { return mustOpen(t, now) })
+}

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -38,9 +38,11 @@ type Options struct {
 	MaxPageCount int64
 }
 
-// DB is a store.Store on SQLite.
+// DB is a store.Store on SQLite: the shared SQL implementation
+// (store/sqlstore) on a SQLite handle.
 type DB struct {
-	db   conn
+	*sqlstore.DB
+	raw  *sql.DB
 	now  func() time.Time
 	path string
 }
@@ -85,13 +87,20 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		q.Add("_pragma", "max_page_count("+strconv.FormatInt(opts.MaxPageCount, 10)+")")
 	}
 	q.Add("_pragma", "synchronous(FULL)")
+	// A checkpoint truncates the WAL back to this size: without a limit it
+	// keeps the size of the largest write transaction ever (a plan and
+	// its targets, several megabytes) for good.
+	q.Add("_pragma", "journal_size_limit(8388608)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	s := &DB{db: conn{db}, now: opts.Now, path: path}
+	// SQLite's dialect is ? placeholders and no row or scope locks: every
+	// write transaction starts with BEGIN IMMEDIATE, and so excludes the
+	// others.
+	s := &DB{DB: sqlstore.New(db, sqlstore.Dialect{Classify: classify}, opts.Now), raw: db, now: opts.Now, path: path}
 	if err := s.setUp(ctx, opts.BusyTimeout); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -106,47 +115,17 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return s, nil
 }
 
-// Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
-
 // Path is the database file.
 func (s *DB) Path() string { return s.path }
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, e := range entries {
-		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", e.Name())
-		}
-		b, err := migrations.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+func loadMigrations() ([]sqlstore.Migration, error) {
+	return sqlstore.LoadMigrations(migrations, "migrations")
 }
 
 // SchemaVersion is the newest migration this binary knows.
 func SchemaVersion() int {
-	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
+	ms, _ := loadMigrations()
+	return sqlstore.Newest(ms)
 }
 
 // setUp switches the database to WAL and migrates it. Opening a new
@@ -175,7 +154,7 @@ func (s *DB) setUp(ctx context.Context, wait time.Duration) error {
 
 func (s *DB) walAndMigrate(ctx context.Context) error {
 	var mode string
-	if err := s.db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+	if err := s.raw.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
 		return fmt.Errorf("journal mode: %w", err)
 	}
 	if !strings.EqualFold(mode, "wal") {
@@ -204,28 +183,28 @@ func (s *DB) migrate(ctx context.Context) error {
 	for _, m := range ms {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, ms2(s.now()))
+				m.Version, m.Name, sqlstore.MS(s.now()))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
 	}
 	var newest int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
+	if err := s.raw.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
 		return err
 	}
-	if known := ms[len(ms)-1].version; newest > known {
+	if known := sqlstore.Newest(ms); newest > known {
 		return fmt.Errorf("database schema version %d is newer than this meridian knows (%d): upgrade meridian", newest, known)
 	}
 	return nil
@@ -234,76 +213,23 @@ func (s *DB) migrate(ctx context.Context) error {
 // tx runs fn in a write transaction (BEGIN IMMEDIATE, from the DSN). Its
 // errors are classified (see classify).
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	return sqlstore.RunTx(ctx, s.raw, classify, fn)
+}
+
+// Ping checks that the database takes writes, not only reads: in an
+// immediate transaction (the write lock, so a read-only file or a writer
+// stuck past the busy timeout fails) it creates a table and writes 64 KiB
+// into it, which allocates more pages than the few a migration's dropped
+// table leaves free (so a database at its max_page_count fails with
+// SQLITE_FULL), and rolls back. Nothing is committed, so a probe every few
+// seconds costs no disk space. A full filesystem under a database that
+// still has free pages is not seen here: its writes fail at commit, and
+// are EUNAVAILABLE errors like these.
+func (s *DB) Ping(ctx context.Context) error {
+	err := sqlstore.WriteProbe(ctx, s.raw, classify, `CREATE TABLE meridian_write_probe (b BLOB)`,
+		`INSERT INTO meridian_write_probe VALUES (zeroblob(65536))`)
 	if err != nil {
-		return fmt.Errorf("begin: %w", classify(err))
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(classify(err), tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", classify(err))
+		return fmt.Errorf("store %s: write probe: %w", s.path, err)
 	}
 	return nil
-}
-
-func ms2(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
-func fromNullMS(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return fromMS(v.Int64)
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// where builds an AND of the non-empty conditions.
-type where struct {
-	clauses []string
-	args    []any
-}
-
-func (w *where) eq(col string, v string) {
-	if v != "" {
-		w.clauses = append(w.clauses, col+" = ?")
-		w.args = append(w.args, v)
-	}
-}
-
-func (w *where) String() string {
-	if len(w.clauses) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.clauses, " AND ")
-}
-
-// limit is the LIMIT clause for a filter's Limit: zero means no limit. A
-// negative limit can only come from an overflowed computation (offset +
-// page size): it reads nothing rather than everything.
-func limit(n int) string {
-	switch {
-	case n == 0:
-		return ""
-	case n < 0:
-		return " LIMIT 0"
-	}
-	return " LIMIT " + strconv.Itoa(n)
 }

@@ -48,6 +48,8 @@ func TestTwoHandlesShareLocks(t *testing.T) {
 	if _, err := b.AcquireLock(ctx, store.LockRequest{Key: key, TTL: time.Minute}); !store.IsLockHeld(err) {
 		t.Errorf("second handle got the lock: %v", err)
 	}
+	// Waiters of both processes share one queue, first come, first served.
+	storetest.FairQueue(t, []store.Locks{a, b})
 }
 
 func TestMigrationsIdempotentAndWAL(t *testing.T) {

@@ -223,7 +223,7 @@ func testAcquireWait(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.AcquireWait(ctx, s, store.LockRequest{Key: key, Owner: bob, TTL: time.Hour}, 0, 0); !store.IsLockHeld(err) {
+	if _, err := store.AcquireWait(ctx, s, store.LockRequest{Key: key, Owner: bob, TTL: time.Hour}, store.WaitOptions{}); !store.IsLockHeld(err) {
 		t.Fatalf("AcquireWait with no timeout must fail fast, got %v", err)
 	}
 	released := make(chan error, 1)
@@ -231,7 +231,8 @@ func testAcquireWait(t *testing.T, open Opener) {
 		time.Sleep(50 * time.Millisecond)
 		released <- s.ReleaseLock(ctx, a.Fence())
 	}()
-	b, err := store.AcquireWait(ctx, s, store.LockRequest{Key: key, Owner: bob, TTL: time.Hour}, time.Minute, 10*time.Millisecond)
+	b, err := store.AcquireWait(ctx, s, store.LockRequest{Key: key, Owner: bob, TTL: time.Hour},
+		store.WaitOptions{Timeout: time.Minute, Poll: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("AcquireWait must get the lock once it is released: %v", err)
 	}

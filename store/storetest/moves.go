@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -85,5 +86,34 @@ func testMoves(t *testing.T, open Opener) {
 	got, _ = s.LoadMoves(ctx, b)
 	if diff := cmp.Diff(stamp([]store.Move{other}, t0, t0), got); diff != "" {
 		t.Errorf("another scope changed (-want +got):\n%s", diff)
+	}
+}
+
+// testMovesFenced: a deploy step that lost the deploy lock cannot write
+// its moves over those of the apply that took the lock over.
+func testMovesFenced(t *testing.T, open Opener) {
+	s, c := openWith(t, open)
+	ctx := context.Background()
+	const scope = "/state/deploy.git#main:"
+	key := store.LockKey{RepoID: "r1", Target: store.DeployLockTarget}
+	first, err := s.AcquireLock(ctx, store.LockRequest{Key: key, Owner: alice, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := []store.Move{{Scope: scope, Workload: "web", From: []string{"a"}, To: []string{"b"}, PlanID: "p1", State: "adding"}}
+	if err := s.SaveMovesFenced(ctx, first.Fence(), scope, mine); err != nil {
+		t.Fatalf("the deploy lock's holder saves its moves: %v", err)
+	}
+	c.Advance(2 * time.Minute) // alice's lease runs out; bob takes the lock over
+	if _, err := s.AcquireLock(ctx, store.LockRequest{Key: key, Owner: bob, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	stale := []store.Move{{Scope: scope, Workload: "api", From: []string{"x"}, To: []string{"y"}, PlanID: "p0", State: "adding"}}
+	if err := s.SaveMovesFenced(ctx, first.Fence(), scope, stale); !errors.Is(err, store.ErrLockLost) {
+		t.Errorf("SaveMovesFenced with a lost lock = %v, want ErrLockLost", err)
+	}
+	got, err := s.LoadMoves(ctx, scope)
+	if err != nil || len(got) != 1 || got[0].Workload != "web" {
+		t.Errorf("moves after the fenced-out save: %+v, %v; want web's only", got, err)
 	}
 }

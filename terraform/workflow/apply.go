@@ -133,6 +133,9 @@ func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (res
 	if _, err := s.lock(ctx, names, planID); err != nil {
 		return nil, err
 	}
+	if err := s.checkNotPruned(ctx, planID); err != nil {
+		return nil, err
+	}
 	s.audit(ctx, "apply.start", "", planID, fmt.Sprintf("%d targets", len(todo)))
 
 	// Check every target before applying any, so that a stale plan is
@@ -258,7 +261,7 @@ func (s *Session) applyTarget(ctx context.Context, rec store.PlanRecord, pt stor
 		}
 		err := ws.Apply(ctx, filepath.Join(s.w.abs(pt.Dir), "plan.tfplan"), &log)
 		if err != nil {
-			r.Status, r.Error = Failed, err.Error()
+			r.Status, r.Error = Failed, terraformHint(pt.Target, err)
 			if ctx.Err() != nil {
 				r.Status, r.Error = Interrupted, fmt.Sprintf("%v (%v)", context.Cause(ctx), err)
 			}
@@ -277,8 +280,15 @@ func (s *Session) applyTarget(ctx context.Context, rec store.PlanRecord, pt stor
 	}
 	// The apply is done: record it even if the caller gave up meanwhile,
 	// or the ledger would miss what now runs. The fence still guards it.
-	err := s.w.st.RecordApplied(context.WithoutCancel(ctx), fence, store.AppliedTarget{RepoID: s.repoID, Target: pt.Target, PlanID: rec.ID,
-		RunID: runID, Commit: rec.Commit, Dir: pt.Dir, StateSerial: after.Serial, StateLineage: after.Lineage}, entries)
+	// A decommissioned target's destroy leaves nothing to record: it
+	// leaves the ledger.
+	var err error
+	if pt.Change.Decommission {
+		err = s.forgetTarget(context.WithoutCancel(ctx), fence, pt.Target)
+	} else {
+		err = s.w.st.RecordApplied(context.WithoutCancel(ctx), fence, store.AppliedTarget{RepoID: s.repoID, Target: pt.Target, PlanID: rec.ID,
+			RunID: runID, Commit: rec.Commit, Dir: pt.Dir, StateSerial: after.Serial, StateLineage: after.Lineage}, entries)
+	}
 	if err != nil {
 		r.Status, r.Error = Failed, fmt.Sprintf("applied, but recording the ledger failed: %v", err)
 		if errors.Is(err, store.ErrLockLost) {

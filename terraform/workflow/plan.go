@@ -38,7 +38,10 @@ type staged struct {
 
 // targetPlan is one target's planning outcome.
 type targetPlan struct {
-	target   *meridian.Target
+	target *meridian.Target
+	// decom is set for a target that left the config (or Terraform): its
+	// last apply, whose workspace a destroy plan empties.
+	decom    *store.AppliedTarget
 	change   meridian.TargetChange
 	pt       store.PlanTarget
 	pending  string // artefact folder before the plan ID is known
@@ -60,12 +63,23 @@ func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys 
 		return err
 	}
 	targets := TerraformTargets(cfg)
-	if len(targets) == 0 {
+	tps := make([]*targetPlan, 0, len(targets))
+	for _, t := range targets {
+		tps = append(tps, &targetPlan{target: t})
+	}
+	decom, protected, err := s.decommissioned(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	plan.Destroy = append(plan.Destroy, protected...)
+	tps = append(tps, decom...)
+	sort.Slice(tps, func(i, j int) bool { return tps[i].target.Name < tps[j].target.Name })
+	if len(tps) == 0 {
 		return nil
 	}
-	names := make([]string, len(targets))
-	for i, t := range targets {
-		names[i] = t.Name
+	names := make([]string, len(tps))
+	for i, tp := range tps {
+		names[i] = tp.target.Name
 	}
 	skipped, err := s.lock(ctx, names, plan.ID)
 	if err != nil {
@@ -75,16 +89,11 @@ func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys 
 	if err != nil {
 		return err
 	}
-	pendingRoot := filepath.Join(s.w.opts.StateDir, "plans", s.repoID, ".pending-"+safe(s.run.ID))
+	pendingRoot := filepath.Join(s.w.plansDir(s.repoID), pendingPrefix+safe(s.run.ID))
 	defer os.RemoveAll(pendingRoot)
-	results := make([]*targetPlan, len(targets))
-	idx := map[string]int{}
-	for i, t := range targets {
-		idx[t.Name] = i
-	}
-	forEach(s.w.opts.Concurrency, targets, func(t *meridian.Target) {
-		tp := &targetPlan{target: t, pending: filepath.Join(pendingRoot, t.Name)}
-		results[idx[t.Name]] = tp
+	forEach(s.w.opts.Concurrency, tps, func(tp *targetPlan) {
+		t := tp.target
+		tp.pending = filepath.Join(pendingRoot, t.Name)
 		if why, ok := skipped[t.Name]; ok {
 			tp.pt.Target = t.Name
 			tp.change = emptyChange(t, meridian.ChangeStatusSkipped, why.Error())
@@ -94,8 +103,12 @@ func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys 
 			return
 		}
 		start := time.Now()
-		s.planTarget(ctx, cfg, fsys, plan, ledger[t.Name], tp)
-		s.w.log.Info("terraform planned", "target", t.Name, "status", tp.change.Status, "elapsed", time.Since(start))
+		if tp.decom != nil {
+			s.planDecommission(ctx, tp)
+		} else {
+			s.planTarget(ctx, cfg, fsys, plan, ledger[t.Name], tp)
+		}
+		s.w.log.Info("terraform planned", "target", t.Name, "status", tp.change.Status, "decommission", tp.decom != nil, "elapsed", time.Since(start))
 	})
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("terraform plan: %w", context.Cause(ctx))
@@ -103,14 +116,17 @@ func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys 
 
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\n", plan.ID, s.repoID, s.w.tf.Version())
-	for _, tp := range results {
+	for _, d := range protected {
+		fmt.Fprintf(h, "protected\x00%s\n", d.Name)
+	}
+	for _, tp := range tps {
 		fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%s\n", tp.target.Name, tp.change.Status, tp.pt.InputsDigest, tp.pt.StateSerial, tp.pt.StateLineage)
 	}
 	plan.ID = hex.EncodeToString(h.Sum(nil))[:16]
 
 	st := &staged{planID: plan.ID}
-	plan.Terraform = make([]meridian.TargetChange, 0, len(results))
-	for _, tp := range results {
+	plan.Terraform = make([]meridian.TargetChange, 0, len(tps))
+	for _, tp := range tps {
 		tp.pt.Change = tp.change
 		if tp.change.Status == meridian.ChangeStatusChanges || tp.change.Status == meridian.ChangeStatusNoChanges {
 			rel := planRel(s.repoID, plan.ID, tp.target.Name)
@@ -128,6 +144,9 @@ func (s *Session) PlanTerraform(ctx context.Context, cfg *meridian.Config, fsys 
 		}
 		plan.Terraform = append(plan.Terraform, tp.change)
 		plan.Findings = append(plan.Findings, tp.findings...)
+		if tp.decom != nil && tp.change.Status == meridian.ChangeStatusSkipped {
+			continue // nothing to apply, and nothing for an apply to fail on
+		}
 		st.targets = append(st.targets, tp.pt)
 	}
 	s.mu.Lock()
@@ -150,7 +169,7 @@ func (s *Session) planTarget(ctx context.Context, cfg *meridian.Config, fsys fs.
 		tp.change = emptyChange(t, meridian.ChangeStatusFailed, err.Error())
 		tp.findings = append(tp.findings, meridian.Finding{Rule: RuleTerraformFailed, Severity: meridian.SeverityDeny, Target: t.Name,
 			Field: "terraform.module", File: t.Origin.File, Line: t.Origin.LineOf("terraform.module"),
-			Message:     fmt.Sprintf("Terraform cannot plan target %s: %v", t.Name, err),
+			Message:     fmt.Sprintf("Terraform cannot plan target %s: %s", t.Name, terraformHint(t.Name, err)),
 			Remediation: "fix the module (terraform validate) or its backend settings, then plan again"})
 	}
 	vars, frozen := targetVars(cfg, plan, t, current)
@@ -169,44 +188,61 @@ func (s *Session) planTarget(ctx context.Context, cfg *meridian.Config, fsys fs.
 		return
 	}
 	files[terraform.VarsFile] = vb
-	ws, err := s.w.tf.Workspace(s.w.workspaceDir(s.repoID, t.Name))
+	backend := t.Terraform.BackendConfig
+	if backend, err = s.w.opts.Backend.resolve(files, s.repoID, t.Name, backend); err != nil {
+		fail(err)
+		return
+	}
+	res, err := s.planWorkspace(ctx, tp, files, backend, terraform.PlanNormal)
 	if err != nil {
 		fail(err)
 		return
 	}
-	if err := files.Write(ws.Dir); err != nil {
-		fail(fmt.Errorf("write workspace: %w", err))
-		return
+	tp.change.Frozen, tp.pt.Placements = frozen, placementsOf(vars)
+	for _, msg := range terraform.FailedChecks(res.Plan) {
+		tp.findings = append(tp.findings, meridian.Finding{Rule: RuleTerraformCheck, Severity: meridian.SeverityWarn, Target: t.Name,
+			File: t.Origin.File, Line: t.Origin.LineOf("terraform.module"),
+			Message: fmt.Sprintf("Terraform check failed on %s: %s", t.Name, msg), Remediation: "see the module's check blocks"})
 	}
-	if err := ws.Init(ctx, t.Terraform.BackendConfig); err != nil {
-		fail(err)
-		return
+}
+
+// planWorkspace makes tp's workspace hold files, runs init with backend,
+// snapshots the module (with the dependency lock file init wrote into
+// files) and the backend settings into tp.pending, plans into
+// tp.pending/plan.tfplan, and records the outcome in tp.change and tp.pt
+// (with no placements). It returns the plan.
+func (s *Session) planWorkspace(ctx context.Context, tp *targetPlan, files terraform.Files, backend map[string]string, mode terraform.PlanMode) (*terraform.PlanResult, error) {
+	t := tp.target
+	ws, err := s.w.tf.Workspace(s.w.workspaceDir(s.repoID, t.Name))
+	if err != nil {
+		return nil, err
+	}
+	if err := files.Write(ws.Dir); err != nil {
+		return nil, fmt.Errorf("write workspace: %w", err)
+	}
+	if err := ws.Init(ctx, backend); err != nil {
+		return nil, err
 	}
 	state, err := ws.State(ctx)
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
 	if lock, err := os.ReadFile(filepath.Join(ws.Dir, terraform.LockFileName)); err == nil {
 		files[terraform.LockFileName] = lock
 	}
 	if err := files.Write(filepath.Join(tp.pending, "module")); err != nil {
-		fail(fmt.Errorf("snapshot module: %w", err))
-		return
+		return nil, fmt.Errorf("snapshot module: %w", err)
 	}
-	if err := writeBackend(tp.pending, t.Terraform.BackendConfig); err != nil {
-		fail(fmt.Errorf("snapshot backend settings: %w", err))
-		return
+	if err := writeBackend(tp.pending, backend); err != nil {
+		return nil, fmt.Errorf("snapshot backend settings: %w", err)
 	}
-	res, err := ws.Plan(ctx, filepath.Join(tp.pending, "plan.tfplan"), terraform.PlanNormal)
+	res, err := ws.Plan(ctx, filepath.Join(tp.pending, "plan.tfplan"), mode)
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
 	show, err := json.Marshal(res.Plan)
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
 	c := terraform.Summarize(res.Plan)
 	status := meridian.ChangeStatusNoChanges
@@ -214,14 +250,10 @@ func (s *Session) planTarget(ctx context.Context, cfg *meridian.Config, fsys fs.
 		status = meridian.ChangeStatusChanges
 	}
 	tp.change = meridian.TargetChange{Target: t.Name, Module: t.Terraform.Module, Status: status,
-		Add: c.Add, Change: c.Change, Replace: c.Replace, Destroy: c.Destroy, Outputs: c.Outputs, StateSerial: state.Serial, Frozen: frozen}
-	tp.pt = store.PlanTarget{Target: t.Name, InputsDigest: inputsDigest(files, t.Terraform.BackendConfig),
-		StateSerial: state.Serial, StateLineage: state.Lineage, Placements: placementsOf(vars), ShowJSON: show}
-	for _, msg := range terraform.FailedChecks(res.Plan) {
-		tp.findings = append(tp.findings, meridian.Finding{Rule: RuleTerraformCheck, Severity: meridian.SeverityWarn, Target: t.Name,
-			File: t.Origin.File, Line: t.Origin.LineOf("terraform.module"),
-			Message: fmt.Sprintf("Terraform check failed on %s: %s", t.Name, msg), Remediation: "see the module's check blocks"})
-	}
+		Add: c.Add, Change: c.Change, Replace: c.Replace, Destroy: c.Destroy, Outputs: c.Outputs, StateSerial: state.Serial}
+	tp.pt = store.PlanTarget{Target: t.Name, InputsDigest: inputsDigest(files, backend),
+		StateSerial: state.Serial, StateLineage: state.Lineage, Placements: []store.Placement{}, ShowJSON: show}
+	return res, nil
 }
 
 func inputsDigest(files terraform.Files, backend map[string]string) string {
@@ -356,7 +388,11 @@ func (s *Session) SavePlan(ctx context.Context, plan *meridian.Plan) error {
 	if err := s.w.st.SavePlan(ctx, rec); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	s.saved = true
+	s.mu.Unlock()
 	s.audit(ctx, "plan.saved", "", plan.ID, fmt.Sprintf("commit %s, %d Terraform targets", orDash(s.src.Commit), len(rec.Targets)))
+	s.w.prunePlans(ctx, s.repoID)
 	return nil
 }
 

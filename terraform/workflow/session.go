@@ -60,6 +60,7 @@ type Session struct {
 	planID string
 	locks  map[string]store.Lock
 	staged *staged // the Terraform side of the last PlanTerraform
+	saved  bool    // SavePlan stored the plan
 }
 
 // Begin starts a session: it records the repo and a running run of kind.
@@ -170,10 +171,13 @@ func (s *Session) lock(ctx context.Context, targets []string, planID string) (sk
 		}
 		req := store.LockRequest{Key: store.LockKey{RepoID: s.repoID, Target: t}, Owner: s.w.opts.Owner, PlanID: planID, RunID: s.run.ID, TTL: s.w.opts.LeaseTTL}
 		timeout := s.w.opts.LockTimeout
-		if s.mode == ModePlan {
+		switch {
+		case t == store.DeployLockTarget:
+			timeout = max(timeout, deployLockWait)
+		case s.mode == ModePlan:
 			timeout = 0
 		}
-		l, err := store.AcquireWait(ctx, s.w.st, req, timeout, 0)
+		l, err := store.AcquireWait(ctx, s.w.st, req, store.WaitOptions{Timeout: timeout, OnWait: s.logWait})
 		if err != nil {
 			if s.mode == ModePlan && store.IsLockHeld(err) {
 				skipped[t] = err
@@ -232,6 +236,7 @@ func (s *Session) close(err error, detail any) {
 	for _, t := range targets {
 		s.unlock(t)
 	}
+	s.discardUnsaved()
 	s.mu.Lock()
 	fin := store.RunFinish{Status: store.RunSucceeded, PlanID: s.planID}
 	s.mu.Unlock()

@@ -21,10 +21,12 @@ import (
 type Store interface {
 	store.Repos
 	store.Plans
+	store.PlanRetention
 	store.Runs
 	store.Locks
 	store.Ledger
 	store.Audit
+	store.Decommissions
 }
 
 // Options tunes a Workflow. Zero values mean the defaults.
@@ -41,6 +43,15 @@ type Options struct {
 	LockTimeout time.Duration
 	// Concurrency bounds the targets worked on at once (default 4).
 	Concurrency int
+	// PlanRetention is how many of the newest plans of each ref are kept
+	// when a plan is saved (default store.DefaultPlanRetention; negative
+	// keeps every plan). Applied plans and plans in use are always kept;
+	// see store.PlanRetention.
+	PlanRetention int
+	// Backend, when set, keeps the state of each module that declares no
+	// backend in a shared backend rather than in the target's workspace
+	// (see Backend).
+	Backend *Backend
 	// Logger receives progress (default: discard).
 	Logger *slog.Logger
 }
@@ -68,6 +79,9 @@ func New(st Store, tf *terraform.Runner, opts Options) (*Workflow, error) {
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
+	}
+	if opts.PlanRetention == 0 {
+		opts.PlanRetention = store.DefaultPlanRetention
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -131,6 +145,11 @@ func (w *Workflow) workspaceDir(repoID, target string) string {
 // planRel is a plan target's artefact folder, relative to the state dir.
 func planRel(repoID, planID, target string) string {
 	return filepath.ToSlash(filepath.Join("plans", repoID, planID, target))
+}
+
+// plansDir is the folder of a repo's plan artefacts, one folder per plan.
+func (w *Workflow) plansDir(repoID string) string {
+	return filepath.Join(w.opts.StateDir, "plans", repoID)
 }
 
 func (w *Workflow) abs(rel string) string {
