@@ -411,6 +411,26 @@ func TestRedactText(t *testing.T) {
 			in:     "mail ops@example.com about https://host/r@v1 and git@host:o/r",
 			want:   "mail ops@example.com about https://host/r@v1 and git@host:o/r",
 		},
+		"scheme-like password": {
+			reason: "a \"://\" inside the userinfo does not start a second URL",
+			in:     "0 https://x-access-token:///0@github.com/o/r.git 0",
+			want:   "0 https://github.com/o/r.git 0",
+		},
+		"scp-like with an empty authority": {
+			reason: "user:///pw@host:path drops everything before the '@'",
+			in:     "deploy:///0@git.example:o/r.git",
+			want:   "deploy://git.example:o/r.git",
+		},
+		"scp-like with a host": {
+			reason: "user://pw@host:path also reads as a URL with a host; the password goes",
+			in:     "deploy://0/@git.example:o/r.git",
+			want:   "deploy://git.example:o/r.git",
+		},
+		"file URL": {
+			reason: "an '@' in a path that cannot be a userinfo stays",
+			in:     "file:///srv/repo@v1",
+			want:   "file:///srv/repo@v1",
+		},
 		"whitespace kept": {
 			reason: "only URLs change",
 			in:     "a\tb\n  https://u:p@h/x\n",
@@ -438,12 +458,16 @@ func FuzzRedactText(f *testing.F) {
 			return
 		}
 		for _, u := range []string{"https://x-access-token:" + pass + "@github.com/o/r.git", "deploy:" + pass + "@git.example:o/r.git"} {
+			// The URL stands between separators, so it is redacted on its
+			// own: the text around it can neither hide nor (by being
+			// redacted itself, "0:@00" -> "0@00") fake the password.
 			in := before + " " + u + " " + after
-			if strings.Count(in, pass) != 1 {
-				continue
+			want := " " + RedactText(u) + " "
+			if strings.Contains(want, pass) {
+				t.Errorf("RedactText(%q) = %q shows the password", u, want)
 			}
-			if got := RedactText(in); strings.Contains(got, pass) {
-				t.Errorf("RedactText(%q) = %q shows the password", in, got)
+			if got := RedactText(in); !strings.Contains(got, want) {
+				t.Errorf("RedactText(%q) = %q, lacks the URL redacted on its own, %q", in, got, want)
 			}
 		}
 	})

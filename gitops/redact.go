@@ -56,6 +56,12 @@ func misparsed(raw string, u *url.URL) bool {
 	if k < 0 || !strings.Contains(rest[k:], "@") {
 		return false
 	}
+	// Text that also reads as an scp-like user:pw@host:path, with a
+	// password starting "//" (deploy://0/@git.example:o/r.git), is
+	// treated as one.
+	if _, _, after, ok := scpUserinfo(raw); ok && hostThenColon(after) {
+		return true
+	}
 	return strings.Contains(rest[:k], ":") || rest[k] != '/'
 }
 
@@ -188,11 +194,20 @@ func schemeStarts(tok string) []int {
 		for st < i && !isLetter(tok[st]) {
 			st++
 		}
-		if st < i && (len(out) == 0 || st >= out[len(out)-1]) {
+		if st < i && (len(out) == 0 || st >= out[len(out)-1] && authorityEnded(tok[out[len(out)-1]:st])) {
 			out = append(out, st)
 		}
 		off = i + 3
 	}
+}
+
+// authorityEnded reports whether the URL prev has left its authority (a
+// '/', '?' or '#' after its "://"), so that a scheme:// after it starts a
+// new URL (https://a?next=https://u:p@b). Before that, a "://" belongs to
+// prev's userinfo: in https://user:///pw@host the password is "///pw".
+func authorityEnded(prev string) bool {
+	_, rest, _ := strings.Cut(prev, "://")
+	return strings.ContainsAny(rest, "/?#")
 }
 
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
