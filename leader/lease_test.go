@@ -197,6 +197,9 @@ func TestElectionHandsOver(t *testing.T) {
 	if took >= testTTL {
 		t.Errorf("takeover after a clean shutdown took %s: the lease was not released", took)
 	}
+	// The new leader's work starts in its own goroutine, a moment after
+	// the elector says it leads.
+	waitFor(t, "the second term's work to start", 5*time.Second, func() bool { return len(ts.snapshot()) >= 2 })
 	all := ts.snapshot()
 	if len(all) != 2 || all[0].token+1 != all[1].token || !errors.Is(all[0].cause, leader.ErrShutdown) {
 		t.Errorf("terms: %+v; want two, tokens n and n+1, the first ended by ErrShutdown", all)
@@ -223,6 +226,7 @@ func TestLeaderCutOffStepsDown(t *testing.T) {
 
 	proxy.Cut()
 	waitFor(t, "the other replica to take over", 10*time.Second, other.e.Leading)
+	waitFor(t, "the new term's work to start", 5*time.Second, func() bool { return len(ts.snapshot()) >= 2 })
 	all := ts.snapshot()
 	if len(all) != 2 || all[0].replica != "cut" || !errors.Is(all[0].cause, leader.ErrUnrenewed) {
 		t.Fatalf("terms: %+v; want the cut replica's, ended by ErrUnrenewed, then the other's", all)

@@ -201,7 +201,7 @@ func TestErrorsAreJSON(t *testing.T) {
 		"BadPage":    {"GET", "/api/v1/plans?page_size=0", web.RoleViewer, 400, "invalid"},
 		"BadToken":   {"GET", "/api/v1/plans?page_token=zzz", web.RoleViewer, 400, "invalid"},
 		"Forbidden":  {"GET", "/api/v1/tokens", web.RoleOperator, 403, "forbidden"},
-		"NoPlanYet":  {"GET", "/api/v1/placements", web.RoleViewer, 404, "not_found"},
+		"NotReadYet": {"GET", "/api/v1/placements", web.RoleViewer, 503, "unavailable"}, // no sync yet: retry, not "no plan"
 		"BadGroupBy": {"GET", "/api/v1/costs?group_by=planet", web.RoleViewer, 400, "invalid"},
 	}
 	for name, tc := range cases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -73,9 +74,9 @@ func (s *Server) planByID(ctx context.Context, id string) (*planDoc, error) {
 func (s *Server) selectPlan(r *http.Request) (*planDoc, error) {
 	id := r.URL.Query().Get("plan_id")
 	if id == "" {
-		id = s.recon.State().PlanID
-		if id == "" {
-			return nil, meridian.Errorf(meridian.ENOTFOUND, "branch %s has not been planned yet; pass plan_id", s.recon.Branch())
+		var err error
+		if id, err = s.headPlan(); err != nil {
+			return nil, fmt.Errorf("%w; or pass plan_id", err)
 		}
 	}
 	return s.planByID(r.Context(), id)

@@ -268,11 +268,17 @@ func (s *Server) configAt(ctx context.Context, commit string) (cfg *meridian.Con
 	return cfg, s.opts.Configs == nil
 }
 
-// headPlan is the branch head's plan ID, or an ENOTFOUND error before the
-// first plan.
+// headPlan is the branch head's plan ID. Before the first plan it is an
+// ENOTFOUND error, but only once this server has read the branch (or, as
+// a follower, heard the leader's state): a replica that just started
+// does not know yet, and says so with a 503 to retry, not a 404.
 func (s *Server) headPlan() (string, error) {
-	if id := s.recon.State().PlanID; id != "" {
-		return id, nil
+	st := s.recon.State()
+	if st.PlanID != "" {
+		return st.PlanID, nil
+	}
+	if st.LastSync.IsZero() {
+		return "", meridian.Errorf(meridian.EUNAVAILABLE, "this server has not read branch %s yet; retry", s.recon.Branch())
 	}
 	return "", meridian.Errorf(meridian.ENOTFOUND, "branch %s has not been planned yet", s.recon.Branch())
 }
