@@ -15,40 +15,45 @@ type rejectedEntry struct {
 	Reasons []string `json:"reasons"`
 }
 
-// UnmarshalJSON reads an explanation of either schema version, so that
+// UnmarshalJSON reads a plan document of either schema version, so that
 // plans stored before version 2 still load: their per-target rejections
-// are regrouped by rule and reason (see regroupV1).
-func (e *Explanation) UnmarshalJSON(b []byte) error {
-	type plain Explanation
-	v := struct {
-		*plain
-		Rejected []rejectedEntry `json:"rejected"`
-	}{plain: (*plain)(e)}
-	if err := json.Unmarshal(b, &v); err != nil {
+// are regrouped by rule and reason (see regroupV1). A version 2 document
+// is decoded once, as it is; only a version 1 document pays a second
+// pass for its rejections.
+func (p *Plan) UnmarshalJSON(b []byte) error {
+	type plain Plan
+	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
 		return err
 	}
-	var n int
-	e.Rejected, n = regroupV1(v.Rejected)
-	if n > 0 {
-		e.RejectedCount = n
+	if p.SchemaVersion >= 2 {
+		return nil
 	}
-	// Version 1 listed every capacity-blocked target and had no count.
-	e.CapacityBlockedCount = max(e.CapacityBlockedCount, len(e.CapacityBlocked))
-	return nil
-}
-
-// UnmarshalJSON reads an unplaceable workload of either schema version, as
-// Explanation.UnmarshalJSON does.
-func (u *Unplaceable) UnmarshalJSON(b []byte) error {
-	type plain Unplaceable
-	v := struct {
-		*plain
-		Targets []rejectedEntry `json:"targets"`
-	}{plain: (*plain)(u)}
-	if err := json.Unmarshal(b, &v); err != nil {
+	var v1 struct {
+		Placements []struct {
+			Explanation struct {
+				Rejected []rejectedEntry `json:"rejected"`
+			} `json:"explanation"`
+		} `json:"placements"`
+		Unplaceable []struct {
+			Targets []rejectedEntry `json:"targets"`
+		} `json:"unplaceable"`
+	}
+	if err := json.Unmarshal(b, &v1); err != nil {
 		return err
 	}
-	u.Targets, _ = regroupV1(v.Targets)
+	for i := range p.Placements {
+		e := &p.Placements[i].Explanation
+		var n int
+		e.Rejected, n = regroupV1(v1.Placements[i].Explanation.Rejected)
+		if n > 0 {
+			e.RejectedCount = n
+		}
+		// Version 1 listed every capacity-blocked target and had no count.
+		e.CapacityBlockedCount = max(e.CapacityBlockedCount, len(e.CapacityBlocked))
+	}
+	for i := range p.Unplaceable {
+		p.Unplaceable[i].Targets, _ = regroupV1(v1.Unplaceable[i].Targets)
+	}
 	return nil
 }
 

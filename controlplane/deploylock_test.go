@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/gitops/deploy"
+	"github.com/meridianhq/meridian/gitops/gittest"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
@@ -58,9 +58,7 @@ func (m movesTrace) SaveMovesFenced(ctx context.Context, f store.Fence, scope st
 // second wait in the lock's queue, saying so, until the first closed its
 // session; its move records are written under the lock's fence.
 func TestDeployLockSerializesApplies(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git CLI not installed (.ci/run installs it)")
-	}
+	gittest.CLI(t)
 	ctx := context.Background()
 	l := loadExample(t)
 	p, err := planner.New(planner.WithLogger(slog.New(slog.DiscardHandler)))

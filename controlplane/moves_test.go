@@ -15,6 +15,7 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops/deploy"
+	"github.com/meridianhq/meridian/gitops/gittest"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store/sqlite"
 )
@@ -40,9 +41,7 @@ func (s *crashingStore) SaveMoves(ctx context.Context, scope string, ms []deploy
 // must keep the old placement, count move_grace from its restart, and then
 // finish the move: the move is never forgotten.
 func TestMoveResumesThroughStore(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git CLI not installed (.ci/run installs it)")
-	}
+	gittest.CLI(t)
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	l := loadExample(t)

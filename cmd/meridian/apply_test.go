@@ -18,6 +18,7 @@ import (
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/gitops/gittest"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
@@ -29,9 +30,7 @@ import (
 // would with cp -r examples/hybrid X && git init X.
 func gitExample(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git CLI not installed (.ci/run installs it)")
-	}
+	gittest.CLI(t)
 	dir := copyExample(t)
 	if out, err := exec.Command("git", "init", "-q", dir).CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v\n%s", err, out)

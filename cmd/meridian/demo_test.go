@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian/gitops/deploy"
+	"github.com/meridianhq/meridian/gitops/gittest"
 )
 
 // lockedBuffer is a bytes.Buffer safe for a writer and a reader in
@@ -41,13 +41,7 @@ func (l *lockedBuffer) String() string {
 // serves the dashboard and prints a sign-in link that works once; on
 // shutdown its folder is gone.
 func TestDemoWithoutTerraform(t *testing.T) {
-	git, err := exec.LookPath("git")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: git CLI not installed; .ci/run installs it")
-		}
-		t.Skip("git CLI not installed (.ci/run installs it)")
-	}
+	git := gittest.CLI(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	t.Setenv("PATH", filepath.Dir(git)+string(filepath.ListSeparator)+t.TempDir()) // git, but no terraform or tofu

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/gitops/gittest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -293,9 +294,7 @@ func TestValidate(t *testing.T) {
 // TestPlanGitURL plans the example through a real Git repository reached by
 // a file:// URL, and checks that the resolved commit lands in the plan.
 func TestPlanGitURL(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git CLI not installed")
-	}
+	gittest.CLI(t)
 	dir := copyExample(t)
 	for _, args := range [][]string{
 		{"init", "-q", "-b", "main"},

@@ -19,6 +19,7 @@ import (
 
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/gitops/deploy"
+	"github.com/meridianhq/meridian/gitops/gittest"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/terraformtest"
 )
@@ -92,9 +93,7 @@ func git(t testing.TB, dir string, args ...string) string {
 // branch main.
 func exampleRepo(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git CLI not installed (.ci/run installs it)")
-	}
+	gittest.CLI(t)
 	dir := copyExample(t)
 	git(t, dir, "init", "-q", "-b", "main")
 	git(t, dir, "add", "-A")
