@@ -48,6 +48,11 @@ needs none of this: its lock dies with its process.`,
 			if strings.TrimSpace(reason) == "" {
 				return &exitErr{code: exitError, err: errors.New("--reason is required: the audit log records why the lock was broken")}
 			}
+			// The lock ID is Terraform's positional argument: one that
+			// reads as a flag would change what force-unlock does.
+			if strings.HasPrefix(tfLock, "-") {
+				return &exitErr{code: exitError, err: fmt.Errorf("--terraform-lock: %q is not a lock ID (it starts with '-')", tfLock)}
+			}
 			var (
 				db  storeDB
 				wf  *workflow.Workflow

@@ -62,3 +62,12 @@ func TestUnlockTerraformLock(t *testing.T) {
 		t.Errorf("plan after the unlock still fails:\n%s", out)
 	}
 }
+
+// TestUnlockTerraformLockIDNotAFlag checks that a lock ID Terraform would
+// read as a flag is refused before anything is opened or unlocked.
+func TestUnlockTerraformLockIDNotAFlag(t *testing.T) {
+	r := runCLI(t, "unlock", "site-a", "--reason", "test", "--terraform-lock=-force", "--state-dir", t.TempDir())
+	if r.code != exitError || !strings.Contains(r.stderr, "is not a lock ID") {
+		t.Fatalf("exit %d, stderr %q; want exit %d naming the bad lock ID", r.code, r.stderr, exitError)
+	}
+}
