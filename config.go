@@ -57,6 +57,10 @@ type Config struct {
 	Policies map[string]string
 	// Waivers are the waivers/*.yaml documents, in file order.
 	Waivers []Waiver
+	// PriceCatalog is the content of the file Settings.Pricing.Catalog
+	// names, read from the config repo; nil means the embedded catalog. The
+	// plan ID covers it through the catalog's provenance digest.
+	PriceCatalog []byte `json:"-"`
 }
 
 // Target returns the target with the given name.
@@ -100,7 +104,17 @@ type Settings struct {
 	DriftInterval time.Duration `json:"drift_interval,omitempty"`
 	// Limits caps what is read from the repo.
 	Limits Limits `json:"limits"`
-	Origin Origin `json:"-"`
+	// Pricing says where plans take cloud prices from (docs/pricing.md).
+	Pricing PricingSettings `json:"pricing,omitzero"`
+	Origin  Origin          `json:"-"`
+}
+
+// PricingSettings is the pricing section of meridian.yaml.
+type PricingSettings struct {
+	// Catalog is a price catalog file (as `meridian prices refresh` writes),
+	// relative to the config repo's root and inside it; empty means the
+	// catalog compiled into Meridian.
+	Catalog string `json:"catalog,omitempty"`
 }
 
 // ForecastSettings controls forecast-driven sizing.

@@ -28,7 +28,16 @@ type Finding struct {
 	Line        int    `json:"line,omitempty"`
 	Message     string `json:"message"`
 	Remediation string `json:"remediation,omitempty"`
+	// Source is FindingSourceLive for a finding about what really runs
+	// (meridian audit); empty for findings about the config.
+	Source string `json:"source,omitempty"`
+	// Resource is the live resource's ID or ARN, for live findings.
+	Resource string `json:"resource,omitempty"`
 }
+
+// FindingSourceLive marks a finding raised on a cloud or cluster inventory
+// rather than on the config.
+const FindingSourceLive = "live"
 
 // Blocking reports whether the finding blocks the plan.
 func (f Finding) Blocking() bool { return f.Severity == SeverityDeny }

@@ -31,6 +31,16 @@ const (
 	// A condition (ConditionRecord) opened or cleared.
 	EventConditionOpened  EventType = "condition.opened"
 	EventConditionCleared EventType = "condition.cleared"
+	// An edge site's OPA agent fell behind the branch head, failed to
+	// load or verify its bundle, stopped reporting, or recovered from any
+	// of these (docs/edge.md).
+	EventEdgeSiteBehind    EventType = "edge.site_behind"
+	EventEdgeSiteFailing   EventType = "edge.site_failing"
+	EventEdgeSiteStale     EventType = "edge.site_stale"
+	EventEdgeSiteRecovered EventType = "edge.site_recovered"
+	// `meridian serve --prices-refresh-interval` read the price APIs and
+	// some rates differ from the catalog the config uses (docs/pricing.md).
+	EventPricesRefreshed EventType = "prices.refreshed"
 )
 
 // Valid reports whether t is one of the event types above.
@@ -40,7 +50,9 @@ func (t EventType) Valid() bool {
 		EventDriftOpened, EventDriftCleared,
 		EventFindingOpened, EventFindingResolved, EventFindingWaived, EventFindingWaiverExpired,
 		EventLockAcquired, EventLockReleased, EventMoveStarted, EventMoveCompleted,
-		EventConditionOpened, EventConditionCleared:
+		EventConditionOpened, EventConditionCleared,
+		EventEdgeSiteBehind, EventEdgeSiteFailing, EventEdgeSiteStale, EventEdgeSiteRecovered,
+		EventPricesRefreshed:
 		return true
 	}
 	return false
@@ -98,6 +110,8 @@ type FindingRecord struct {
 	Workload    string   `json:"workload,omitempty"`
 	Target      string   `json:"target,omitempty"`
 	Field       string   `json:"field,omitempty"`
+	// Resource is a live finding's resource ID or ARN (Finding.Resource).
+	Resource string `json:"resource,omitempty"`
 	// Team is the workload's team (its team tag, else owner), for filters.
 	Team string `json:"team,omitempty"`
 	// Message, File and Line are the latest raise's; they may change
@@ -140,12 +154,19 @@ type FindingWaiver struct {
 // on purpose: they move with every edit of the config, and a finding that
 // moves must stay the same finding. A finding without a field (a rule about
 // a whole target or workload) is identified by its rule and subject alone,
-// so several raises of one such rule on one subject share a record.
+// so several raises of one such rule on one subject share a record. A live
+// finding's resource is part of its identity (two buckets breaking one rule
+// are two findings); findings without one keep the fingerprint they always
+// had.
 func Fingerprint(f Finding) string {
 	h := sha256.New()
+	parts := []string{f.Rule, f.Workload, f.Target, f.Field}
+	if f.Resource != "" {
+		parts = append(parts, f.Resource)
+	}
 	// Length-prefixed parts, so that no two different tuples hash alike
 	// whatever characters the names hold.
-	for _, s := range []string{f.Rule, f.Workload, f.Target, f.Field} {
+	for _, s := range parts {
 		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(s))))
 		h.Write([]byte(s))
 	}

@@ -46,6 +46,8 @@ type Target struct {
 	Pricing             Pricing           `json:"pricing"`
 	Engine              string            `json:"engine"`
 	Labels              map[string]string `json:"labels,omitempty"`
+	// Network is what the target's network provides (see network.go).
+	Network TargetNetwork `json:"network,omitzero"`
 	// Destination is the Argo CD cluster and namespace workloads go to.
 	Destination Destination `json:"destination,omitzero"`
 	// Crossplane tunes the managed resources of an engine: crossplane target.
@@ -59,8 +61,30 @@ type Target struct {
 	// stay. Meridian remembers the flag as it was at the last apply, so
 	// removing a protected target from the config does not unprotect it:
 	// set protect: false and apply first.
-	Protect bool   `json:"protect,omitempty"`
-	Origin  Origin `json:"-"`
+	Protect bool `json:"protect,omitempty"`
+	// Account is the cloud account scope `meridian audit` reads; nil when
+	// the target is not audited.
+	Account *TargetAccount `json:"account,omitempty"`
+	Origin  Origin         `json:"-"`
+}
+
+// TargetAccount names where a target's live resources are: the scope an
+// inventory reader lists. Credentials never come from here: they come
+// from the provider's standard chain (AWS shared config and profiles,
+// Azure DefaultAzureCredential, GCP Application Default Credentials, a
+// kubeconfig).
+type TargetAccount struct {
+	// ID is the AWS account ID, Azure subscription ID or GCP project ID.
+	// Kubernetes targets leave it empty.
+	ID string `json:"id,omitempty"`
+	// Profile is an AWS shared-config profile to read with.
+	Profile string `json:"profile,omitempty"`
+	// RoleARN is an AWS role to assume for reading (read-only, e.g.
+	// arn:aws:iam::123456789012:role/meridian-audit).
+	RoleARN string `json:"role_arn,omitempty"`
+	// KubeContext is the kubeconfig context of an on-prem or edge
+	// target's Kubernetes API.
+	KubeContext string `json:"kube_context,omitempty"`
 }
 
 // TargetEncryption is a target's key-management capability.

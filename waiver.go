@@ -55,6 +55,8 @@ func PlacementRule(id string) (protects string, ok bool) {
 		return "restricted data", true
 	case "MER-RET-001":
 		return "log retention", true
+	case "MER-NET-001", "MER-NET-002", "MER-NET-003":
+		return "network isolation", true
 	}
 	return "", false
 }

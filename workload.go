@@ -15,7 +15,10 @@ type Workload struct {
 	Load          Load              `json:"load,omitempty"`
 	// Source is where Argo CD finds the workload's manifests.
 	Source *Source `json:"source,omitempty"`
-	Origin Origin  `json:"-"`
+	// Network is what the workload needs from the network and who may
+	// talk to it (see network.go).
+	Network WorkloadNetwork `json:"network,omitzero"`
+	Origin  Origin          `json:"-"`
 }
 
 // ReplicaRange bounds the replica count.

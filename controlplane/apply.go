@@ -3,15 +3,20 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/gitops/config"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/telemetry"
 	"github.com/meridianhq/meridian/terraform/workflow"
 )
 
@@ -156,6 +161,9 @@ type SavedApply struct {
 	// WorkspaceRetention is how long orphaned Terraform workspaces are
 	// kept (<= 0: forever).
 	WorkspaceRetention time.Duration
+	// TracerProvider traces the apply: Terraform per target (through the
+	// workflow's own provider), then the deploy commit.
+	TracerProvider trace.TracerProvider
 }
 
 // ApplySavedPlan applies exactly the saved plan a.PlanID, as both
@@ -164,6 +172,15 @@ type SavedApply struct {
 // applies the Terraform targets, then commits the deploy tree. runID names
 // the run.
 func ApplySavedPlan(ctx context.Context, wf *workflow.Workflow, st store.Store, a SavedApply) (res *ApplyOutcome, runID string, err error) {
+	tracer := telemetry.Tracer(a.TracerProvider, "controlplane")
+	ctx, span := tracer.Start(ctx, "apply", trace.WithAttributes(attribute.String("meridian.plan", a.PlanID), attribute.String("meridian.actor", a.Actor)))
+	defer func() {
+		if err == nil && res != nil && res.Failed() {
+			telemetry.Fail(span, errors.New("the apply failed: see its targets and deploy step"))
+		}
+		span.SetAttributes(attribute.String("meridian.run", runID))
+		telemetry.End(span, err)
+	}()
 	log := a.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -221,7 +238,13 @@ func ApplySavedPlan(ctx context.Context, wf *workflow.Workflow, st store.Store, 
 		return &ApplyOutcome{ApplyResult: tf, Deploy: &DeployStep{Status: DeployFailed, Error: fmt.Sprintf("parse config: %v", err)}}, runID, nil
 	}
 	hist.Config = cfg
-	out := &ApplyOutcome{ApplyResult: tf, Deploy: ApplyDeploy(ctx, log, st, a.Actor, src.RepoID(), cfg, &plan, tf, a.Deploy, sess)}
+	dctx, dspan := tracer.Start(ctx, "deploy.commit")
+	out := &ApplyOutcome{ApplyResult: tf, Deploy: ApplyDeploy(dctx, log, st, a.Actor, src.RepoID(), cfg, &plan, tf, a.Deploy, sess)}
+	dspan.SetAttributes(attribute.String("meridian.deploy.status", out.Deploy.Status))
+	if out.Deploy.Status == DeployFailed {
+		telemetry.Fail(dspan, errors.New(out.Deploy.Error))
+	}
+	dspan.End()
 	out.Workspaces = Decommission(ctx, log, st, sess, cfg, &plan, consent, used, out, a.WorkspaceRetention)
 	return out, runID, nil
 }

@@ -55,7 +55,10 @@ type PlanInput struct {
 	// head's config judged by the base's policies (meridian.ReviewConfig).
 	Config *meridian.Config
 	// Current is the applied-state ledger: workload -> targets.
-	Current   map[string][]string
+	Current map[string][]string
+	// Live are the open live findings the plan holds workloads by
+	// (planner.Input.Live); only plans of the tracked branch get them.
+	Live      []meridian.Finding
 	Terraform TerraformMode
 	// Save records the plan and its run in the store. Previews (a pull
 	// request's own policies) are not saved.

@@ -4,8 +4,12 @@ import (
 	"context"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/gitops/config"
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // GitLoaderOptions configures a GitLoader.
@@ -25,11 +29,14 @@ type GitLoaderOptions struct {
 	Auth gitops.AuthOptions
 	// Logger defaults to discarding.
 	Logger *slog.Logger
+	// TracerProvider traces each load (default: no tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // GitLoader is Loader on gitops and the config parser.
 type GitLoader struct {
-	o GitLoaderOptions
+	o      GitLoaderOptions
+	tracer trace.Tracer
 }
 
 // NewGitLoader returns a loader of o.Source.
@@ -37,7 +44,7 @@ func NewGitLoader(o GitLoaderOptions) *GitLoader {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &GitLoader{o: o}
+	return &GitLoader{o: o, tracer: telemetry.Tracer(o.TracerProvider, "controlplane")}
 }
 
 func (l *GitLoader) gitOptions() gitops.Options {
@@ -45,7 +52,9 @@ func (l *GitLoader) gitOptions() gitops.Options {
 }
 
 // Load implements Loader.
-func (l *GitLoader) Load(ctx context.Context, ref string) (*Snapshot, error) {
+func (l *GitLoader) Load(ctx context.Context, ref string) (_ *Snapshot, err error) {
+	ctx, span := l.tracer.Start(ctx, "load", trace.WithAttributes(attribute.String("meridian.ref", ref)))
+	defer func() { telemetry.End(span, err) }()
 	snap, err := gitops.Load(ctx, l.o.Source, ref, l.gitOptions())
 	if err != nil {
 		return nil, err
@@ -53,6 +62,7 @@ func (l *GitLoader) Load(ctx context.Context, ref string) (*Snapshot, error) {
 	if snap.Source != l.o.Name {
 		l.o.Logger.Warn("config repo source name differs from the one the store is keyed by", "loaded", snap.Source, "expected", l.o.Name)
 	}
+	span.SetAttributes(attribute.String("meridian.commit", snap.Commit))
 	cfg, err := config.Load(snap.FS)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,7 +89,7 @@ func (r *Recorder) Planned(ctx context.Context, repoID, branch, commit string, c
 	}
 	records, events := history.Transition(prev, history.Input{
 		RepoID: repoID, Branch: branch, Commit: commit, PlanID: plan.ID, Now: now,
-		Findings: plan.Findings, Waivers: cfg.Waivers, Teams: history.Teams(cfg),
+		Findings: configFindings(plan.Findings), Waivers: cfg.Waivers, Teams: history.Teams(cfg),
 	})
 	payload, err := json.Marshal(planCreated{
 		TotalMonthlyCost: plan.TotalMonthlyCost, Currency: plan.Currency, Placements: len(plan.Placements),
@@ -247,4 +248,10 @@ func (r *Recorder) wake(evs []meridian.Event) {
 	if len(evs) > 0 {
 		r.notify(evs[len(evs)-1].ID)
 	}
+}
+
+// configFindings leaves out the live findings a plan was given: they have
+// records of their own on LiveBranch, which the audits move.
+func configFindings(fs []meridian.Finding) []meridian.Finding {
+	return slices.DeleteFunc(slices.Clone(fs), func(f meridian.Finding) bool { return f.Source == meridian.FindingSourceLive })
 }

@@ -17,6 +17,7 @@ type Metrics struct {
 	applies       *prometheus.CounterVec
 	comments      *prometheus.CounterVec
 	loopErrors    *prometheus.CounterVec
+	lastSync      prometheus.Gauge
 }
 
 // NewMetrics registers the control loop's metrics on reg. It panics when
@@ -61,8 +62,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "meridian_reconcile_errors_total",
 			Help: "Failed reconcile steps (sync, apply, drift, pull_request), each retried with backoff.",
 		}, []string{"stage"}),
+		// A timestamp rather than a lag gauge: time() - this is the lag at
+		// query time, and it keeps growing when the loop is stuck and
+		// cannot update anything.
+		lastSync: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "meridian_reconcile_last_success_timestamp_seconds",
+			Help: "Unix time at which the loop last read and planned the watched branch successfully (0: not yet); set by the leader only.",
+		}),
 	}
 	reg.MustRegister(m.planDuration, m.plans, m.findings, m.drifted, m.monthlyCost, m.applyDuration, m.applies,
-		m.comments, m.loopErrors)
+		m.comments, m.loopErrors, m.lastSync)
 	return m
 }

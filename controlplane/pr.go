@@ -12,10 +12,14 @@ import (
 	"strings"
 	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/planner/report"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // GitHub is what pull-request reports need from GitHub's REST API;
@@ -110,8 +114,11 @@ func (r *Reconciler) ReviewPR(ctx context.Context, ev *github.PullRequestEvent) 
 		}
 		rctx, cancel := r.budget(fmt.Sprintf("review of PR #%d", ev.Number), r.opts.PRTimeout)
 		defer cancel()
+		rctx, span := r.tracer.Start(traced(rctx, ctx), "pr.review", trace.WithAttributes(attribute.String("meridian.repo", ev.Repository.FullName),
+			attribute.Int("meridian.pr", ev.Number), attribute.String("meridian.head", pr.Head.SHA)))
 		res, err := r.review(rctx, ev)
 		err = overBudget(rctx, err)
+		telemetry.End(span, err)
 		if err != nil {
 			r.metrics.loopErrors.WithLabelValues("pull_request").Inc()
 			return nil, err
@@ -330,7 +337,12 @@ func (r *Reconciler) appliedPlan(ctx context.Context, entries []store.LedgerEntr
 
 // publish posts the report and the commit status, one pull request at a
 // time so that two heads never both create a comment.
-func (r *Reconciler) publish(ctx context.Context, ev *github.PullRequestEvent, res *PRResult, description string) error {
+func (r *Reconciler) publish(ctx context.Context, ev *github.PullRequestEvent, res *PRResult, description string) (err error) {
+	ctx, span := r.tracer.Start(ctx, "pr.comment", trace.WithAttributes(attribute.Int("meridian.pr", ev.Number)))
+	defer func() {
+		span.SetAttributes(attribute.String("meridian.comment", res.Comment))
+		telemetry.End(span, err)
+	}()
 	gh := r.opts.PR.GitHub
 	if gh == nil {
 		res.Comment = "not_posted"

@@ -16,9 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // ReconcilerOptions tunes a Reconciler. Zero values mean the defaults.
@@ -56,6 +60,12 @@ type ReconcilerOptions struct {
 	// watched branch into history: the event feed, the finding lifecycle
 	// and the cost history.
 	Recorder *Recorder
+	// Live makes the plans of the tracked branch hold the workloads of
+	// the open live findings the Recorder keeps on LiveBranch(Branch)
+	// (the Auditor's), as `meridian plan` does with an audit's findings.
+	// Reading them from the store means a restarted leader holds the
+	// same workloads. Needs Recorder.
+	Live bool
 	// Alerting, when set, is given the tracked branch's alerting.yaml at
 	// every new commit (never a pull request's).
 	Alerting AlertingConfigurer
@@ -83,6 +93,9 @@ type ReconcilerOptions struct {
 	// their own (pass the server's, so that /metrics shows them).
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// TracerProvider traces syncs, pull-request reviews and their
+	// comments (default: no tracing).
+	TracerProvider trace.TracerProvider
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -118,6 +131,7 @@ type Reconciler struct {
 	log     *slog.Logger
 	metrics *Metrics
 	now     func() time.Time
+	tracer  trace.Tracer
 
 	// flight coalesces concurrent plans (and applies) of the same inputs;
 	// done remembers finished plans so that a commit is planned once.
@@ -130,19 +144,21 @@ type Reconciler struct {
 	// saved caches stored plans, decoded, by ID, for SavedPlan.
 	saved *fifo[savedPlan]
 
-	mu       sync.Mutex
-	state    BranchState
-	waiters  []chan error
-	driftInt time.Duration
-	base     context.Context // the Run context, for work that outlives a request
-	bg       sync.WaitGroup  // background work; Add only through track
-	running  bool            // Run is running and not stopping
-	stopped  bool            // Run has returned (and not run again)
-	prLocks  map[int]*sync.Mutex
-	prHeads  map[int]string // newest head seen per pull request
-	pingAt   time.Time      // last Loader.Ping, for /readyz
-	pingErr  error
-	skipped  map[string]bool // blocking plans already reported as not auto-applied
+	mu      sync.Mutex
+	state   BranchState
+	waiters []chan error
+	// syncLinks are the spans of the Sync calls the next sync answers.
+	syncLinks []trace.Link
+	driftInt  time.Duration
+	base      context.Context // the Run context, for work that outlives a request
+	bg        sync.WaitGroup  // background work; Add only through track
+	running   bool            // Run is running and not stopping
+	stopped   bool            // Run has returned (and not run again)
+	prLocks   map[int]*sync.Mutex
+	prHeads   map[int]string // newest head seen per pull request
+	pingAt    time.Time      // last Loader.Ping, for /readyz
+	pingErr   error
+	skipped   map[string]bool // blocking plans already reported as not auto-applied
 	// alertingSeen is the commit whose alerting.yaml was last handed on.
 	alertingSeen string
 
@@ -228,7 +244,7 @@ func NewReconciler(st Store, loader Loader, planner Planner, applier Applier, dr
 	}
 	return &Reconciler{
 		st: st, loader: loader, planner: planner, applier: applier, drift: drift, opts: opts,
-		log: opts.Logger, metrics: opts.Metrics, now: opts.Now,
+		log: opts.Logger, metrics: opts.Metrics, now: opts.Now, tracer: telemetry.Tracer(opts.TracerProvider, "controlplane"),
 		done: newFIFO[*PlanOutput](4096), configs: newFIFO[*meridian.Config](32), reviews: newFIFO[*PRResult](1024),
 		saved: newFIFO[savedPlan](128),
 		state: BranchState{Branch: opts.Branch}, driftInt: opts.DriftInterval,
@@ -288,13 +304,18 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			continue
 		}
 		r.mu.Lock()
-		waiters := r.waiters
-		r.waiters = nil
+		waiters, links := r.waiters, r.syncLinks
+		r.waiters, r.syncLinks = nil, nil
 		r.mu.Unlock()
 		if len(waiters) > 0 && trigger != "startup" {
 			trigger = "push"
 		}
-		err := r.sync(ctx, trigger)
+		// A sync is a trace of its own, linked to the webhook deliveries
+		// (and other Sync calls) it answers: one sync may serve many.
+		sctx, span := r.tracer.Start(ctx, "reconcile", trace.WithNewRoot(), trace.WithLinks(links...),
+			trace.WithAttributes(attribute.String("meridian.trigger", trigger), attribute.String("meridian.branch", r.opts.Branch)))
+		err := r.sync(sctx, trigger)
+		telemetry.End(span, err)
 		for _, w := range waiters {
 			w <- err
 		}
@@ -357,7 +378,7 @@ func (r *Reconciler) release(err error) {
 	for _, w := range r.waiters {
 		w <- meridian.Errorf(meridian.EUNAVAILABLE, "server is shutting down: %v", err)
 	}
-	r.waiters = nil
+	r.waiters, r.syncLinks = nil, nil
 }
 
 // Sync asks the loop to read and plan the branch now, and waits until a
@@ -372,6 +393,9 @@ func (r *Reconciler) Sync(ctx context.Context) error {
 		return ErrNotLeader
 	}
 	r.waiters = append(r.waiters, ch)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.syncLinks = append(r.syncLinks, trace.Link{SpanContext: sc})
+	}
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -427,6 +451,7 @@ func (r *Reconciler) sync(ctx context.Context, trigger string) error {
 	}
 	r.state.Commit, r.state.PlanID, r.state.LastError = snap.Commit, out.Plan.ID, ""
 	r.mu.Unlock()
+	r.metrics.lastSync.Set(float64(r.now().UnixNano()) / 1e9)
 	r.observePlan(out.Plan)
 	if newPlan {
 		r.recordPlan(ctx, snap, out.Plan)
@@ -639,4 +664,10 @@ func (r *Reconciler) GitReady(ctx context.Context) error {
 	r.pingAt, r.pingErr = now, err
 	r.mu.Unlock()
 	return err
+}
+
+// traced returns ctx carrying the span of from: work the reconciler runs
+// under a budget of its own stays in the trace of what asked for it.
+func traced(ctx, from context.Context) context.Context {
+	return trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(from))
 }

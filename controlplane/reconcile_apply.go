@@ -102,6 +102,7 @@ func (r *Reconciler) apply(ctx context.Context, planID, actor, trigger string) (
 		start := r.now()
 		actx, cancel := r.budget("apply", r.opts.ApplyTimeout)
 		defer cancel()
+		actx = traced(actx, ctx)
 		hist := r.applyStarted(actx, planID)
 		out, err := r.applier.Apply(actx, planID, actor)
 		err = overBudget(actx, err)

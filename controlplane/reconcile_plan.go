@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
@@ -47,16 +48,24 @@ func (r *Reconciler) ledger(ctx context.Context) (map[string][]string, error) {
 }
 
 // planSnapshot plans cfg (snap's config, or a review config) once per set
-// of inputs: the commit, the policies judging it, the ledger and the
-// Terraform mode. Concurrent callers share one plan; later callers get the
-// remembered one. The shared work runs on the server's context, not the
-// first caller's, so that one impatient client cannot cancel it for all.
+// of inputs: the commit, the policies judging it, the ledger, the
+// Terraform mode and, for the tracked branch, the open live findings (so
+// that an audit opening or resolving one replans the same commit).
+// Concurrent callers share one plan; later callers get the remembered one.
+// The shared work runs on the server's context, not the first caller's, so
+// that one impatient client cannot cancel it for all.
 func (r *Reconciler) planSnapshot(ctx context.Context, snap *Snapshot, cfg *meridian.Config, tf TerraformMode, trigger string) (*PlanOutput, error) {
 	current, err := r.ledger(ctx)
 	if err != nil {
 		return nil, err
 	}
-	key := planKey(snap, cfg, current, tf)
+	var live []meridian.Finding
+	if tf == TerraformTrusted {
+		if live, err = r.liveFindings(ctx); err != nil {
+			return nil, err
+		}
+	}
+	key := planKey(snap, cfg, current, live, tf)
 	if out, ok := r.done.get(key); ok {
 		return out, nil
 	}
@@ -67,7 +76,7 @@ func (r *Reconciler) planSnapshot(ctx context.Context, snap *Snapshot, cfg *meri
 		start := r.now()
 		pctx, cancel := r.budget("plan", r.opts.PlanTimeout)
 		defer cancel()
-		out, err := r.planner.Plan(pctx, PlanInput{Snapshot: snap, Config: cfg, Current: current, Terraform: tf, Save: true, Actor: r.opts.Actor})
+		out, err := r.planner.Plan(pctx, PlanInput{Snapshot: snap, Config: cfg, Current: current, Live: live, Terraform: tf, Save: true, Actor: r.opts.Actor})
 		err = overBudget(pctx, err)
 		r.metrics.planDuration.WithLabelValues(trigger).Observe(r.now().Sub(start).Seconds())
 		switch {
@@ -109,9 +118,18 @@ func skippedTargets(p *meridian.Plan) []string {
 	return out
 }
 
+// liveFindings returns the open live findings of the tracked branch, when
+// its plans hold workloads by them (ReconcilerOptions.Live).
+func (r *Reconciler) liveFindings(ctx context.Context) ([]meridian.Finding, error) {
+	if !r.opts.Live || r.opts.Recorder == nil {
+		return nil, nil
+	}
+	return r.opts.Recorder.OpenLive(ctx, r.opts.RepoID, r.opts.Branch)
+}
+
 // planKey hashes everything a plan depends on besides the price catalog,
 // which is fixed for the server's lifetime.
-func planKey(snap *Snapshot, cfg *meridian.Config, current map[string][]string, tf TerraformMode) string {
+func planKey(snap *Snapshot, cfg *meridian.Config, current map[string][]string, live []meridian.Finding, tf TerraformMode) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%v\x00%d\x00", snap.Source, snap.Commit, snap.Dirty, tf)
 	for _, p := range cfg.PolicyFiles() {
@@ -125,6 +143,11 @@ func planKey(snap *Snapshot, cfg *meridian.Config, current map[string][]string, 
 	sort.Strings(ws)
 	for _, w := range ws {
 		fmt.Fprintf(h, "ledger %s=%q\x00", w, current[w])
+	}
+	for _, f := range live {
+		// Everything the plan keeps of the finding, message included: a
+		// finding raised again with other words is another plan.
+		fmt.Fprintf(h, "live %q\x00", []string{f.Rule, string(f.Severity), f.Workload, f.Target, f.Field, f.Resource, f.File, strconv.Itoa(f.Line), f.Message})
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/gitops/config"
@@ -64,6 +66,9 @@ type WorkflowsOptions struct {
 	// PlanRetention is how many plans of each ref are kept, as
 	// workflow.Options.PlanRetention.
 	PlanRetention int
+	// TracerProvider traces plans, applies and Terraform (default: no
+	// tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // Workflows are the Terraform workflows of one server: save records plans
@@ -122,7 +127,8 @@ func (w *Workflows) workflow(runner *terraform.Runner, stateDir string, o store.
 		backend = w.o.Backend
 	}
 	return workflow.New(w.st, runner, workflow.Options{StateDir: stateDir, Owner: o, LeaseTTL: w.o.LeaseTTL,
-		LockTimeout: w.o.LockTimeout, Concurrency: w.o.Concurrency, Logger: w.o.Logger, PlanRetention: w.o.PlanRetention, Backend: backend})
+		LockTimeout: w.o.LockTimeout, Concurrency: w.o.Concurrency, Logger: w.o.Logger, PlanRetention: w.o.PlanRetention, Backend: backend,
+		TracerProvider: w.o.TracerProvider})
 }
 
 // Applier returns the server's Applier: a WorkflowApplier with Terraform,
@@ -166,7 +172,7 @@ func NewPlanner(wfs *Workflows) (*WorkflowPlanner, error) {
 func (p *WorkflowPlanner) Plan(ctx context.Context, in PlanInput) (out *PlanOutput, err error) {
 	snap := in.Snapshot
 	o := p.wfs.o
-	opts := []planner.Option{planner.WithLogger(o.Logger), planner.WithCatalog(p.catalog),
+	opts := []planner.Option{planner.WithLogger(o.Logger), planner.WithCatalog(p.catalog), planner.WithTracerProvider(o.TracerProvider),
 		planner.WithDeploy(deploy.Previewer{Options: deploy.Options{StateDir: o.StateDir, Store: NewMoveStore(p.wfs.st), Logger: o.Logger, Auth: o.Auth}})}
 	wf := p.wfs.save
 	switch {
@@ -209,7 +215,7 @@ func (p *WorkflowPlanner) Plan(ctx context.Context, in PlanInput) (out *PlanOutp
 	if err != nil {
 		return nil, err
 	}
-	plan, err := pl.Plan(ctx, planner.Input{Config: in.Config, FS: snap.FS, Repo: snap.Source, Commit: snap.Commit, Dirty: snap.Dirty, Current: in.Current})
+	plan, err := pl.Plan(ctx, planner.Input{Config: in.Config, FS: snap.FS, Repo: snap.Source, Commit: snap.Commit, Dirty: snap.Dirty, Current: in.Current, Live: in.Live})
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +246,7 @@ func (a *WorkflowApplier) Apply(ctx context.Context, planID, actor string) (*App
 	}
 	dopts := deploy.Options{StateDir: o.StateDir, Store: NewMoveStore(a.wfs.st).WithRecorder(o.Recorder, o.Logger), Logger: o.Logger, Auth: o.Auth}
 	res, runID, err := ApplySavedPlan(ctx, wf, a.wfs.st, SavedApply{PlanID: planID, Actor: actor, CacheDir: a.loader.o.CacheDir, Deploy: dopts, Logger: o.Logger,
-		WorkspaceRetention: o.WorkspaceRetention})
+		WorkspaceRetention: o.WorkspaceRetention, TracerProvider: o.TracerProvider})
 	if err != nil {
 		var refused *workflow.RefusedError
 		if errors.As(err, &refused) {

@@ -40,7 +40,11 @@ func (p *Planner) Explain(ctx context.Context, cfg *meridian.Config, plan *merid
 	if err != nil {
 		return nil, err
 	}
-	id, err := planID(Input{Config: cfg, Commit: plan.Commit, Dirty: plan.Dirty, Current: plan.Current}, p.catalog.Provenance(), sizing)
+	catalog, err := p.catalogFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	id, err := planID(Input{Config: cfg, Commit: plan.Commit, Dirty: plan.Dirty, Current: plan.Current}, catalog.Provenance(), sizing)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +54,7 @@ func (p *Planner) Explain(ctx context.Context, cfg *meridian.Config, plan *merid
 	}
 	rates := make([]meridian.Rates, len(cfg.Targets))
 	for i := range cfg.Targets {
-		if rates[i], err = providers.Resolve(p.catalog, &cfg.Targets[i]); err != nil {
+		if rates[i], err = providers.Resolve(catalog, &cfg.Targets[i]); err != nil {
 			return nil, fmt.Errorf("price targets: %w", err)
 		}
 	}

@@ -14,10 +14,14 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/policies"
 	"github.com/meridianhq/meridian/providers"
 	"github.com/meridianhq/meridian/scheduler"
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // Planner turns config into plans. The zero value is not usable; call New.
@@ -27,6 +31,7 @@ type Planner struct {
 	sizer     Sizer
 	terraform TerraformPlanner
 	deploy    DeployPreviewer
+	tracer    trace.Tracer
 }
 
 // Option configures a Planner.
@@ -43,7 +48,7 @@ func WithSizer(s Sizer) Option { return func(p *Planner) { p.sizer = s } }
 
 // New returns a Planner with the embedded catalog.
 func New(opts ...Option) (*Planner, error) {
-	p := &Planner{logger: slog.New(slog.DiscardHandler), sizer: ForecastSizer{}}
+	p := &Planner{logger: slog.New(slog.DiscardHandler), sizer: ForecastSizer{}, tracer: telemetry.Tracer(nil, "planner")}
 	for _, o := range opts {
 		o(p)
 	}
@@ -57,6 +62,12 @@ func New(opts ...Option) (*Planner, error) {
 	return p, nil
 }
 
+// catalogFor returns the catalog cfg prices with: the file its
+// pricing.catalog names (read by the config loader), else the planner's.
+func (p *Planner) catalogFor(cfg *meridian.Config) (*providers.Catalog, error) {
+	return providers.ForConfig(cfg, p.catalog)
+}
+
 // Input is everything a plan depends on.
 type Input struct {
 	Config *meridian.Config
@@ -67,6 +78,11 @@ type Input struct {
 	Dirty  bool
 	// Current is the applied-state ledger: workload -> targets it runs on.
 	Current map[string][]string
+	// Live are findings about what really runs (inventory.Audit, Source
+	// live). They join the plan's findings, so that a blocking one freezes
+	// its workload as any blocking finding does, and they are part of the
+	// plan's ID.
+	Live []meridian.Finding
 }
 
 // Sizer chooses each workload's desired replica count.
@@ -88,36 +104,51 @@ func (MinSizer) Size(_ context.Context, _ *Input, w *meridian.Workload) (meridia
 // Plan runs every stage and returns the plan. Errors are reserved for
 // problems that make a plan meaningless (invalid org policies, unpriceable
 // targets); everything else becomes a finding.
-func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
+func (p *Planner) Plan(ctx context.Context, in Input) (_ *meridian.Plan, err error) {
 	cfg := in.Config
 	start := time.Now()
 	tm, lap := timingsFrom(ctx), stopwatch()
-	engine, err := policies.New(ctx, cfg.Settings, cfg.Policies)
+	ctx, span := p.tracer.Start(ctx, "plan", trace.WithAttributes(attribute.String("meridian.repo", in.Repo),
+		attribute.String("meridian.commit", in.Commit), attribute.Int("meridian.workloads", len(cfg.Workloads)),
+		attribute.Int("meridian.targets", len(cfg.Targets))))
+	st := &stages{tracer: p.tracer, ctx: ctx}
+	defer func() {
+		st.end(err)
+		telemetry.End(span, err)
+	}()
+	sctx := st.next("policy")
+	engine, err := policies.New(sctx, cfg.Settings, cfg.Policies)
 	if err != nil {
 		return nil, fmt.Errorf("compile policies: %w", err)
 	}
-	findings, matrix, err := engine.Check(ctx, cfg.Workloads, cfg.Targets)
+	findings, matrix, err := engine.Check(sctx, cfg.Workloads, cfg.Targets)
 	if err != nil {
 		return nil, fmt.Errorf("check policies: %w", err)
 	}
 	p.logger.DebugContext(ctx, "policies evaluated", "workloads", len(cfg.Workloads), "targets", len(cfg.Targets), "elapsed", time.Since(start))
 	tm.Policy = lap()
 
+	sctx = st.next("forecast")
+	catalog, err := p.catalogFor(cfg)
+	if err != nil {
+		return nil, err
+	}
 	rates := make([]meridian.Rates, len(cfg.Targets))
 	for i := range cfg.Targets {
-		r, err := providers.Resolve(p.catalog, &cfg.Targets[i])
+		r, err := providers.Resolve(catalog, &cfg.Targets[i])
 		if err != nil {
 			return nil, fmt.Errorf("price targets: %w", err)
 		}
 		rates[i] = r
 	}
 
-	sizing, replicas, sizeFindings := p.size(ctx, &in)
+	sizing, replicas, sizeFindings := p.size(sctx, &in)
 	findings = append(findings, sizeFindings...)
 	tm.Forecast = lap()
 
 	deny := denyOnly(matrix)
-	res, err := scheduler.Solve(ctx, &scheduler.Problem{
+	sctx = st.next("solve")
+	res, err := scheduler.SolveJoint(sctx, &scheduler.Problem{
 		Workloads:  cfg.Workloads,
 		Targets:    cfg.Targets,
 		Rates:      rates,
@@ -131,7 +162,9 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 	}
 	tm.Solve = res.Timings.Build + res.Timings.Search
 	lap()
+	st.next("explain")
 	findings = append(findings, placementFindings(cfg, matrix, res.Placements, in.Current)...)
+	findings = append(findings, in.Live...)
 	sortFindings(findings)
 
 	plan := &meridian.Plan{
@@ -143,7 +176,7 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 		Unplaceable: res.Unplaceable,
 		Findings:    findings,
 		Solver:      res.Stats,
-		Catalog:     p.catalog.Provenance(),
+		Catalog:     catalog.Provenance(),
 		Current:     ledgerCopy(in.Current),
 	}
 	plan.SchemaVersion = meridian.PlanSchemaVersion
@@ -185,12 +218,15 @@ func (p *Planner) Plan(ctx context.Context, in Input) (*meridian.Plan, error) {
 	}
 	plan.ID, plan.InputsDigest = id, id
 	tm.Explain = res.Timings.Explain + lap()
-	if err := p.planTerraform(ctx, &in, plan); err != nil {
+	if err := p.planTerraform(st.next("terraform"), &in, plan); err != nil {
 		return nil, err
 	}
 	tm.Terraform = lap()
-	p.previewDeploy(ctx, &in, plan)
+	p.previewDeploy(st.next("deploy"), &in, plan)
 	tm.Deploy = lap()
+	st.end(nil)
+	span.SetAttributes(attribute.String("meridian.plan", plan.ID), attribute.Int("meridian.findings", len(plan.Findings)),
+		attribute.Int("meridian.unplaceable", len(plan.Unplaceable)))
 	destroyPlan(cfg, in.Current, plan)
 	p.logger.InfoContext(ctx, "planned", "plan", plan.ID, "commit", plan.Commit, "placements", len(plan.Placements),
 		"unplaceable", len(plan.Unplaceable), "findings", len(plan.Findings), "total_monthly_cost", float64(total.Round()),
@@ -351,6 +387,13 @@ func planID(in Input, catalog string, sizing []meridian.Sizing) (string, error) 
 		Sizing  []meridian.Sizing
 	}{in.Commit, in.Dirty, in.Config, current, catalog, sizing}); err != nil {
 		return "", fmt.Errorf("hash plan inputs: %w", err)
+	}
+	// Only plans given live findings hash them, so that every other plan
+	// keeps the ID it always had.
+	if len(in.Live) > 0 {
+		if err := enc.Encode(in.Live); err != nil {
+			return "", fmt.Errorf("hash plan inputs: %w", err)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

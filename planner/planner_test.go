@@ -280,8 +280,9 @@ func TestSimulateScaleUpDelay(t *testing.T) {
 	}
 }
 
-func TestSimulate(t *testing.T) {
-	cfg, fsys := repo(t, nil)
+// replaySine simulates web over ten days of sineCSV(10, 10, 50).
+func replaySine(t *testing.T, cfg *meridian.Config, fsys fstest.MapFS) *planner.Simulation {
+	t.Helper()
 	series, err := forecast.CSVSource{FS: fstest.MapFS{"s.csv": {Data: []byte(sineCSV(10, 10, 50))}}, Path: "s.csv"}.History(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -297,6 +298,12 @@ func TestSimulate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sim
+}
+
+func TestSimulate(t *testing.T) {
+	cfg, fsys := repo(t, nil)
+	sim := replaySine(t, cfg, fsys)
 	// 10 days × 288 slots: the last 576 slots are replayed in 48-slot windows.
 	if sim.Windows != 12 {
 		t.Errorf("windows = %d, want 12", sim.Windows)
@@ -334,7 +341,48 @@ func TestSimulate(t *testing.T) {
 	if s := by[planner.StrategyStatic]; s.Moves != 0 {
 		t.Errorf("static peak never changes its sizing, so with the ledger carried it never moves; got %d moves", s.Moves)
 	}
+	p, err := planner.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := p.Simulate(context.Background(), planner.SimulationInput{Input: planner.Input{Config: cfg, FS: fsys}}); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("simulating with no series must fail clearly, got %v", err)
+	}
+}
+
+// TestSimulateCarriesLedger: reactive sizing swings web between 2 and 6
+// replicas every day, and dc-eu only has room for 4, so a re-plan from
+// scratch moves web to the cloud every morning and back every night. The
+// replay carries each window's placements as the ledger, as apply does, so
+// when leaving the cloud saves less than the hysteresis threshold web must
+// stay there after the first forced move; with a zero threshold the same
+// swings must move it back and forth.
+func TestSimulateCarriesLedger(t *testing.T) {
+	small := strings.Replace(targets, "capacity: {vcpu: 8, memory_gib: 32}", "capacity: {vcpu: 4, memory_gib: 32}", 1)
+	cases := []struct {
+		name      string
+		placement string
+		// minMoves and maxMoves bound the reactive strategy's moves.
+		minMoves, maxMoves int
+	}{
+		{"moving is free", "min_saving_percent: 0, min_saving_usd: 0", 4, 1000},
+		{"moving is not worth it", "min_saving_percent: 0, min_saving_usd: 100000", 1, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, fsys := repo(t, map[string]string{
+				"targets/all.yaml": small,
+				"meridian.yaml":    "apiVersion: meridian/v1\nkind: Settings\nplacement: {" + tc.placement + "}\n",
+			})
+			sim := replaySine(t, cfg, fsys)
+			for _, s := range sim.Strategies {
+				if s.Name != planner.StrategyReactive {
+					continue
+				}
+				if s.Moves < tc.minMoves || s.Moves > tc.maxMoves {
+					t.Errorf("reactive moved %d times over %d windows, want %d..%d", s.Moves, sim.Windows, tc.minMoves, tc.maxMoves)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -110,7 +111,8 @@ type strategyState struct {
 // their migration. The strategy pays for what it provisioned and for the
 // egress of each move; then the window's actual load is checked against
 // the capacity, where replicas a scale-up adds only serve after
-// ScaleUpDelay.
+// ScaleUpDelay. Between re-plans, reactive and forecast run an autoscaler
+// (see scaler), as forecast-driven baselines are run in practice.
 //
 //   - static-peak sizes once for the historical peak plus headroom;
 //   - reactive sizes for the last observed value plus headroom;
@@ -216,6 +218,7 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 				}
 			}
 			st.ledger = next
+			room := roomLeft(in.Config, plan)
 			for _, ss := range series {
 				now := provisioned[ss.w.Name]
 				before, ok := st.running[ss.w.Name]
@@ -224,7 +227,13 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 				}
 				st.running[ss.w.Name] = now
 				start := ss.t0 + k*ss.window
-				ss.serve(&out[si], st, ss.s.Values[start:start+ss.window], before, now)
+				// Static peak is fixed and the oracle needs no reaction;
+				// the others run an autoscaler between re-plans.
+				var sc *scaler
+				if strategy == StrategyReactive || strategy == StrategyForecast {
+					sc = newScaler(ss.w, plan, room)
+				}
+				out[si].Cost += ss.serve(&out[si], st, ss.s.Values[start:start+ss.window], before, now, sc)
 				out[si].MeanReplicas += float64(now)
 			}
 		}
@@ -250,25 +259,154 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 }
 
 // serve checks one window's load against the capacity: before replicas
-// until the scale-up delay has passed, now replicas after. A slot the
-// delay ends in is served pro rata; it counts as fully served only if both
-// capacities covered it.
-func (ss *simSeries) serve(o *StrategyOutcome, st *strategyState, load []float64, before, now int) {
-	c0 := float64(before) * ss.w.PerReplica.Capacity
-	c1 := float64(now) * ss.w.PerReplica.Capacity
+// until the scale-up delay has passed, now replicas after, plus what the
+// autoscaler sc (nil: none) adds. A slot is served pro rata over the
+// parts of it each capacity held; it counts as fully served only if every
+// part covered its load. serve returns what the autoscaler's replicas
+// cost.
+func (ss *simSeries) serve(o *StrategyOutcome, st *strategyState, load []float64, before, now int, sc *scaler) meridian.Money {
+	per := ss.w.PerReplica.Capacity
+	type batch struct {
+		ready float64 // slot, fractional, from which the replicas serve
+		n     int
+	}
+	var batches []batch
+	asked := now // replicas running or asked for
+	var cost meridian.Money
+	slotHours := ss.s.Step.Hours()
 	for i, v := range load {
 		v = max(v, 0)
-		old := min(max(ss.delay-float64(i), 0), 1) // share of the slot still at c0
-		served := old*min(v, c0) + (1-old)*min(v, c1)
+		// The autoscaler reacts as the slot's load exceeds every replica
+		// running or asked for; what it adds serves after the delay.
+		if sc != nil && v > float64(asked)*per {
+			want := int(math.Ceil(v/per-1e-9)) - asked
+			if n, monthly := sc.add(want, asked); n > 0 {
+				batches = append(batches, batch{ready: float64(i) + ss.delay, n: n})
+				asked += n
+				cost += monthly * meridian.Money(float64(len(load)-i)*slotHours/meridian.HoursPerMonth)
+			}
+		}
+		// The capacity changes within the slot where the planned scale-up
+		// or a batch becomes ready.
+		cuts := []float64{float64(i), float64(i + 1)}
+		if c := ss.delay; c > float64(i) && c < float64(i+1) {
+			cuts = append(cuts, c)
+		}
+		for _, b := range batches {
+			if b.ready > float64(i) && b.ready < float64(i+1) {
+				cuts = append(cuts, b.ready)
+			}
+		}
+		slices.Sort(cuts)
+		served, full := 0.0, true
+		for j := 1; j < len(cuts); j++ {
+			a, b := cuts[j-1], cuts[j]
+			if b <= a {
+				continue
+			}
+			r := now
+			if a < ss.delay {
+				r = before
+			}
+			for _, bt := range batches {
+				if bt.ready <= a {
+					r += bt.n
+				}
+			}
+			c := float64(r) * per
+			served += (b - a) * min(v, c)
+			full = full && c >= v
+		}
 		o.Slots++
-		if (old == 0 || c0 >= v) && (old == 1 || c1 >= v) {
+		if full {
 			o.Served++
 		}
 		// In replicas' worth of load, so that workloads measured in
 		// different units (requests, CPU, passengers) add up.
-		st.demand += v / ss.w.PerReplica.Capacity
-		st.served += served / ss.w.PerReplica.Capacity
+		st.demand += v / per
+		st.served += served / per
 	}
+	return cost
+}
+
+// scaler is the autoscaler a workload runs between re-plans: it adds
+// replicas up to replicas.max on the targets the plan put the workload
+// on, the cheapest replica first, where the target has room left. Added
+// replicas run, and are paid, until the window ends.
+type scaler struct {
+	w    *meridian.Workload
+	opts []scaleOpt
+	room map[string]*[2]float64 // free vCPU and memory per limited target, shared
+}
+
+type scaleOpt struct {
+	target  string
+	monthly meridian.Money // compute of one replica a month
+}
+
+// newScaler is w's autoscaler under plan; room is the capacity left on
+// each limited target, which every workload's autoscaler draws from.
+func newScaler(w *meridian.Workload, plan *meridian.Plan, room map[string]*[2]float64) *scaler {
+	sc := &scaler{w: w, room: room}
+	for _, pl := range plan.Placements {
+		if pl.Workload == w.Name && pl.Replicas > 0 {
+			sc.opts = append(sc.opts, scaleOpt{target: pl.Target, monthly: pl.Cost.Compute / meridian.Money(pl.Replicas)})
+		}
+	}
+	slices.SortStableFunc(sc.opts, func(a, b scaleOpt) int { return cmp.Compare(a.monthly, b.monthly) })
+	return sc
+}
+
+// add adds up to want replicas to a workload with asked replicas running
+// or asked for, and returns how many it added and what they cost a month.
+func (sc *scaler) add(want, asked int) (int, meridian.Money) {
+	want = min(want, sc.w.Replicas.Max-asked)
+	n, cost := 0, meridian.Money(0)
+	for _, o := range sc.opts {
+		for n < want {
+			if r := sc.room[o.target]; r != nil {
+				if r[0] < sc.w.PerReplica.VCPU || r[1] < sc.w.PerReplica.MemoryGiB {
+					break
+				}
+				r[0] -= sc.w.PerReplica.VCPU
+				r[1] -= sc.w.PerReplica.MemoryGiB
+			}
+			n++
+			cost += o.monthly
+		}
+	}
+	return n, cost
+}
+
+// roomLeft is the vCPU and memory each limited target has left under
+// plan; a dimension a target does not limit is unlimited.
+func roomLeft(cfg *meridian.Config, plan *meridian.Plan) map[string]*[2]float64 {
+	room := map[string]*[2]float64{}
+	for _, t := range cfg.Targets {
+		if c := t.Capacity; c.Limited() {
+			r := [2]float64{math.Inf(1), math.Inf(1)}
+			if c.VCPU > 0 {
+				r[0] = c.VCPU
+			}
+			if c.MemoryGiB > 0 {
+				r[1] = c.MemoryGiB
+			}
+			room[t.Name] = &r
+		}
+	}
+	byName := map[string]*meridian.Workload{}
+	for i := range cfg.Workloads {
+		byName[cfg.Workloads[i].Name] = &cfg.Workloads[i]
+	}
+	for _, pl := range plan.Placements {
+		r, w := room[pl.Target], byName[pl.Workload]
+		if r == nil || w == nil {
+			continue
+		}
+		r[0] -= float64(pl.Replicas) * w.PerReplica.VCPU
+		r[1] -= float64(pl.Replicas) * w.PerReplica.MemoryGiB
+	}
+	return room
 }
 
 // replicas is what strategy provisions for window k.

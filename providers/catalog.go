@@ -3,7 +3,9 @@ package providers
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/meridianhq/meridian"
 )
@@ -79,6 +82,10 @@ type Source struct {
 	// compared against, but no catalog value may cite it.
 	CrossCheckOnly bool   `json:"cross_check_only,omitempty"`
 	Note           string `json:"note,omitempty"`
+	// URL and FetchedAt are set for a price API read by `meridian prices
+	// refresh`: the endpoint asked and when (RFC 3339, UTC).
+	URL       string `json:"url,omitempty"`
+	FetchedAt string `json:"fetched_at,omitempty"`
 }
 
 // Split is the CPU:RAM price ratio that divides a reference instance's
@@ -109,6 +116,9 @@ type Instance struct {
 	Source string  `json:"source"`
 	Basis  Basis   `json:"basis"`
 	Note   string  `json:"note,omitempty"`
+	// SKUs are the price-list items the hour price was read from (AWS SKU,
+	// Azure meter ID, GCP SKU ID), when it came from a price API.
+	SKUs []string `json:"skus,omitempty"`
 }
 
 // Price is one sourced unit price.
@@ -120,6 +130,26 @@ type Price struct {
 	// From is set for BasisFallback: where the value was borrowed from.
 	From string `json:"from,omitempty"`
 	Note string `json:"note,omitempty"`
+	// Unit is the quantity Value is per: "GB" or "GiB" for egress_gb,
+	// "GB-month" or "GiB-month" for storage_gb_month. Empty means per GB.
+	// Rates converts per-GiB prices to per GB, the unit plans apply them in.
+	Unit string `json:"unit,omitempty"`
+	// SKUs are the price-list items the value was read from, when it came
+	// from a price API.
+	SKUs []string `json:"skus,omitempty"`
+}
+
+// GBPerGiB is how many GB (10^9 bytes) one GiB (2^30 bytes) holds.
+const GBPerGiB = 1.073741824
+
+// PerGB returns the price per GB (per GB-month for storage), converting a
+// per-GiB price: a GiB is 7.4% larger than a GB, so its price per GB is
+// lower by that factor.
+func (p Price) PerGB() float64 {
+	if strings.HasPrefix(p.Unit, "GiB") {
+		return p.Value / GBPerGiB
+	}
+	return p.Value
 }
 
 // Entry is one catalog row: a provider and region's rates and where each of
@@ -136,25 +166,68 @@ type Entry struct {
 }
 
 // Rates returns the entry's unit rates, with Source "catalog:<provider>/<region>".
+// Storage and egress prices published per GiB are converted to per GB.
 func (e Entry) Rates() meridian.Rates {
 	return meridian.Rates{
 		VCPUHour:       e.VCPUHour,
 		GiBHour:        e.GiBHour,
-		EgressGB:       e.EgressGB.Value,
-		StorageGBMonth: e.StorageGBMonth.Value,
+		EgressGB:       e.EgressGB.PerGB(),
+		StorageGBMonth: e.StorageGBMonth.PerGB(),
 		Source:         "catalog:" + string(e.Provider) + "/" + e.Region,
 	}
 }
 
-// catalogFile is the layout of data/catalog.json.
-type catalogFile struct {
-	Name     string   `json:"name"`
-	Version  string   `json:"version"`
-	Currency string   `json:"currency"`
-	Basis    string   `json:"basis"`
-	Split    Split    `json:"split"`
-	Sources  []Source `json:"sources"`
-	Rows     []Entry  `json:"rows"`
+// File is the layout of a catalog file: data/catalog.json, or one written
+// by `meridian prices refresh`.
+type File struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Currency string `json:"currency"`
+	Basis    string `json:"basis"`
+	// FetchedAt is set on a refreshed catalog: when its newest prices were
+	// read (RFC 3339, UTC).
+	FetchedAt string   `json:"fetched_at,omitempty"`
+	Split     Split    `json:"split"`
+	Sources   []Source `json:"sources"`
+	Rows      []Entry  `json:"rows"`
+}
+
+// Encode returns the file in its canonical layout: indented JSON with a
+// trailing newline, so that a refreshed file diffs cleanly in Git.
+func (f *File) Encode() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		return nil, fmt.Errorf("encode catalog: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// DeriveRates sets every row's vcpu_hour and gib_hour from its instance
+// price with the file's split, rounded to 12 decimals as stored.
+func (f *File) DeriveRates() {
+	round := func(v float64) float64 { return math.Round(v*1e12) / 1e12 }
+	for i := range f.Rows {
+		in := f.Rows[i].Instance
+		v, g := f.Split.Divide(in.Hour, in.VCPU, in.MemoryGiB)
+		f.Rows[i].VCPUHour, f.Rows[i].GiBHour = round(v), round(g)
+	}
+}
+
+// Clone returns a deep copy of f.
+func (f *File) Clone() *File {
+	c := *f
+	c.Sources = slices.Clone(f.Sources)
+	c.Rows = make([]Entry, len(f.Rows))
+	for i, e := range f.Rows {
+		e.Instance.SKUs = slices.Clone(e.Instance.SKUs)
+		e.StorageGBMonth.SKUs = slices.Clone(e.StorageGBMonth.SKUs)
+		e.EgressGB.SKUs = slices.Clone(e.EgressGB.SKUs)
+		c.Rows[i] = e
+	}
+	return &c
 }
 
 type regionKey struct {
@@ -165,6 +238,9 @@ type regionKey struct {
 // Catalog is a read-only price table per cloud provider and region. The
 // zero value is an empty catalog; use DefaultCatalog or ParseCatalog.
 type Catalog struct {
+	file       *File
+	origin     string
+	digest     string
 	version    string
 	split      Split
 	sources    map[string]Source
@@ -209,8 +285,52 @@ func (c *Catalog) Source(id string) (Source, bool) {
 }
 
 // Provenance is a one-line statement of what the catalog is and where its
-// numbers come from, for a plan to show next to its costs.
+// numbers come from, for a plan to show next to its costs. For a catalog
+// read from a file it ends with the file's path and content digest, so a
+// changed price changes every plan ID that depends on it.
 func (c *Catalog) Provenance() string { return c.provenance }
+
+// Digest is the hex SHA-256 of the catalog's bytes as parsed.
+func (c *Catalog) Digest() string { return c.digest }
+
+// FetchedAt is when a refreshed catalog's prices were read; empty for the
+// embedded one.
+func (c *Catalog) FetchedAt() string { return c.File().FetchedAt }
+
+// File returns a copy of the catalog's file form, to extend or rewrite.
+func (c *Catalog) File() *File {
+	if c.file == nil { // the zero Catalog
+		return &File{}
+	}
+	return c.file.Clone()
+}
+
+// Entries returns every row, sorted by provider and region.
+func (c *Catalog) Entries() []Entry {
+	out := make([]Entry, 0, len(c.entries))
+	for _, e := range c.entries {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		return cmp.Or(strings.Compare(string(a.Provider), string(b.Provider)), strings.Compare(a.Region, b.Region))
+	})
+	return out
+}
+
+// ParseCatalogFile parses a catalog read from a file, as ParseCatalog does,
+// and records origin (the path shown to users) in its provenance.
+func ParseCatalogFile(origin string, b []byte) (*Catalog, error) {
+	c, err := ParseCatalog(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", origin, err)
+	}
+	c.origin = origin
+	c.provenance += fmt.Sprintf("; file %s sha256:%s", origin, c.digest[:16])
+	if c.file.FetchedAt != "" {
+		c.provenance += " fetched " + c.file.FetchedAt
+	}
+	return c, nil
+}
 
 var regionRE = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 
@@ -220,7 +340,7 @@ var regionRE = regexp.MustCompile(`^[a-z][a-z0-9-]*[a-z0-9]$`)
 // and any value citing a cross-check-only source; all problems are reported
 // together.
 func ParseCatalog(b []byte) (*Catalog, error) {
-	var f catalogFile
+	var f File
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
@@ -229,7 +349,10 @@ func ParseCatalog(b []byte) (*Catalog, error) {
 	if dec.More() {
 		return nil, errors.New("parse catalog: trailing data after the catalog object")
 	}
+	sum := sha256.Sum256(b)
 	c := &Catalog{
+		file:    &f,
+		digest:  hex.EncodeToString(sum[:]),
 		version: f.Version,
 		split:   f.Split,
 		sources: make(map[string]Source, len(f.Sources)),
@@ -245,6 +368,9 @@ func ParseCatalog(b []byte) (*Catalog, error) {
 	if f.Version == "" {
 		bad("version: missing")
 	}
+	if f.FetchedAt != "" && !validTime(f.FetchedAt) {
+		bad("fetched_at: want an RFC 3339 time, got %q", f.FetchedAt)
+	}
 	if f.Currency != "USD" {
 		bad("currency: must be USD (the plan's currency), got %q", f.Currency)
 	}
@@ -252,8 +378,10 @@ func ParseCatalog(b []byte) (*Catalog, error) {
 		switch {
 		case s.ID == "":
 			bad("sources[%d]: id: missing", i)
-		case s.Licence == "":
+		case s.Licence == "" && s.FetchedAt == "":
 			bad("sources[%d] (%s): licence: missing", i, s.ID)
+		case s.FetchedAt != "" && !validTime(s.FetchedAt):
+			bad("sources[%d] (%s): fetched_at: want an RFC 3339 time, got %q", i, s.ID, s.FetchedAt)
 		}
 		if _, dup := c.sources[s.ID]; dup {
 			bad("sources[%d]: id %s: duplicate", i, s.ID)
@@ -321,14 +449,24 @@ func checkEntry(where string, e Entry, split Split, cite func(where, id string))
 			bad("vcpu_hour, gib_hour: add up to %v per instance-hour, want %v", got, in.Hour)
 		}
 	}
-	if in.Basis != BasisPublished {
-		bad("instance: basis: must be published, got %q", in.Basis)
+	switch {
+	case in.Basis != BasisPublished && in.Basis != BasisDerived:
+		bad("instance: basis: must be published or derived, got %q", in.Basis)
+	case in.Basis == BasisDerived && in.Note == "":
+		bad("instance: a derived price must explain itself in note")
 	}
 	cite(where+": instance", in.Source)
 	for _, p := range []struct {
 		field string
+		units []string
 		Price
-	}{{"storage_gb_month", e.StorageGBMonth}, {"egress_gb", e.EgressGB}} {
+	}{
+		{"storage_gb_month", []string{"", "GB-month", "GiB-month"}, e.StorageGBMonth},
+		{"egress_gb", []string{"", "GB", "GiB"}, e.EgressGB},
+	} {
+		if !slices.Contains(p.units, p.Unit) {
+			bad("%s: unit: must be one of %q, got %q", p.field, p.units[1:], p.Unit)
+		}
 		if !positive(p.Value) {
 			bad("%s: price must be positive, got %v", p.field, p.Value)
 		}
@@ -352,9 +490,14 @@ func checkEntry(where string, e Entry, split Split, cite func(where, id string))
 
 func positive(f float64) bool { return f > 0 && !math.IsInf(f, 1) }
 
+func validTime(s string) bool {
+	_, err := time.Parse(time.RFC3339, s)
+	return err == nil
+}
+
 // provenance renders the one-line summary Provenance returns, listing the
 // sources that supply values with their dates where known.
-func provenance(f *catalogFile, c *Catalog) string {
+func provenance(f *File, c *Catalog) string {
 	used := map[string]bool{f.Split.Source: true}
 	var derived, fallback int
 	for _, e := range f.Rows {

@@ -3,11 +3,13 @@ package providers_test
 import (
 	"encoding/json"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/providers"
@@ -149,7 +151,7 @@ func TestSplitDivide(t *testing.T) {
 }
 
 func TestProvenance(t *testing.T) {
-	want := "meridian-catalog 2026-11-25: USD on-demand list prices for 11 regions from public snapshots " +
+	want := "meridian-catalog 2026-12-05: USD on-demand list prices for 11 regions from public snapshots " +
 		"S1 2026-07-20, S4 2022-07-07, S5, S6 2026-06-18, S7, S8 2026-07-30, S11 2024-10-25; " +
 		"per-vCPU and per-GiB rates split from one general-purpose instance price per region at 0.031611:0.004237 (S11); " +
 		"4 storage/egress prices derived and 9 fallbacks, marked per row; see docs/pricing.md"
@@ -294,6 +296,80 @@ func TestParseCatalogReportsAllProblems(t *testing.T) {
 	}))
 	if err == nil || !strings.Contains(err.Error(), "rows[0]") || !strings.Contains(err.Error(), "rows[5]") {
 		t.Errorf("ParseCatalog error = %v; want both broken rows named", err)
+	}
+}
+
+// FuzzParseCatalogFile checks what plan relies on when it reads a catalog
+// from a config repo: an accepted file re-encodes to a file that parses to
+// the same rows, and every per-GB rate is positive and at most the
+// published price (a per-GiB price only gets smaller per GB).
+func FuzzParseCatalogFile(f *testing.F) {
+	f.Add(providers.EmbeddedCatalog())
+	refreshed, err := os.ReadFile("testdata/catalog-refreshed.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(refreshed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := providers.ParseCatalogFile("prices/catalog.json", b)
+		if err != nil {
+			return
+		}
+		for _, e := range c.Entries() {
+			r := e.Rates()
+			if !(r.StorageGBMonth > 0) || r.StorageGBMonth > e.StorageGBMonth.Value ||
+				!(r.EgressGB > 0) || r.EgressGB > e.EgressGB.Value {
+				t.Fatalf("row %s/%s: rates %+v do not follow from %+v and %+v", e.Provider, e.Region, r, e.StorageGBMonth, e.EgressGB)
+			}
+		}
+		again, err := c.File().Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := providers.ParseCatalogFile("prices/catalog.json", again)
+		if err != nil {
+			t.Fatalf("re-encoded catalog does not parse: %v", err)
+		}
+		if diff := cmp.Diff(c.Entries(), c2.Entries(), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("round trip changed rows (-first +second):\n%s", diff)
+		}
+	})
+}
+
+func TestParseRefreshedCatalog(t *testing.T) {
+	b, err := os.ReadFile("testdata/catalog-refreshed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := providers.ParseCatalogFile("prices/catalog.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.FetchedAt() != "2026-12-05T01:00:00Z" {
+		t.Errorf("FetchedAt = %q", c.FetchedAt())
+	}
+	if p := c.Provenance(); !strings.HasSuffix(p, "; file prices/catalog.json sha256:"+c.Digest()[:16]+" fetched 2026-12-05T01:00:00Z") {
+		t.Errorf("Provenance = %q, want the file, digest and fetch time at the end", p)
+	}
+	e, _ := c.Entry(meridian.ProviderGCP, "us-central1")
+	if got, want := e.Rates().StorageGBMonth, 0.04*1e9/(1<<30); math.Abs(got-want) > 1e-15 {
+		t.Errorf("storage per GB = %v, want %v (0.04 per GiB-month)", got, want)
+	}
+	if !slices.Equal(e.Instance.SKUs, []string{"2922-40C5-B19F", "2390-DCAF-DA38"}) {
+		t.Errorf("instance SKUs = %v", e.Instance.SKUs)
+	}
+	for name, edit := range map[string]func(cat map[string]any){
+		"bad unit":       func(cat map[string]any) { row(cat, 0)["storage_gb_month"].(map[string]any)["unit"] = "TB-month" },
+		"bad fetched_at": func(cat map[string]any) { cat["fetched_at"] = "yesterday" },
+		"derived instance without note": func(cat map[string]any) {
+			in := row(cat, 0)["instance"].(map[string]any)
+			in["basis"] = "derived"
+			delete(in, "note")
+		},
+	} {
+		if _, err := providers.ParseCatalog(mutate(t, edit)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
 

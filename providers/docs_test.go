@@ -62,6 +62,9 @@ func renderTable(c *providers.Catalog) string {
 
 func cell(p providers.Price) string {
 	s := fmt.Sprintf("%s %s, %s", num(p.Value), p.Item, p.Source)
+	if strings.HasPrefix(p.Unit, "GiB") {
+		s = fmt.Sprintf("%s per %s (%s per GB) %s, %s", num(p.Value), p.Unit, num(p.PerGB()), p.Item, p.Source)
+	}
 	switch p.Basis {
 	case providers.BasisDerived:
 		s += ", **derived**"

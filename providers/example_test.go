@@ -61,6 +61,6 @@ func ExampleResolve_spread() {
 	fmt.Printf("workload total %.2f\n", sum.Round())
 	// Output:
 	// aws-use1: 2 replicas, compute 35.04 storage 10.00 egress 22.50 total 67.54
-	// gcp-euw1: 2 replicas, compute 38.99 storage 10.00 egress 30.00 total 78.99
-	// workload total 146.53
+	// gcp-euw1: 2 replicas, compute 38.99 storage 9.31 egress 27.94 total 76.25
+	// workload total 143.79
 }

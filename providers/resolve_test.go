@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/providers"
@@ -31,11 +32,22 @@ func TestResolve(t *testing.T) {
 				Source: "catalog:aws/us-east-1"}},
 		},
 		"catalog wins": {
-			reason: "Explicit figures beside catalog: true are ignored, as documented.",
+			reason: "Explicit figures beside catalog: true are ignored, as documented. GCP publishes pd-balanced " +
+				"at 0.10 per GiB-month and egress at 0.12 per GiB: per GB (10^9 of 2^30 bytes) they are about 7% lower.",
 			target: meridian.Target{Name: "gcp-usc1", Provider: meridian.ProviderGCP, Region: "us-central1",
 				Pricing: meridian.Pricing{Catalog: true, VCPUHour: 1}},
-			want: want{rates: meridian.Rates{VCPUHour: 0.031611, GiBHour: 0.004237, EgressGB: 0.12, StorageGBMonth: 0.1,
+			want: want{rates: meridian.Rates{VCPUHour: 0.031611, GiBHour: 0.004237,
+				EgressGB: 0.12 * 1e9 / (1 << 30), StorageGBMonth: 0.1 * 1e9 / (1 << 30),
 				Source: "catalog:gcp/us-central1"}},
+		},
+		"azure disk per GiB": {
+			reason: "An Azure P15 disk costs 38.012142 a month for 256 GiB; applied per GB it must be " +
+				"38.012142 / (256 × 1.073741824), not 38.012142 / 256 (the old, 7% too high rate).",
+			target: meridian.Target{Name: "az-eus", Provider: meridian.ProviderAzure, Region: "eastus",
+				Pricing: meridian.Pricing{Catalog: true}},
+			want: want{rates: meridian.Rates{VCPUHour: 0.031247101464, GiBHour: 0.004188224634,
+				EgressGB: 0.0725, StorageGBMonth: 38.012142 / 256 * 1e9 / (1 << 30),
+				Source: "catalog:azure/eastus"}},
 		},
 		"cloud explicit": {
 			reason: "A cloud target may state its own (e.g. negotiated) prices instead.",
@@ -95,7 +107,7 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				got.msg = err.Error()
 			}
-			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{}), cmpopts.EquateApprox(0, 1e-15)); diff != "" {
 				t.Errorf("%s\nResolve mismatch (-want +got):\n%s", tc.reason, diff)
 			}
 		})

@@ -65,3 +65,16 @@ func BenchmarkGenerate1000x50(b *testing.B) {
 		Generate(1, 1000, 50)
 	}
 }
+
+// BenchmarkSolveJoint1000x50 is BenchmarkSolve1000x50 through SolveJoint,
+// which solves a second time when hysteresis holds a workload on a
+// limited target: the price of judging moves jointly.
+func BenchmarkSolveJoint1000x50(b *testing.B) {
+	p := Generate(1, 1000, 50)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := SolveJoint(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

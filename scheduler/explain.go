@@ -422,6 +422,9 @@ func (m *model) moveReason(i, t int, chosen []int) string {
 		return fmt.Sprintf("moves from %s, which cannot hold every workload running or pinned there", ws.liftAt)
 	case liftSpread:
 		return fmt.Sprintf("moves because its current targets no longer make %d distinct %s", ws.n, m.spreadWord(i))
+	case liftJoint:
+		from := m.currentFor(i, t, chosen)
+		return fmt.Sprintf("moves from %s to make room there: with the moves that room allows, the plan saves more than the sum of their hysteresis thresholds", from)
 	}
 	from := m.currentFor(i, t, chosen)
 	c, ok := m.idx[from]

@@ -86,13 +86,21 @@ type model struct {
 	idx     map[string]int32
 	rank    []int32  // target -> its position by name, for explanations
 	free    []string // per capacitated target, capacity left, for explanations
+	// release marks the workloads whose hysteresis is lifted because
+	// moving them makes room for moves that pay jointly (see SolveJoint); nil
+	// for none.
+	release []bool
 }
 
 func (m *model) pairState(i, t int) pairState { return m.state[i*m.T+t] }
 func (m *model) pairCost(i, t int) float64    { return m.cost[i*m.T+t] }
 
 // build validates p and derives the optimizer's model.
-func build(p *Problem) (*model, error) {
+func build(p *Problem) (*model, error) { return buildReleasing(p, nil) }
+
+// buildReleasing is build with hysteresis lifted for the workloads release
+// marks (liftJoint).
+func buildReleasing(p *Problem, release []bool) (*model, error) {
 	if p == nil {
 		return nil, meridian.Errorf(meridian.EINVALID, "scheduler: nil problem")
 	}
@@ -115,12 +123,13 @@ func build(p *Problem) (*model, error) {
 	}
 	m := &model{
 		p: p, T: T,
-		ws:    make([]work, W),
-		capOf: make([]int32, T),
-		state: make([]pairState, W*T),
-		cost:  make([]float64, W*T),
-		pin:   make([]int32, W),
-		idx:   make(map[string]int32, T),
+		ws:      make([]work, W),
+		capOf:   make([]int32, T),
+		state:   make([]pairState, W*T),
+		cost:    make([]float64, W*T),
+		pin:     make([]int32, W),
+		idx:     make(map[string]int32, T),
+		release: release,
 	}
 	m.provID, m.regID = make([]int32, T), make([]int32, T)
 	provs, regs := map[string]int32{}, map[string]int32{}
@@ -326,6 +335,10 @@ func (m *model) hysteresis() {
 		if ws.lift, ws.liftAt = m.stayable(i, overfull); ws.lift != liftNone {
 			continue
 		}
+		if m.release != nil && m.release[i] {
+			ws.lift = liftJoint
+			continue
+		}
 		for t := 0; t < T; t++ {
 			if m.state[i*T+t] != pairAllowed || slices.Contains(ws.current, int32(t)) {
 				continue
@@ -357,6 +370,7 @@ const (
 	liftPolicy        // a current target violates policy, is too small or has no price
 	liftSpread        // the current targets no longer make a valid spread
 	liftCapacity      // a limited current target cannot hold what runs and is pinned there
+	liftJoint         // leaving a limited current target makes room for moves that pay jointly
 )
 
 // stayable says whether workload i could stay where it runs, so that the

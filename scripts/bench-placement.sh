@@ -11,12 +11,15 @@
 # Usage: scripts/bench-placement.sh [SIZE...]   (SIZE is WORKLOADSxTARGETS)
 # Env:   TIME_LIMIT  seconds per external solver and instance (default 60)
 #        SEED        generator seed (default 1)
+#        GENERATOR   instance generator: default, or sites for the
+#                    site-heavy instances (fixed-size, oversubscribed sites)
 #        KEEP        directory to keep the LP files and solver logs in
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 TIME_LIMIT=${TIME_LIMIT:-60}
 SEED=${SEED:-1}
+GENERATOR=${GENERATOR:-default}
 SIZES=("$@")
 if [ ${#SIZES[@]} -eq 0 ]; then
 	SIZES=(200x20 1000x50 5000x100)
@@ -55,7 +58,7 @@ for size in "${SIZES[@]}"; do
 	w=${size%x*}
 	t=${size#*x}
 	lp="$work/p${size}.lp"
-	"$work/meridian" bench placement --workloads "$w" --targets "$t" --seed "$SEED" --repeat 5 --emit-lp "$lp" >"$work/meridian-$size.json"
+	"$work/meridian" bench placement --workloads "$w" --targets "$t" --seed "$SEED" --generator "$GENERATOR" --repeat 5 --emit-lp "$lp" >"$work/meridian-$size.json"
 	m_cost=$(json_field "$work/meridian-$size.json" cost)
 	m_time=$(json_field "$work/meridian-$size.json" seconds)
 	m_gap=$(json_field "$work/meridian-$size.json" gap_percent)

@@ -15,6 +15,12 @@ if [[ -z "${MERIDIAN_KUBE_ASSETS:-}" ]]; then
   echo "         (run: export MERIDIAN_KUBE_ASSETS=\$(scripts/install-kube-apiserver.sh | tail -n1))" >&2
 fi
 
+# Meridian is pure Go (modernc SQLite, no cgo): build everything the way
+# the release image does, static, so the image test's CGO_ENABLED=0 build
+# of cmd/meridian reuses the test builds' cache instead of compiling the
+# whole module a second time.
+export CGO_ENABLED=0
+
 go vet ./...
 
 fuzztime="${MERIDIAN_FUZZTIME:-}"
@@ -46,4 +52,7 @@ if [[ -n "$fuzztime" && "$fuzztime" != 0 ]]; then
 fi
 
 # Last, so that go test's own summary closes the output.
-go test -count=1 "$@" ./...
+# The per-package limit is raised from go test's 10 minutes: cmd/meridian's
+# end-to-end tests run real Terraform, PostgreSQL, kube-apiserver, Chromium
+# and OPA agents, and a cold two-core machine is slow.
+go test -count=1 -timeout 30m "$@" ./...

@@ -12,6 +12,10 @@ import (
 
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-exec/tfexec"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // MinVersion is the oldest Terraform that has everything Meridian's modules
@@ -32,6 +36,8 @@ type Options struct {
 	// Sandbox, when set, runs every Terraform command as another user
 	// (see Sandbox).
 	Sandbox *Sandbox
+	// TracerProvider traces init, plan and apply (default: no tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // Runner is a located, version-checked Terraform binary. It is safe for
@@ -44,6 +50,7 @@ type Runner struct {
 	logger      *slog.Logger
 	cacheDir    string
 	sandbox     *Sandbox
+	tracer      trace.Tracer
 	// initMu serializes init in this process: Terraform's plugin cache is
 	// not safe for concurrent writers. A file lock covers other processes.
 	initMu sync.Mutex
@@ -66,7 +73,8 @@ func New(ctx context.Context, path string, opts Options) (*Runner, error) {
 			return nil, fmt.Errorf("plugin cache: %w", err)
 		}
 	}
-	r := &Runner{path: abs, env: Env(opts.Environ, opts.PluginCacheDir), logger: opts.Logger, cacheDir: opts.PluginCacheDir, sandbox: opts.Sandbox}
+	r := &Runner{path: abs, env: Env(opts.Environ, opts.PluginCacheDir), logger: opts.Logger, cacheDir: opts.PluginCacheDir, sandbox: opts.Sandbox,
+		tracer: telemetry.Tracer(opts.TracerProvider, "terraform")}
 	if opts.LockTimeout > 0 {
 		r.lockTimeout = fmt.Sprintf("%ds", int(opts.LockTimeout.Round(time.Second).Seconds()))
 	}
@@ -152,4 +160,10 @@ type printfer struct{ l *slog.Logger }
 
 func (p printfer) Printf(format string, v ...any) {
 	p.l.Debug(strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+// start starts the span of one Terraform command in the workspace dir.
+func (r *Runner) start(ctx context.Context, name, dir string) (context.Context, trace.Span) {
+	return r.tracer.Start(ctx, name, trace.WithAttributes(attribute.String("meridian.terraform.workspace", dir),
+		attribute.String("meridian.terraform.version", r.version.String())))
 }

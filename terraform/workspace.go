@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // Workspace is one target's Terraform working folder. With the local
@@ -42,7 +44,9 @@ func (w *Workspace) Exec() *tfexec.Terraform { return w.tf }
 // Init runs terraform init with the backend settings. It never passes
 // -reconfigure or -migrate-state: a changed backend makes init fail, so that
 // state is never silently left behind in the old backend.
-func (w *Workspace) Init(ctx context.Context, backendConfig map[string]string) error {
+func (w *Workspace) Init(ctx context.Context, backendConfig map[string]string) (err error) {
+	ctx, span := w.r.start(ctx, "terraform.init", w.Dir)
+	defer func() { telemetry.End(span, err) }()
 	opts := []tfexec.InitOption{tfexec.Upgrade(false)}
 	keys := make([]string, 0, len(backendConfig))
 	for k := range backendConfig {
@@ -148,7 +152,9 @@ const (
 
 // Plan runs terraform plan -out planFile and reads the plan back with
 // show -json. Terraform's state lock is taken as usual.
-func (w *Workspace) Plan(ctx context.Context, planFile string, mode PlanMode) (*PlanResult, error) {
+func (w *Workspace) Plan(ctx context.Context, planFile string, mode PlanMode) (_ *PlanResult, err error) {
+	ctx, span := w.r.start(ctx, "terraform.plan", w.Dir)
+	defer func() { telemetry.End(span, err) }()
 	opts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.Lock(true)}
 	if w.r.lockTimeout != "" {
 		opts = append(opts, tfexec.LockTimeout(w.r.lockTimeout))
@@ -180,7 +186,9 @@ func (w *Workspace) Plan(ctx context.Context, planFile string, mode PlanMode) (*
 // Apply applies exactly the saved plan file. Terraform's machine-readable
 // log is written to log with sensitive output values redacted; Terraform
 // refuses a plan whose state has moved on, on top of Meridian's own check.
-func (w *Workspace) Apply(ctx context.Context, planFile string, log io.Writer) error {
+func (w *Workspace) Apply(ctx context.Context, planFile string, log io.Writer) (err error) {
+	ctx, span := w.r.start(ctx, "terraform.apply", w.Dir)
+	defer func() { telemetry.End(span, err) }()
 	opts := []tfexec.ApplyOption{tfexec.DirOrPlan(planFile), tfexec.Lock(true)}
 	if w.r.lockTimeout != "" {
 		opts = append(opts, tfexec.LockTimeout(w.r.lockTimeout))

@@ -115,7 +115,7 @@ func TestRouteAuth(t *testing.T) {
 	spec, dashboard := specRoutes(t), dashboardRoutes(t)
 	for _, route := range serverRoutes(t, h.srv) {
 		method, path, _ := strings.Cut(route, " ")
-		path = strings.NewReplacer("{planID}", "p-x", "{runID}", "r-x", "{tokenID}", "tok-x", "{target}", "t-x", "{workload}", "w-x").Replace(path)
+		path = strings.NewReplacer("{planID}", "p-x", "{runID}", "r-x", "{tokenID}", "tok-x", "{target}", "t-x", "{workload}", "w-x", "{site}", "edge-x").Replace(path)
 		role := spec[route]
 		if dashboard[route] {
 			t.Run(route, func(t *testing.T) { checkDashboardAuth(t, h, method, path, role) })
@@ -135,6 +135,17 @@ func TestRouteAuth(t *testing.T) {
 			case "webhook":
 				if code, _ := h.webhook("ping", "d-auth", []byte(`{}`), "-"); code != http.StatusUnauthorized {
 					t.Errorf("unsigned delivery got %d, want 401", code)
+				}
+				return
+			case "site":
+				// An edge site's credential only: API tokens open nothing.
+				if got := h.do(method, path, "", body, nil); got != http.StatusUnauthorized {
+					t.Errorf("no credential: got %d, want 401", got)
+				}
+				for _, r := range web.Roles {
+					if got := h.do(method, path, r, body, nil); got < 400 {
+						t.Errorf("API token of role %s: got %d, want a refusal", r, got)
+					}
 				}
 				return
 			}

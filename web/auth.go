@@ -159,9 +159,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		ip := middleware.GetClientIP(ctx)
-		secret, ok := bearer(r.Header.Get("Authorization"))
+		secret, ok := s.bearerOrFail(w, r, ip)
 		if !ok {
-			s.authFailed(w, r, ip, "missing or malformed bearer token")
 			return
 		}
 		tok, reason, err := s.checkToken(ctx, HashToken(secret))
@@ -177,6 +176,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		s.touchToken(ctx, tok)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerOrFail returns the request's bearer credential, or answers it as
+// a failed authentication from ip (authFailed) and returns false.
+func (s *Server) bearerOrFail(w http.ResponseWriter, r *http.Request, ip string) (string, bool) {
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		s.authFailed(w, r, ip, "missing or malformed bearer token")
+	}
+	return secret, ok
 }
 
 // checkToken looks up the token whose secret hashes to hash: one indexed

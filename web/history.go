@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -74,6 +75,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 // handleFindingRecords lists the finding lifecycle records of the watched
 // branch in ?state= (open, resolved or waived), filtered by ?rule=,
 // ?severity=, ?workload=, ?target= and ?team=, ordered by fingerprint.
+// ?source=live lists the live findings of the branch's audits instead
+// (their records on controlplane.LiveBranch).
 func (s *Server) handleFindingRecords(w http.ResponseWriter, r *http.Request) {
 	if s.opts.History == nil {
 		s.writeError(w, r, errNoHistory)
@@ -95,8 +98,17 @@ func (s *Server) handleFindingRecords(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "severity must be deny, warn or info, got %q", clip(string(sev))))
 		return
 	}
+	branch := s.recon.Branch()
+	switch src := q.Get("source"); src {
+	case "":
+	case meridian.FindingSourceLive:
+		branch = controlplane.LiveBranch(branch)
+	default:
+		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "source must be live or absent, got %q", clip(src)))
+		return
+	}
 	recs, err := s.opts.History.FindingRecords(r.Context(), store.FindingFilter{
-		RepoID: s.recon.RepoID(), Branch: s.recon.Branch(), State: state, Rule: q.Get("rule"), Severity: sev,
+		RepoID: s.recon.RepoID(), Branch: branch, State: state, Rule: q.Get("rule"), Severity: sev,
 		Workload: q.Get("workload"), Target: q.Get("target"), Team: q.Get("team"), Limit: p.limit(),
 	})
 	if err != nil {

@@ -35,6 +35,10 @@ func TestFindingRecordsAPI(t *testing.T) {
 		// Another branch's record is not the watched branch's.
 		record("feature", "api", "ORG-AVAIL-1", meridian.SeverityWarn, meridian.FindingOpen, "payments", ""),
 	}
+	// A live finding (meridian audit) keeps its resource.
+	live := record("master@live", "api", "MER-ENC-001", meridian.SeverityDeny, meridian.FindingOpen, "payments", "aws-a")
+	live.Resource = "arn:aws:s3:::api-logs"
+	recs = append(recs, live)
 	if _, err := db.SaveFindings(context.Background(), recs, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -56,9 +60,21 @@ func TestFindingRecordsAPI(t *testing.T) {
 		"unknown state":    {"state=closed", 400, nil},
 		"empty state":      {"state=", 400, nil},
 		"unknown severity": {"state=open&severity=fatal", 400, nil},
+		"unknown source":   {"state=open&source=config", 400, nil},
 		// Without state: a plan's findings, and this branch has no plan.
 		"no state keeps the plan's findings": {"", 503, nil}, // the branch not read yet: retry
 	}
+	t.Run("live findings show their resource", func(t *testing.T) {
+		var page struct {
+			Items []map[string]any `json:"items"`
+		}
+		if code := h.do("GET", "/api/v1/findings?state=open&source=live", web.RoleViewer, nil, &page); code != http.StatusOK {
+			t.Fatalf("got %d", code)
+		}
+		if len(page.Items) != 1 || page.Items[0]["resource"] != live.Resource {
+			t.Errorf("items = %v, want the one live record with resource %s", page.Items, live.Resource)
+		}
+	})
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var page struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
@@ -45,6 +46,9 @@ type Options struct {
 	// registered, or /metrics lacks the control loop's figures.
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// TracerProvider traces webhook deliveries and the work they start
+	// (default: no tracing).
+	TracerProvider trace.TracerProvider
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// History serves the event feed, the finding lifecycle and the cost
@@ -75,6 +79,10 @@ type Options struct {
 	// the replica that received it, in the background).
 	Leader Leadership
 	Queue  DeliveryQueue
+	// Edge serves OPA bundles and takes status reports under /edge/v1,
+	// and lists the sites under /api/v1/sites (docs/edge.md). Nil: those
+	// routes answer 404.
+	Edge Edge
 }
 
 // Server is the HTTP face of the control plane.
@@ -195,6 +203,9 @@ func (s *Server) routes() chi.Router {
 		r.Method(http.MethodGet, "/metrics", metrics)
 	}
 	r.Post("/webhooks/github", s.handleWebhookGitHub)
+	// OPA agents at the edge sites, with their site credentials. Long
+	// polls outlast the API's request timeout by design.
+	r.Route("/edge/v1", s.edgeRoutes)
 
 	// The dashboard: HTML for browsers, signed in by a session cookie.
 	r.Group(func(r chi.Router) {
@@ -231,6 +242,7 @@ func (s *Server) routes() chi.Router {
 			s.auditRoutes(r)
 			s.tokenRoutes(r)
 			s.alertRoutes(r)
+			r.With(s.require(RoleViewer)).Get("/sites", s.handleSites)
 		})
 	})
 	return r

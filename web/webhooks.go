@@ -11,11 +11,14 @@ import (
 	"slices"
 
 	"github.com/go-chi/chi/v5/middleware"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // maxWebhookBody is GitHub's own cap on payloads (25 MB).
@@ -51,9 +54,13 @@ const maxWebhookReads = 4
 // The event name is a client's header until the signature is checked: it
 // reaches metrics only as eventLabel, and logs and audit rows only clipped.
 func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	event := r.Header.Get(github.HeaderEvent)
 	label := eventLabel(event)
+	tracer := telemetry.Tracer(s.opts.TracerProvider, "web")
+	ctx, span := tracer.Start(r.Context(), "webhook.github", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("meridian.webhook.event", label)))
+	defer span.End()
+	r = r.WithContext(ctx)
 	if len(s.opts.WebhookSecret) == 0 {
 		s.metrics.webhooks.WithLabelValues(label, "disabled").Inc()
 		s.writeError(w, r, meridian.Errorf(EDISABLED,
@@ -139,9 +146,15 @@ func (s *Server) handleWebhookGitHub(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, reply)
 		return
 	}
+	span.SetAttributes(attribute.String("meridian.webhook.delivery", id))
 	log := logger(ctx, s.log).With("delivery", id, "event", event)
 	err = s.recon.Background(func(bctx context.Context) {
+		// The work outlives the request: its span is a child of the
+		// delivery's, so that one trace runs from webhook to comment.
+		bctx, jspan := tracer.Start(trace.ContextWithSpanContext(bctx, span.SpanContext()), "webhook.process",
+			trace.WithAttributes(attribute.String("meridian.webhook.event", label), attribute.String("meridian.webhook.delivery", id)))
 		runID, err := job(bctx)
+		telemetry.End(jspan, err)
 		if err != nil {
 			log.ErrorContext(bctx, "webhook processing failed", "err", err)
 			s.finishDelivery(bctx, id, event, store.DeliveryFailed, runID, err.Error())

@@ -165,7 +165,8 @@ func (a *app) planAndApply(ctx context.Context, wf *workflow.Workflow, st store.
 		return nil, err
 	}
 	defer func() { controlplane.CloseApply(sess, err, res) }()
-	p, err := planner.New(planner.WithLogger(a.logger), planner.WithTerraform(sess), planner.WithDeploy(deploy.Previewer{Options: dopts}))
+	p, err := planner.New(planner.WithLogger(a.logger), planner.WithTerraform(sess), planner.WithDeploy(deploy.Previewer{Options: dopts}),
+		planner.WithTracerProvider(a.tracerProvider()))
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +230,7 @@ func (a *app) applySaved(ctx context.Context, wf *workflow.Workflow, st store.St
 	}
 	res, _, err := controlplane.ApplySavedPlan(ctx, wf, st, controlplane.SavedApply{PlanID: planID, Actor: owner().Actor,
 		CacheDir: rf.cacheDir, Deploy: dopts, Logger: a.logger, Recorder: controlplane.NewRecorder(st, controlplane.RecorderOptions{}),
-		AllowDestroy: o.allowDestroy, WorkspaceRetention: o.workspaceRetention})
+		AllowDestroy: o.allowDestroy, WorkspaceRetention: o.workspaceRetention, TracerProvider: a.tracerProvider()})
 	return res, err
 }
 

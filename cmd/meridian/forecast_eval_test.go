@@ -91,4 +91,13 @@ func TestForecastEvalFlags(t *testing.T) {
 			t.Errorf("%s: eval %v succeeded", name, args)
 		}
 	}
+	// --dense belongs to the protocol run; with --folds it would be
+	// silently ignored, so it is refused before any series is read.
+	cmd := newForecastEvalCmd()
+	cmd.SetOut(&bytes.Buffer{})
+	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetArgs([]string{"--data", t.TempDir(), "--folds", "2", "--dense"})
+	if err := cmd.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "--dense") {
+		t.Errorf("eval --folds 2 --dense: error %v, want one about --dense", err)
+	}
 }

@@ -46,7 +46,9 @@ func (e *exitErr) Unwrap() error { return e.err }
 // run executes the CLI and returns the process exit code. It is the whole
 // program minus os.Exit, so tests drive it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(&app{stdin: stdin, stdout: stdout, stderr: stderr})
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	defer a.stopTracing()
+	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

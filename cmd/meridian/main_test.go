@@ -30,8 +30,14 @@ func repoRoot(t testing.TB) string {
 // that commit and paths in the output do not depend on this checkout.
 func copyExample(t testing.TB) string {
 	t.Helper()
-	dst := filepath.Join(t.TempDir(), "hybrid")
-	if err := os.CopyFS(dst, os.DirFS(filepath.Join(repoRoot(t), "examples", "hybrid"))); err != nil {
+	return copyExampleNamed(t, "hybrid")
+}
+
+// copyExampleNamed copies examples/NAME the way copyExample does.
+func copyExampleNamed(t testing.TB, name string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(repoRoot(t), "examples", name))); err != nil {
 		t.Fatal(err)
 	}
 	return dst

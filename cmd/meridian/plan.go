@@ -137,7 +137,8 @@ func (a *app) plan(cmd *cobra.Command, rf *repoFlags, sf *stateFlags, tff *terra
 		return nil, err
 	}
 	defer closeDeploy()
-	p, err := planner.New(append([]planner.Option{planner.WithLogger(a.logger), deployOpt}, tp.options()...)...)
+	p, err := planner.New(append([]planner.Option{planner.WithLogger(a.logger), deployOpt, planner.WithTracerProvider(a.tracerProvider())},
+		tp.options()...)...)
 	if err != nil {
 		return nil, err
 	}

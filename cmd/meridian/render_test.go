@@ -32,11 +32,18 @@ func readDir(t testing.TB, dir string) map[string]string {
 	return out
 }
 
-// TestRenderExampleGolden renders the example repo's deploy tree and keeps
-// it as a golden folder. gitops/deploy's schema test validates every file
-// of that folder against the Argo CD, Crossplane and provider CRDs.
+// TestRenderExampleGolden renders the example repos' deploy trees and
+// keeps them as golden folders. gitops/deploy's schema test validates every
+// file of those folders against the Argo CD, Crossplane, provider and
+// Calico CRDs.
 func TestRenderExampleGolden(t *testing.T) {
-	dir := copyExample(t)
+	for _, name := range []string{"hybrid", "edge-50"} {
+		t.Run(name, func(t *testing.T) { renderExampleGolden(t, name) })
+	}
+}
+
+func renderExampleGolden(t *testing.T, name string) {
+	dir := copyExampleNamed(t, name)
 	state := filepath.Join(t.TempDir(), "state")
 	out := filepath.Join(t.TempDir(), "out")
 	r := runCLI(t, "render", "--repo", dir, "--out", out, "--state-dir", state)
@@ -48,7 +55,7 @@ func TestRenderExampleGolden(t *testing.T) {
 	for p, s := range got {
 		got[p] = strings.ReplaceAll(s, "file://"+filepath.ToSlash(state), "file://<state-dir>")
 	}
-	golden := filepath.Join("testdata", "render", "hybrid")
+	golden := filepath.Join("testdata", "render", name)
 	if *update {
 		if err := os.RemoveAll(golden); err != nil {
 			t.Fatal(err)

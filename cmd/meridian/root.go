@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/meridian/telemetry"
 )
 
 // app holds what every command shares: its streams and logger.
@@ -19,6 +21,8 @@ type app struct {
 	logLevel       string
 	logFormat      string
 	logger         *slog.Logger
+	// tracing is the process's tracer provider (startTracing).
+	tracing *telemetry.Provider
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -38,11 +42,14 @@ the cheapest compliant target within capacity, explaining every choice.`,
 			opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: redactAttr}
 			switch strings.ToLower(a.logFormat) {
 			case "text":
-				a.logger = slog.New(slog.NewTextHandler(a.stderr, opts))
+				a.logger = slog.New(telemetry.NewLogHandler(slog.NewTextHandler(a.stderr, opts)))
 			case "json":
-				a.logger = slog.New(slog.NewJSONHandler(a.stderr, opts))
+				a.logger = slog.New(telemetry.NewLogHandler(slog.NewJSONHandler(a.stderr, opts)))
 			default:
 				return &exitErr{code: exitError, err: fmt.Errorf("--log-format must be text or json, got %q", a.logFormat)}
+			}
+			if err := a.startTracing(cmd.Context()); err != nil {
+				return &exitErr{code: exitError, err: fmt.Errorf("tracing: %w", err)}
 			}
 			return nil
 		},
@@ -60,9 +67,12 @@ the cheapest compliant target within capacity, explaining every choice.`,
 	)
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newApplyCmd(a), newDriftCmd(a), newUnlockCmd(a))
+	root.AddCommand(newAuditCmd(a))
 	root.AddCommand(newRenderCmd(a))
-	root.AddCommand(newServeCmd(a), newTokenCmd(a), newDemoCmd(a))
+	root.AddCommand(newServeCmd(a), newTokenCmd(a), newDemoCmd(a), newHealthcheckCmd(a))
 	root.AddCommand(newAlertsCmd(a), newSilenceCmd(a))
+	root.AddCommand(newPricesCmd(a))
+	root.AddCommand(newEdgeCmd(a))
 	return root
 }
 

@@ -17,14 +17,18 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/netutil"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/alerting"
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/edge"
 	"github.com/meridianhq/meridian/github"
 	"github.com/meridianhq/meridian/gitops"
+	"github.com/meridianhq/meridian/inventory"
 	"github.com/meridianhq/meridian/leader"
+	"github.com/meridianhq/meridian/pricing"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/sqlite"
 	"github.com/meridianhq/meridian/terraform"
@@ -130,8 +134,25 @@ type ServeConfig struct {
 	LeaderLease    time.Duration
 	AdvertiseURL   string
 	SharedStateDir bool
+	// EdgeSigningKey is the bundle signing key file (default: generated
+	// under the state dir); EdgeStaleAfter and EdgeBehindAfter are when a
+	// site counts as stale and behind (zero: edge.Options' defaults).
+	EdgeSigningKey                  string
+	EdgeStaleAfter, EdgeBehindAfter time.Duration
+	// PricesRefreshInterval, when positive, makes the leader refresh the
+	// price catalog that often into STATE_DIR/prices/catalog.json
+	// (docs/pricing.md).
+	PricesRefreshInterval time.Duration
+	// AuditInterval, when positive, makes the leader run `meridian audit`
+	// that often on the branch (docs/audit.md); AuditEndpoint is its
+	// --endpoint.
+	AuditInterval time.Duration
+	AuditEndpoint string
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
+	// TracerProvider traces plans, applies, Terraform and webhooks
+	// (default: none; serve sets it from the OTEL_* variables).
+	TracerProvider trace.TracerProvider
 }
 
 // Main is `meridian serve` as a value, in the style of wtf's cmd/wtfd: Run
@@ -146,8 +167,13 @@ type Main struct {
 	http      *http.Server
 	recon     *controlplane.Reconciler
 	server    *web.Server
+	metrics   *web.Metrics
 	alerts    *alerting.Dispatcher
 	repl      *replicas
+	edge      *edge.Service
+	edgeDone  chan struct{}
+	prices    *pricing.Schedule
+	audit     *controlplane.Auditor
 	cancel    context.CancelFunc
 	reconDone chan struct{}
 	httpDone  chan error
@@ -209,7 +235,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// the trusted config's deploy repository (gitops/deploy), nowhere else.
 	auth := gitops.AuthOptions{Token: c.GitToken, Getenv: c.Getenv}
 	loader := controlplane.NewGitLoader(controlplane.GitLoaderOptions{Source: c.Repo, Name: source, Branch: c.Branch, CacheDir: c.CacheDir,
-		Auth: auth, Logger: m.Logger})
+		Auth: auth, Logger: m.Logger, TracerProvider: c.TracerProvider})
 	if m.repl, err = m.setupReplicas(ctx, loc, isURL, repoID, func() *controlplane.Reconciler { return m.recon }); err != nil {
 		return err
 	}
@@ -222,12 +248,19 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// live feeds at once.
 	// Writes also wake the alert dispatcher, whose outbox rows were
 	// written in the same transactions as the events.
-	rec := controlplane.NewRecorder(m.db, controlplane.RecorderOptions{Notify: func(id int64) {
+	notify := func(id int64) {
 		if srv := m.server; srv != nil {
 			srv.NotifyEvents(id)
 		}
 		if d := m.alerts; d != nil {
 			d.Notify(id)
+		}
+	}
+	// A new plan of the branch also wakes the edge bundles' builder.
+	rec := controlplane.NewRecorder(m.db, controlplane.RecorderOptions{Notify: func(id int64) {
+		notify(id)
+		if e := m.edge; e != nil {
+			e.Wake()
 		}
 	}})
 	// The dispatcher enriches alerts from the reconciler's newest plan;
@@ -266,15 +299,35 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	// One registry for /metrics: the HTTP edge's metrics and the loop's.
 	metrics := web.NewMetrics()
+	m.metrics = metrics
 	m.recon = controlplane.NewReconciler(m.db, loader, pl, wfs.Applier(loader), wfs.DriftChecker(loader), controlplane.ReconcilerOptions{
 		RepoID: repoID, Source: source, Branch: c.Branch, Interval: c.Interval, DriftInterval: c.DriftInterval,
-		Actor: c.Actor, Logger: m.Logger, Metrics: controlplane.NewMetrics(metrics.Registry), PRConcurrency: c.PRConcurrency,
+		Actor: c.Actor, Logger: m.Logger, Metrics: controlplane.NewMetrics(metrics.Registry), PRConcurrency: c.PRConcurrency, TracerProvider: c.TracerProvider,
 		PlanTimeout: c.PlanTimeout, PRTimeout: c.PRTimeout, ApplyTimeout: c.ApplyTimeout, DriftTimeout: c.DriftTimeout, Recorder: rec,
 		PR: controlplane.PROptions{GitHub: gh, Repo: c.GitHubRepo, TerraformRepos: c.PRTerraformRepos, ConfigPath: c.ConfigPath, PublicURL: c.PublicURL,
 			DestroyApprovers: c.DestroyApprovers},
 		Alerting: alertCfg, Locks: m.db, LockAge: c.AlertLockAge, Elected: m.repl.shared, CheckConfig: m.repl.checkConfig,
+		Live: c.AuditInterval > 0,
 	})
 	enrich = m.recon.AlertEnricher(c.AlertBaseURL)
+	m.prices = m.setupPrices(stateDir, repoID, loader, notify)
+	if c.AuditInterval > 0 {
+		m.audit = controlplane.NewAuditor(controlplane.AuditorOptions{RepoID: repoID, Branch: c.Branch, Interval: c.AuditInterval,
+			Loader: loader, Ledger: m.db, Drift: m.db, Recorder: rec, Logger: m.Logger,
+			// A live finding opened or resolved replans the head now,
+			// freezing or freeing its workload, not at the next poll.
+			Changed: func(ctx context.Context) {
+				if err := m.recon.Sync(ctx); err != nil && ctx.Err() == nil {
+					m.Logger.WarnContext(ctx, "replan after audit", "err", err)
+				}
+			},
+			Open: func(ctx context.Context, t *meridian.Target) (inventory.Reader, error) {
+				return openInventory(ctx, t, c.AuditEndpoint)
+			}})
+	}
+	if m.edge, err = m.setupEdge(stateDir, repoID, loader, notify); err != nil {
+		return err
+	}
 	metrics.Registry.MustRegister(m.alerts.Collector(), leader.NewCollector(m.repl.election))
 	if len(c.WebhookSecret) == 0 {
 		log.Warn("no webhook secret ($" + envWebhookSecret + " or --webhook-secret-file): POST /webhooks/github is off")
@@ -283,9 +336,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		log.Warn("the webhook secret is short: use at least 32 random bytes (e.g. openssl rand -hex 32)", "bytes", len(c.WebhookSecret))
 	}
 	m.server = web.NewServer(m.db, m.recon, web.Options{WebhookSecret: c.WebhookSecret, MetricsAuth: c.MetricsAuth,
-		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics,
+		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics, TracerProvider: c.TracerProvider,
 		Events: web.FeedOptions{Retention: c.EventRetention, Logger: m.Logger}, Configs: loader,
-		Alerts: m.alerts, AlertTester: alertCfg, Silences: m.db, Leader: m.repl.election, Queue: m.repl.webQueue()})
+		Alerts: m.alerts, AlertTester: alertCfg, Silences: m.db, Leader: m.repl.election, Queue: m.repl.webQueue(), Edge: m.edge})
 
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
@@ -314,6 +367,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		defer close(m.reconDone)
 		_ = m.repl.election.Run(loopCtx, func(lctx context.Context) { m.lead(lctx, feed, log) })
 	}()
+	// Long polls of the edge agents end with the server, and the edge
+	// service serves every replica, leader or not.
+	m.http.RegisterOnShutdown(m.edge.Close)
+	m.edgeDone = make(chan struct{})
+	go func() { defer close(m.edgeDone); m.edge.Run(loopCtx) }()
 	go func() { m.httpDone <- m.http.Serve(m.ln) }()
 	log.Info("serving", "addr", m.Addr(), "state_dir", stateDir, "db", m.db.Path(), "terraform", wfs.Terraform())
 	return nil
@@ -337,6 +395,9 @@ func (m *Main) Addr() string {
 	}
 	return m.ln.Addr().String()
 }
+
+// Metrics exposes the metrics /metrics serves, for tests.
+func (m *Main) Metrics() *web.Metrics { return m.metrics }
 
 // Reconciler exposes the loop, for tests.
 func (m *Main) Reconciler() *controlplane.Reconciler { return m.recon }
@@ -381,6 +442,9 @@ func (m *Main) Close() error {
 			return errors.Join(append(errs, errors.New("the reconcile loop did not stop in time; store left open"))...)
 		}
 		m.cancel = nil
+		if m.edgeDone != nil {
+			<-m.edgeDone
+		}
 	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {
@@ -407,7 +471,7 @@ func (m *Main) workflows(ctx context.Context, stateDir string, auth gitops.AuthO
 	var err error
 	o := controlplane.WorkflowsOptions{StateDir: stateDir, LeaseTTL: c.LockLease, LockTimeout: c.LockTimeout,
 		Concurrency: min(max(c.Concurrency, 1), 4*runtime.NumCPU()), Actor: c.Actor, Logger: m.Logger, Auth: auth, Recorder: rec,
-		PlanRetention: c.PlanRetention, WorkspaceRetention: c.WorkspaceRetention}
+		PlanRetention: c.PlanRetention, WorkspaceRetention: c.WorkspaceRetention, TracerProvider: c.TracerProvider}
 	// With a PostgreSQL store, modules without a backend keep their state
 	// in it, where every replica finds it (serve_replicas.go).
 	o.Backend = m.repl.backend
@@ -425,7 +489,8 @@ func (m *Main) workflows(ctx context.Context, stateDir string, auth gitops.AuthO
 		return controlplane.NewWorkflows(m.db, o)
 	}
 	cache := filepath.Join(stateDir, "plugin-cache")
-	ropts := terraform.Options{PluginCacheDir: cache, LockTimeout: c.LockTimeout, Logger: m.Logger, Environ: m.repl.tfEnviron}
+	ropts := terraform.Options{PluginCacheDir: cache, LockTimeout: c.LockTimeout, Logger: m.Logger, Environ: m.repl.tfEnviron,
+		TracerProvider: c.TracerProvider}
 	if o.Backend != nil {
 		ropts.LockTimeout = max(ropts.LockTimeout, pgStateLockWait)
 	}
@@ -544,6 +609,7 @@ func newServeCmd(a *app) *cobra.Command {
 	var sf stateFlags
 	var tff terraformFlags
 	var secretFile, tokenFile, prEnvFile, gitTokenFile string
+	var sc serveConfigFlags
 	cmd := &cobra.Command{
 		Use:   "serve --repo URL|PATH [--branch main] [--listen :8080] [--state-dir DIR] [--db FILE]",
 		Short: "Run the control plane: plan every commit, report on pull requests, apply on merge",
@@ -564,6 +630,14 @@ endpoint is off. The GitHub token comes from $` + envGitHubToken + ` or --github
 
 SIGTERM or SIGINT shuts down gracefully.`,
 		Args: cobra.NoArgs,
+		// The configuration file and the MERIDIAN_* variables fill in the
+		// flags before the root's hook reads --log-level and --log-format.
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := sc.load(cmd, os.Getenv); err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			return cmd.Root().PersistentPreRunE(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.StateDir, c.DB = sf.stateDir, sf.db
 			c.TerraformBin, c.LockTimeout, c.LockLease, c.Concurrency = tff.bin, tff.lockTimeout, tff.lease, tff.concurrency
@@ -617,6 +691,10 @@ SIGTERM or SIGINT shuts down gracefully.`,
 				}
 				c.GitToken = string(s)
 			}
+			if sc.print {
+				return printServeConfig(a.stdout, cmd.Flags(), sc.file, os.Getenv, sc.cliSet, serveSecrets(c, secretFile, tokenFile, gitTokenFile))
+			}
+			c.TracerProvider = a.tracerProvider()
 			// Meridian's own secrets now live in c: no child process
 			// (Terraform, Git hooks) may inherit them.
 			for _, k := range []string{envWebhookSecret, envGitHubToken, gitops.DefaultTokenEnv} {
@@ -636,6 +714,9 @@ SIGTERM or SIGINT shuts down gracefully.`,
 	f.StringVar(&c.Addr, "listen", c.Addr, "listen address")
 	f.DurationVar(&c.Interval, "interval", c.Interval, "how often to poll the branch (a push webhook wakes it at once)")
 	f.DurationVar(&c.DriftInterval, "drift-interval", c.DriftInterval, "how often to check drift when meridian.yaml has no drift_interval")
+	f.DurationVar(&c.AuditInterval, "audit-interval", 0, "run meridian audit on the branch this often: live findings and drift of the targets' accounts (0: off)")
+	f.StringVar(&c.AuditEndpoint, "audit-endpoint", "", "the scheduled audit's --endpoint (tests, private mirrors)")
+	f.DurationVar(&c.PricesRefreshInterval, "prices-refresh-interval", 0, "refresh the price catalog from the cloud price APIs this often into STATE_DIR/prices/catalog.json (0: off)")
 	f.StringVar(&c.CacheDir, "cache-dir", "", "where Git clones are cached (default: ~/.cache/meridian/repos)")
 	f.StringVar(&secretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (default $"+envWebhookSecret+")")
 	f.StringVar(&gitTokenFile, "git-token-file", "", "file holding the HTTPS token for the config and deploy repositories (default $"+gitops.DefaultTokenEnv+"); it is sent only to their hosts")
@@ -664,8 +745,12 @@ SIGTERM or SIGINT shuts down gracefully.`,
 	f.BoolVar(&c.SharedStateDir, "shared-state-dir", false, "with a PostgreSQL store: every replica mounts this --state-dir from one shared volume, so local deploy repositories and modules with the local backend are shared too")
 	f.StringSliceVar(&c.DestroyApprovers, "destroy-approvers", nil, "GitHub logins whose \"meridian approve-destroy\" comment or review in a pull request consents to destroying what it removes from the config")
 	f.DurationVar(&c.WorkspaceRetention, "workspace-retention", controlplane.DefaultWorkspaceRetention, "remove orphaned Terraform workspaces (no target, no state) after this long; 0 keeps them")
+	f.StringVar(&c.EdgeSigningKey, "edge-signing-key", "", "PEM file of the ECDSA P-256 key that signs edge bundles (default: generated under the state dir on first start; see docs/edge.md)")
+	f.DurationVar(&c.EdgeStaleAfter, "edge-stale-after", 3*time.Minute, "an edge site that has not reported its status for this long is stale")
+	f.DurationVar(&c.EdgeBehindAfter, "edge-behind-after", time.Minute, "an edge site that has not activated the branch head this long after its bundle was built is behind")
 	registerPlanRetention(f, &c.PlanRetention)
 	_ = cmd.MarkFlagRequired("repo")
+	sc.register(cmd)
 	sf.register(cmd)
 	tff.register(cmd, true)
 	return cmd

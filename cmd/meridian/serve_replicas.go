@@ -218,6 +218,12 @@ func (m *Main) lead(ctx context.Context, feed *web.EventFeed, log *slog.Logger) 
 	// is redone from the store by the next leader.
 	wg.Go(func() { _ = m.alerts.Run(ctx) })
 	wg.Go(func() { _ = m.server.RunDeliveries(ctx) })
+	if m.prices != nil {
+		wg.Go(func() { m.prices.Run(ctx) })
+	}
+	if m.audit != nil {
+		wg.Go(func() { m.audit.Run(ctx) })
+	}
 	if feed != nil {
 		wg.Go(func() { feed.RunPruner(ctx, time.Hour) })
 	}

@@ -93,8 +93,15 @@ func git(t testing.TB, dir string, args ...string) string {
 // branch main.
 func exampleRepo(t testing.TB) string {
 	t.Helper()
+	return exampleRepoNamed(t, "hybrid")
+}
+
+// exampleRepoNamed is a Git repository holding a copy of examples/NAME on
+// branch main.
+func exampleRepoNamed(t testing.TB, name string) string {
+	t.Helper()
 	gittest.CLI(t)
-	dir := copyExample(t)
+	dir := copyExampleNamed(t, name)
 	git(t, dir, "init", "-q", "-b", "main")
 	git(t, dir, "add", "-A")
 	git(t, dir, "commit", "-q", "-m", "example")

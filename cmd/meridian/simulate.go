@@ -32,8 +32,10 @@ whole config with the real price catalog and target capacities, carrying
 the previous window's placements as the ledger (hysteresis, migration
 cost), pays for what was provisioned and for each move, and checks the
 actual load against the capacity, with added replicas serving only after
---scale-up-delay. It reports each strategy's cost, the share of demand and
-of 5-minute slots served, and the moves.
+--scale-up-delay. Between re-plans the reactive and forecast strategies
+run an autoscaler that adds replicas, after the same delay, where the
+target has room, at their real cost. It reports each strategy's cost, the
+share of demand and of 5-minute slots served, and the moves.
 
 Every workload with history is replayed: DIR/<workload>.csv from
 --history-dir when it exists, else the workload's load.history.`,

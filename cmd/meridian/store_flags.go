@@ -45,6 +45,7 @@ type storeDB interface {
 	web.SessionStore
 	web.HistoryStore
 	controlplane.Store
+	store.EdgeSites
 	CountOpenDrift(ctx context.Context, repoID string) (int, error)
 	CountFindings(ctx context.Context, repoID, branch string, state meridian.FindingState) (map[meridian.Severity]int, error)
 	// Path is the database file, or the URL with its password redacted.
@@ -230,7 +231,8 @@ func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFla
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("state dir: %w", err)
 	}
-	ropts := terraform.Options{PluginCacheDir: filepath.Join(dir, "plugin-cache"), LockTimeout: tf.lockTimeout, Logger: a.logger}
+	ropts := terraform.Options{PluginCacheDir: filepath.Join(dir, "plugin-cache"), LockTimeout: tf.lockTimeout, Logger: a.logger,
+		TracerProvider: a.tracerProvider()}
 	// With a PostgreSQL store, modules without a backend keep their state
 	// in it, as the server's do (serve_replicas.go).
 	var backend *workflow.Backend
@@ -249,7 +251,8 @@ func (a *app) workflowWith(ctx context.Context, sf *stateFlags, tf *terraformFla
 	// Target locks become lock.* events of the history, as the server's do.
 	st := controlplane.LockEvents(db, controlplane.NewRecorder(db, controlplane.RecorderOptions{}), a.logger)
 	wf, err := workflow.New(st, r, workflow.Options{StateDir: dir, Owner: owner(), LeaseTTL: tf.lease, LockTimeout: tf.lockTimeout,
-		Concurrency: min(max(tf.concurrency, 1), 4*runtime.NumCPU()), Logger: a.logger, PlanRetention: sf.planRetention, Backend: backend})
+		Concurrency: min(max(tf.concurrency, 1), 4*runtime.NumCPU()), Logger: a.logger, PlanRetention: sf.planRetention, Backend: backend,
+		TracerProvider: a.tracerProvider()})
 	if err != nil {
 		db.Close()
 		return nil, nil, err

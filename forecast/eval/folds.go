@@ -56,6 +56,9 @@ func RunFolds(ctx context.Context, fsys fs.FS, k int, opts Options) (*FoldsRepor
 	if k < 2 || k > len(data) {
 		return nil, fmt.Errorf("eval: --folds must be between 2 and the number of series (%d), got %d", len(data), k)
 	}
+	// Dense scores would be computed for every grid point; they belong to
+	// Run.
+	opts.Dense = false
 	shrinks, rates := ShrinkGrid(), AdaptRateGrid()
 	// scores[a][b][s] is series s with shrinks[a] and rates[b].
 	scores := make([][][]Scores, len(shrinks))

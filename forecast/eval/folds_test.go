@@ -78,3 +78,54 @@ func TestRunFolds(t *testing.T) {
 		}
 	}
 }
+
+// TestDenseCalibration: on a daily cycle with Gaussian noise, the dense
+// check must find the 80 % interval and the P95 near their nominal levels
+// over every H/2 origin of the test region, and must not touch the
+// protocol's scores.
+func TestDenseCalibration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fits about 140 forecasts")
+	}
+	cases := []struct {
+		name    string
+		amp, sd float64
+		seed    uint64
+	}{
+		{"strong cycle", 20, 2, 7},
+		{"noise-dominated", 3, 5, 8},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			fsys := fstest.MapFS{"s.csv": {Data: sineCSV(60, tc.amp, tc.sd, tc.seed)}}
+			dense, err := Run(ctx, fsys, Options{Dense: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := Run(ctx, fsys, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dense.Series[0].Scores != plain.Series[0].Scores {
+				t.Errorf("--dense changed the protocol's scores: %+v, without %+v", dense.Series[0].Scores, plain.Series[0].Scores)
+			}
+			d := dense.Series[0].Dense
+			if d == nil || dense.Dense == nil {
+				t.Fatal("no dense scores")
+			}
+			t.Logf("%d dense origins: 80 %% coverage %.3f, at or below P95 %.3f", d.Origins, d.Coverage80, d.BelowP95)
+			// 60 days of 30-minute points, H = 8: origins every 4 steps from
+			// T0 = 2304 while T0 + 8 ≤ 2880.
+			if want := (2880-8-2304)/4 + 1; d.Origins != want {
+				t.Errorf("%d dense origins, want %d", d.Origins, want)
+			}
+			if d.Coverage80 < 0.74 || d.Coverage80 > 0.86 {
+				t.Errorf("dense 80 %% coverage %.3f, want 0.74..0.86", d.Coverage80)
+			}
+			if d.BelowP95 < 0.91 || d.BelowP95 > 0.98 {
+				t.Errorf("dense share at or below the P95 %.3f, want 0.91..0.98", d.BelowP95)
+			}
+		})
+	}
+}

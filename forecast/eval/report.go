@@ -34,6 +34,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	k := float64(len(r.Series))
 	fmt.Fprintf(tw, "mean\t\t\t%s\t%.1f\t%.1f\t\t%s\t\t%s\t\t\t\n", row(r.Mean), fit/k*1000, cpu/k*1000, row(nv.Mean), row(sn.Mean))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if r.Dense == nil {
+		return nil
+	}
+	fmt.Fprintln(w, "\nCalibration at origins every H/2 over the test region (--dense):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "series\torigins\tcov80\tbelow P95\t")
+	for _, s := range r.Series {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.3f\t\n", s.Name, s.Dense.Origins, s.Dense.Coverage80, s.Dense.BelowP95)
+	}
+	fmt.Fprintf(tw, "mean\t%d\t%.3f\t%.3f\t\n", r.Dense.Origins, r.Dense.Coverage80, r.Dense.BelowP95)
 	return tw.Flush()
 }
 

@@ -104,7 +104,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, skip map[st
 		d.lines[path] = n.Line
 	}
 	t := v.Type()
-	if reflect.PointerTo(t).Implements(unmarshalType) && t.Kind() != reflect.Struct {
+	// A struct with a text form (a port spec) is also read from a scalar.
+	if reflect.PointerTo(t).Implements(unmarshalType) && (t.Kind() != reflect.Struct || n.Kind == yaml.ScalarNode) {
 		d.text(n, v, path)
 		return
 	}

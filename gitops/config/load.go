@@ -92,6 +92,9 @@ func (l *loader) load() error {
 		return err
 	}
 	l.validateSettings()
+	if err := l.priceCatalog(); err != nil {
+		return err
+	}
 	l.validateTargets()
 	l.validateWorkloads()
 	return nil

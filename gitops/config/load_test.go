@@ -173,15 +173,7 @@ storage_gb: lots
 				fsys[p] = &fstest.MapFile{Data: []byte(s)}
 			}
 			_, err := config.Load(fsys)
-			var got []string
-			var ces meridian.ConfigErrors
-			if errors.As(err, &ces) {
-				for _, e := range ces {
-					got = append(got, e.Error())
-				}
-			} else if err != nil {
-				t.Fatalf("unexpected error type %T: %v", err, err)
-			}
+			got := configErrors(t, err)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\n(-want +got):\n%s", tc.reason, diff)
 			}

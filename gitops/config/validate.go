@@ -118,6 +118,8 @@ func (l *loader) validateTargets() {
 			l.at(o, "engine", "must be terraform or crossplane, got %q", t.Engine)
 		}
 		l.validateTerraform(t)
+		l.validateTargetNetwork(t)
+		l.validateAccount(t)
 	}
 }
 
@@ -153,10 +155,15 @@ func (l *loader) validatePricing(t *meridian.Target, finite bool) {
 
 func (l *loader) validateWorkloads() {
 	seen := map[string]meridian.Origin{}
+	names := make(map[string]bool, len(l.cfg.Workloads))
+	for _, w := range l.cfg.Workloads {
+		names[w.Name] = true
+	}
 	for i := range l.cfg.Workloads {
 		w := &l.cfg.Workloads[i]
 		o := w.Origin
 		l.checkName(o, w.Name, "workload", seen)
+		l.validateWorkloadNetwork(w, names)
 		if _, ok := o.Lines["replicas.min"]; !ok {
 			l.at(o, "replicas.min", "required")
 		}

@@ -82,7 +82,7 @@ func crossplaneNamespace(w *meridian.Workload, t *meridian.Target) string {
 // crossplaneObjects renders the cloud resources of w on a crossplane target:
 // the provider's managed resources, or one composite resource when the
 // target names the user's own XRD.
-func crossplaneObjects(w *meridian.Workload, t *meridian.Target) ([]manifest, error) {
+func crossplaneObjects(w *meridian.Workload, t *meridian.Target, flows []meridian.Flow) ([]manifest, error) {
 	pc := t.Crossplane.ProviderConfig
 	c := &placementCtx{
 		w: w, t: t, ns: crossplaneNamespace(w, t),
@@ -98,13 +98,18 @@ func crossplaneObjects(w *meridian.Workload, t *meridian.Target) ([]manifest, er
 	if x := t.Crossplane.Composite; x != nil {
 		return []manifest{c.composite(x)}, nil
 	}
+	// The cloud firewalls open the cross-target part of the flows.
+	rules, err := cloudRules(w, t, flows)
+	if err != nil {
+		return nil, err
+	}
 	switch t.Provider {
 	case meridian.ProviderAWS:
-		return c.aws(), nil
+		return append(c.aws(), c.awsFirewall(rules)...), nil
 	case meridian.ProviderAzure:
-		return c.azure(), nil
+		return append(c.azure(), c.azureFirewall(rules)...), nil
 	case meridian.ProviderGCP:
-		return c.gcp(), nil
+		return append(c.gcp(), c.gcpFirewall(rules)...), nil
 	}
 	return nil, meridian.Errorf(meridian.EINVALID, "target %s: engine crossplane on %s needs crossplane.composite", t.Name, t.Provider)
 }

@@ -21,7 +21,11 @@ func keepProtected(current, desired Tree, protected map[string]bool) {
 		return
 	}
 	for p, b := range current {
-		if _, t, ok := Owner(p); ok && protected[t] {
+		_, t, ok := Owner(p)
+		if !ok {
+			t, ok = SiteOwner(p) // the site's network objects stay too
+		}
+		if ok && protected[t] {
 			if _, in := desired[p]; !in {
 				desired[p] = b
 			}

@@ -44,7 +44,10 @@ func Diff(old, new Tree, prefix string) []meridian.DeployFile {
 		default:
 			f.Action = meridian.DeployChange
 		}
-		f.Workload, f.Target, _ = Owner(p)
+		var owned bool
+		if f.Workload, f.Target, owned = Owner(p); !owned {
+			f.Target, _ = SiteOwner(p)
+		}
 		if f.Action == meridian.DeployRemove {
 			f.Resource = removedResource(p, a)
 		}

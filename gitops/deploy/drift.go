@@ -199,6 +199,11 @@ type declared struct{ name, workload, target string }
 func declaredApps(tree Tree) []declared {
 	var out []declared
 	for _, p := range tree.Paths() {
+		if t, site := SiteOwner(p); site && p == siteAppFile(t) {
+			// A site's network Application belongs to the target alone.
+			out = append(out, declared{name: siteAppName(t), target: t})
+			continue
+		}
 		w, t, ok := Owner(p)
 		if !ok || !strings.HasPrefix(p, appsDir+"/") {
 			continue

@@ -68,7 +68,7 @@ func infraDirOf(w, t string) string   { return path.Join(infraDir, w, t) }
 func Owner(p string) (workload, target string, ok bool) {
 	parts := strings.Split(p, "/")
 	switch {
-	case len(parts) == 3 && parts[0] == appsDir && parts[1] != "":
+	case len(parts) == 3 && parts[0] == appsDir && parts[1] != "" && parts[1] != siteAppsDir:
 		t, ok := strings.CutSuffix(parts[2], ".yaml")
 		if !ok {
 			return "", "", false

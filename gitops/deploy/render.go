@@ -57,7 +57,7 @@ func Render(cfg *meridian.Config, plan *meridian.Plan, opts RenderOptions) (*Ren
 			return nil, err
 		}
 	}
-	r := &renderer{cfg: cfg, s: s, repoURL: repoURL, tree: Tree{}}
+	r := &renderer{cfg: cfg, s: s, repoURL: repoURL, tree: Tree{}, placedOn: map[string][]string{}}
 	if err := r.root(); err != nil {
 		return nil, err
 	}
@@ -68,6 +68,10 @@ func Render(cfg *meridian.Config, plan *meridian.Plan, opts RenderOptions) (*Ren
 		}
 		return placements[i].Target < placements[j].Target
 	})
+	for _, p := range placements {
+		r.placedOn[p.Workload] = append(r.placedOn[p.Workload], p.Target)
+	}
+	r.flows = meridian.ResolveFlows(cfg.Targets, cfg.Workloads, placements)
 	held := map[string]bool{}
 	for _, p := range placements {
 		w, ok := workload(cfg, p.Workload)
@@ -89,6 +93,9 @@ func Render(cfg *meridian.Config, plan *meridian.Plan, opts RenderOptions) (*Ren
 			return nil, fmt.Errorf("render %s on %s: %w", w.Name, t.Name, err)
 		}
 	}
+	if err := r.sites(placements); err != nil {
+		return nil, err
+	}
 	return &Rendered{Tree: r.tree, Findings: r.findings}, nil
 }
 
@@ -98,6 +105,10 @@ type renderer struct {
 	repoURL  string
 	tree     Tree
 	findings []meridian.Finding
+	// flows are the traffic flows resolved over the plan's placements, and
+	// placedOn the targets of each workload, for the network objects.
+	flows    []meridian.Flow
+	placedOn map[string][]string
 }
 
 func workload(cfg *meridian.Config, name string) (*meridian.Workload, bool) {
@@ -188,7 +199,7 @@ func (r *renderer) placement(w *meridian.Workload, t *meridian.Target, replicas 
 	if t.Engine != meridian.EngineCrossplane {
 		return nil
 	}
-	objs, err := crossplaneObjects(w, t)
+	objs, err := crossplaneObjects(w, t, r.flows)
 	if err != nil {
 		return err
 	}

@@ -84,12 +84,14 @@ func TestRenderedManifestsValid(t *testing.T) {
 // which cmd/meridian's render test keeps as a golden folder (it needs the
 // planner, which this package does not import).
 func TestExampleManifestsValid(t *testing.T) {
-	dir := filepath.Join("..", "..", "cmd", "meridian", "testdata", "render", "hybrid")
-	tree := readTree(t, dir)
-	if len(tree) < 20 {
-		t.Fatalf("%s holds %d files; run go test ./cmd/meridian -run TestRender -update", dir, len(tree))
+	for _, name := range []string{"hybrid", "edge-50"} {
+		dir := filepath.Join("..", "..", "cmd", "meridian", "testdata", "render", name)
+		tree := readTree(t, dir)
+		if len(tree) < 20 {
+			t.Fatalf("%s holds %d files; run go test ./cmd/meridian -run TestRender -update", dir, len(tree))
+		}
+		validateTree(t, "examples/"+name, tree)
 	}
-	validateTree(t, "examples/hybrid", tree)
 }
 
 // TestExampleXRDValid checks that the example XRD and Composition that the

@@ -58,7 +58,8 @@ func (t Tree) WriteDir(dir string) error {
 		if _, ok := t[rel]; ok {
 			return nil
 		}
-		if _, _, ok := Owner(rel); !ok && rel != rootFile {
+		_, site := SiteOwner(rel)
+		if _, _, ok := Owner(rel); !ok && !site && rel != rootFile {
 			return fmt.Errorf("%s holds %s, which Meridian did not render: give an empty or new folder", dir, rel)
 		}
 		stale = append(stale, p)

@@ -21,7 +21,7 @@ func (s *DB) FindingRecords(ctx context.Context, f store.FindingFilter) ([]merid
 	w.eq("workload", f.Workload)
 	w.eq("target", f.Target)
 	w.eq("team", f.Team)
-	rows, err := s.query(ctx, `SELECT repo_id, branch, fingerprint, rule, severity, workload, target, field, team,
+	rows, err := s.query(ctx, `SELECT repo_id, branch, fingerprint, rule, severity, workload, target, field, resource, team,
 		message, file, line, state, first_seen, last_seen, first_commit, last_commit, resolved_commit, resolved_at, waiver, note
 		FROM finding_records`+w.String()+` ORDER BY repo_id, branch, fingerprint`+limit(f.Limit), w.args...)
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *DB) FindingRecords(ctx context.Context, f store.FindingFilter) ([]merid
 		var severity, state, waiver string
 		var first, last int64
 		var resolved sql.NullInt64
-		if err := rows.Scan(&r.RepoID, &r.Branch, &r.Fingerprint, &r.Rule, &severity, &r.Workload, &r.Target, &r.Field, &r.Team,
+		if err := rows.Scan(&r.RepoID, &r.Branch, &r.Fingerprint, &r.Rule, &severity, &r.Workload, &r.Target, &r.Field, &r.Resource, &r.Team,
 			&r.Message, &r.File, &r.Line, &state, &first, &last, &r.FirstCommit, &r.LastCommit, &r.ResolvedCommit, &resolved, &waiver, &r.Note); err != nil {
 			return nil, fmt.Errorf("list findings: %w", err)
 		}
@@ -93,17 +93,17 @@ func saveFindings(ctx context.Context, tx *Tx, records []meridian.FindingRecord)
 		if !r.ResolvedAt.IsZero() {
 			resolved = sql.NullInt64{Int64: MS(r.ResolvedAt), Valid: true}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO finding_records (repo_id, branch, fingerprint, rule, severity, workload, target, field, team,
+		_, err := tx.ExecContext(ctx, `INSERT INTO finding_records (repo_id, branch, fingerprint, rule, severity, workload, target, field, resource, team,
 			message, file, line, state, first_seen, last_seen, first_commit, last_commit, resolved_commit, resolved_at, waiver, note)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (repo_id, branch, fingerprint) DO UPDATE SET
 			  rule = excluded.rule, severity = excluded.severity, workload = excluded.workload, target = excluded.target,
-			  field = excluded.field, team = excluded.team, message = excluded.message, file = excluded.file, line = excluded.line,
+			  field = excluded.field, resource = excluded.resource, team = excluded.team, message = excluded.message, file = excluded.file, line = excluded.line,
 			  state = excluded.state, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 			  first_commit = excluded.first_commit, last_commit = excluded.last_commit,
 			  resolved_commit = excluded.resolved_commit, resolved_at = excluded.resolved_at,
 			  waiver = excluded.waiver, note = excluded.note`,
-			r.RepoID, r.Branch, r.Fingerprint, r.Rule, string(r.Severity), r.Workload, r.Target, r.Field, r.Team,
+			r.RepoID, r.Branch, r.Fingerprint, r.Rule, string(r.Severity), r.Workload, r.Target, r.Field, r.Resource, r.Team,
 			r.Message, r.File, r.Line, string(r.State), MS(r.FirstSeen), MS(r.LastSeen), r.FirstCommit, r.LastCommit,
 			r.ResolvedCommit, resolved, waiver, r.Note)
 		if err != nil {

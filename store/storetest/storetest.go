@@ -67,12 +67,5 @@ func Run(t *testing.T, open Opener) {
 
 func openWith(t *testing.T, open Opener) (store.Store, *Clock) {
 	t.Helper()
-	c := NewClock()
-	s := open(t, c.Now)
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return s, c
+	return openClosing(t, open)
 }

@@ -12,8 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/telemetry"
 	"github.com/meridianhq/meridian/terraform"
 )
 
@@ -90,6 +94,13 @@ type ConfigNow struct {
 // what was and was not applied. The ledger is written only for targets
 // Terraform applied successfully.
 func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (res *ApplyResult, err error) {
+	ctx, span := s.w.tracer.Start(ctx, "apply.terraform", trace.WithAttributes(attribute.String("meridian.plan", planID)))
+	defer func() {
+		if res != nil && res.Failed() && err == nil {
+			telemetry.Fail(span, errors.New("a target's apply failed"))
+		}
+		telemetry.End(span, err)
+	}()
 	ctx, done := s.bind(ctx)
 	defer done()
 	defer func() { err = why(ctx, err) }()
@@ -145,13 +156,27 @@ func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (res
 		ws    *terraform.Workspace
 		state terraform.State
 		err   error
+		// ctx carries the target's span, from init to the end of its
+		// apply.
+		ctx  context.Context
+		span trace.Span
 	}
 	preps := make([]*prepared, len(todo))
 	forEach(s.w.opts.Concurrency, indexes(len(todo)), func(i int) {
 		p := &prepared{pt: todo[i]}
 		preps[i] = p
-		p.ws, p.state, p.err = s.prepare(ctx, p.pt)
+		p.ctx, p.span = s.w.tracer.Start(ctx, "apply.target", trace.WithAttributes(attribute.String("meridian.target", p.pt.Target)))
+		p.ws, p.state, p.err = s.prepare(p.ctx, p.pt)
 	})
+	// A target's span ends with its outcome; a refused or interrupted
+	// apply ends them all as they stand.
+	defer func() {
+		for _, p := range preps {
+			if p != nil && p.span.IsRecording() {
+				telemetry.End(p.span, p.err)
+			}
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return nil, err // stopped before anything was applied
 	}
@@ -174,7 +199,12 @@ func (s *Session) Apply(ctx context.Context, planID string, now *ConfigNow) (res
 			results[i] = s.finishTarget(ctx, p.pt, TargetResult{Target: p.pt.Target, Status: Failed, Change: p.pt.Change, Error: p.err.Error()}, "")
 			return
 		}
-		results[i] = s.applyTarget(ctx, rec, p.pt, p.ws, p.state)
+		results[i] = s.applyTarget(p.ctx, rec, p.pt, p.ws, p.state)
+		p.span.SetAttributes(attribute.String("meridian.apply.status", results[i].Status))
+		if e := results[i].Error; e != "" {
+			telemetry.Fail(p.span, errors.New(e))
+		}
+		p.span.End()
 	})
 	res.Targets = append(res.Targets, results...)
 	sort.Slice(res.Targets, func(i, j int) bool { return res.Targets[i].Target < res.Targets[j].Target })

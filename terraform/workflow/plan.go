@@ -14,8 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/telemetry"
 	"github.com/meridianhq/meridian/terraform"
 )
 
@@ -165,7 +169,10 @@ func emptyChange(t *meridian.Target, status, errMsg string) meridian.TargetChang
 func (s *Session) planTarget(ctx context.Context, cfg *meridian.Config, fsys fs.FS, plan *meridian.Plan, current map[string]int, tp *targetPlan) {
 	t := tp.target
 	tp.pt.Target = t.Name
+	ctx, span := s.w.tracer.Start(ctx, "plan.target", trace.WithAttributes(attribute.String("meridian.target", t.Name)))
+	defer span.End()
 	fail := func(err error) {
+		telemetry.Fail(span, err)
 		tp.change = emptyChange(t, meridian.ChangeStatusFailed, err.Error())
 		tp.findings = append(tp.findings, meridian.Finding{Rule: RuleTerraformFailed, Severity: meridian.SeverityDeny, Target: t.Name,
 			Field: "terraform.module", File: t.Origin.File, Line: t.Origin.LineOf("terraform.module"),

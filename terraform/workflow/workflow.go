@@ -12,8 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/telemetry"
 	"github.com/meridianhq/meridian/terraform"
 )
 
@@ -54,14 +57,18 @@ type Options struct {
 	Backend *Backend
 	// Logger receives progress (default: discard).
 	Logger *slog.Logger
+	// TracerProvider traces applies and each target's plan and apply
+	// (default: no tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // Workflow runs Terraform for plans. It is safe for concurrent use.
 type Workflow struct {
-	st   Store
-	tf   *terraform.Runner
-	opts Options
-	log  *slog.Logger
+	st     Store
+	tf     *terraform.Runner
+	opts   Options
+	log    *slog.Logger
+	tracer trace.Tracer
 }
 
 // New returns a Workflow on st and the Terraform binary tf.
@@ -86,7 +93,7 @@ func New(st Store, tf *terraform.Runner, opts Options) (*Workflow, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Workflow{st: st, tf: tf, opts: opts, log: opts.Logger}, nil
+	return &Workflow{st: st, tf: tf, opts: opts, log: opts.Logger, tracer: telemetry.Tracer(opts.TracerProvider, "terraform/workflow")}, nil
 }
 
 // Store returns the workflow's store.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/meridianhq/meridian/kubetest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,7 +24,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meridianhq/meridian"
@@ -32,9 +31,6 @@ import (
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/gitops/deploy/internal/crdcheck"
 )
-
-// EnvAssets names the folder holding kube-apiserver and etcd.
-const EnvAssets = "MERIDIAN_KUBE_ASSETS"
 
 // cluster is a running API server with the CRDs installed.
 type cluster struct {
@@ -47,19 +43,6 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	assets := os.Getenv(EnvAssets)
-	if assets == "" {
-		msg := "no kube-apiserver: set " + EnvAssets + "=$(scripts/install-kube-apiserver.sh | tail -1) to run the end-to-end validation"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: this test must run in CI)")
-		}
-		t.Skip("SKIPPED: " + msg)
-	}
-	for _, b := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
-			t.Fatalf("%s=%s lacks %s: %v", EnvAssets, assets, b, err)
-		}
-	}
 	xrd, err := os.ReadFile(filepath.Join("..", "testdata", "xrd", "workloadinfra.xrd.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -72,28 +55,10 @@ func startCluster(t *testing.T) *cluster {
 	if err := yaml.Unmarshal(xrCRD, &crd); err != nil {
 		t.Fatal(err)
 	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join("..", "testdata", "schemas")},
-		CRDs:                  []*apiextensionsv1.CustomResourceDefinition{&crd},
-		ErrorIfCRDPathMissing: true,
-		// A cold API server on a busy two-core machine can take a while.
-		ControlPlaneStartTimeout: 2 * time.Minute,
-	}
-	env.CRDInstallOptions.MaxTime = time.Minute
-	// The API server must not try to publish its own endpoint on 127.0.0.1.
-	env.ControlPlane.GetAPIServer().Configure().Set("endpoint-reconciler-type", "none")
-	start := time.Now()
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("start kube-apiserver from %s: %v", assets, err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stop kube-apiserver: %v", err)
-		}
+	cfg := kubetest.Start(t, kubetest.Options{
+		CRDDirs: []string{filepath.Join("..", "testdata", "schemas")},
+		CRDs:    []*apiextensionsv1.CustomResourceDefinition{&crd},
 	})
-	t.Logf("kube-apiserver with %d CRDs ready in %s", len(env.CRDs), time.Since(start).Round(time.Millisecond))
 	w := &warnings{seen: map[string]int{}}
 	cfg = rest.CopyConfig(cfg)
 	cfg.WarningHandlerWithContext = w
@@ -206,9 +171,12 @@ func TestApplyRenderedManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	netTree := renderNetwork(t)
 	trees := map[string]deploy.Tree{
 		"testdata/config":      r.Tree,
+		"testdata/network":     netTree,
 		"examples/hybrid":      readTree(t, filepath.Join("..", "..", "..", "cmd", "meridian", "testdata", "render", "hybrid")),
+		"examples/edge-50":     readTree(t, filepath.Join("..", "..", "..", "cmd", "meridian", "testdata", "render", "edge-50")),
 		"testdata/xrd (XRD+C)": readTree(t, filepath.Join("..", "testdata", "xrd")),
 	}
 	kinds := map[string]int{}
@@ -241,7 +209,9 @@ func TestApplyRenderedManifests(t *testing.T) {
 		t.Errorf("API server warning (%d manifests): %s", n, msg)
 	}
 	for _, k := range []string{"Application", "Key", "Group", "Bucket", "BucketServerSideEncryptionConfiguration",
-		"ResourceGroup", "Vault", "KeyRing", "CryptoKey", "WorkloadInfra", "CompositeResourceDefinition", "Composition"} {
+		"ResourceGroup", "Vault", "KeyRing", "CryptoKey", "WorkloadInfra", "CompositeResourceDefinition", "Composition",
+		"NetworkPolicy", "Ingress", "GlobalNetworkPolicy", "SecurityGroup", "SecurityGroupIngressRule",
+		"SecurityGroupEgressRule", "SecurityRule", "Firewall"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s was applied: the end-to-end run does not cover it", k)
 		}
@@ -269,6 +239,30 @@ spec:
 `,
 			want: "spec.forProvider.tenantId is a required parameter",
 		},
+		"Calico CEL rule": {
+			reason: "the GlobalNetworkPolicy CRD's CEL rule forbids egress rules on a preDNAT policy",
+			doc: `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: broken}
+spec:
+  preDNAT: true
+  applyOnForward: true
+  selector: all()
+  egress: [{action: Allow}]
+`,
+			want: "preDNAT policy cannot have any egress rules",
+		},
+		"NetworkPolicy": {
+			reason: "the built-in validation refuses an except outside its cidr",
+			doc: `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: broken, namespace: e2e}
+spec:
+  podSelector: {}
+  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/16, except: [192.168.0.0/16]}}]}]
+`,
+			want: "must be a strict subset of `cidr`",
+		},
 		"unknown field": {
 			reason: "strict field validation refuses a misspelt field",
 			doc: `apiVersion: argoproj.io/v1alpha1
@@ -290,4 +284,27 @@ spec:
 			}
 		})
 	}
+}
+
+// renderNetwork renders gitops/deploy's testdata/network repo: Calico
+// edges and a centre on every kind of target, with cross-site flows.
+func renderNetwork(t *testing.T) deploy.Tree {
+	t.Helper()
+	cfg, err := config.Load(os.DirFS(filepath.Join("..", "testdata", "network")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "network-plan.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan *meridian.Plan
+	if err := json.Unmarshal(b, &plan); err != nil {
+		t.Fatal(err)
+	}
+	r, err := deploy.Render(cfg, plan, deploy.RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Tree
 }

@@ -122,6 +122,9 @@ func (v *Validator) Validate(ctx context.Context, doc []byte) []string {
 	if err != nil {
 		return []string{fmt.Sprintf("apiVersion %q: %v", apiVersion, err)}
 	}
+	if check, ok := builtinChecks[gv.WithKind(kindName)]; ok {
+		return errorStrings(check(doc))
+	}
 	k, ok := v.kinds[gv.WithKind(kindName)]
 	if !ok {
 		return []string{fmt.Sprintf("no CRD serves %s %s", apiVersion, kindName)}
@@ -150,6 +153,11 @@ func (v *Validator) Validate(ctx context.Context, doc []byte) []string {
 	errs = append(errs, apiservervalidation.ValidateCustomResource(nil, obj, k.schema)...)
 	celErrs, _ := k.cel.Validate(ctx, nil, k.structural, obj, nil, celconfig.RuntimeCELCostBudget)
 	errs = append(errs, celErrs...)
+	return errorStrings(errs)
+}
+
+// errorStrings renders errs sorted, for stable test output.
+func errorStrings(errs field.ErrorList) []string {
 	out := make([]string, 0, len(errs))
 	for _, e := range errs {
 		out = append(out, e.Error())

@@ -1,0 +1,109 @@
+package edge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxStatusBytes bounds one status report's body. OPA's reports are a few
+// kilobytes (more with Prometheus metrics enabled); anything far larger is
+// not a report.
+const MaxStatusBytes = 256 << 10
+
+// maxErrorText bounds the error text kept from a report.
+const maxErrorText = 1024
+
+// Report is what Meridian keeps of an OPA status report (OPA's status API,
+// UpdateRequestV1): the agent and the state of the Meridian bundle.
+type Report struct {
+	// AgentID is the report's labels.id: the OPA instance.
+	AgentID string
+	// Revision is the bundle revision the agent has active ("" when it
+	// has activated none yet).
+	Revision string
+	// Activated is the agent's last successful activation.
+	Activated time.Time
+	// Code and Message are the bundle's error (a failed download,
+	// activation or signature check); empty when its last attempt worked.
+	Code, Message string
+}
+
+// statusReport is the part of OPA's UpdateRequestV1 Meridian reads.
+type statusReport struct {
+	Labels  map[string]string        `json:"labels"`
+	Bundle  *bundleStatus            `json:"bundle"`
+	Bundles map[string]*bundleStatus `json:"bundles"`
+}
+
+type bundleStatus struct {
+	Name                     string    `json:"name"`
+	ActiveRevision           string    `json:"active_revision"`
+	LastSuccessfulActivation time.Time `json:"last_successful_activation"`
+	Code                     string    `json:"code"`
+	Message                  string    `json:"message"`
+	Errors                   []struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// ParseReport reads an OPA status report. It needs the Meridian bundle's
+// status (under bundles, or the deprecated bundle field): a report without
+// it comes from an agent that is not configured with Meridian's bundle.
+func ParseReport(body []byte) (Report, error) {
+	if len(body) > MaxStatusBytes {
+		return Report{}, fmt.Errorf("status report: %d bytes, over the %d-byte limit", len(body), MaxStatusBytes)
+	}
+	var sr statusReport
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&sr); err != nil {
+		return Report{}, fmt.Errorf("status report: not OPA's status JSON: %w", err)
+	}
+	if dec.More() {
+		return Report{}, fmt.Errorf("status report: trailing data after the JSON object")
+	}
+	bs := sr.Bundles[BundleName]
+	if bs == nil && sr.Bundle != nil && sr.Bundle.Name == BundleName {
+		bs = sr.Bundle
+	}
+	if bs == nil {
+		return Report{}, fmt.Errorf("status report: no status of bundle %q (bundles.%s)", BundleName, BundleName)
+	}
+	r := Report{AgentID: text(sr.Labels["id"], 128), Revision: text(bs.ActiveRevision, 256), Code: text(bs.Code, 128)}
+	if !bs.LastSuccessfulActivation.IsZero() && bs.LastSuccessfulActivation.Year() > 1 {
+		r.Activated = bs.LastSuccessfulActivation.UTC()
+	}
+	msg := bs.Message
+	for _, e := range bs.Errors {
+		msg += "; " + e.Message
+	}
+	r.Message = text(strings.TrimPrefix(msg, "; "), maxErrorText)
+	if r.Code == "" && r.Message != "" {
+		r.Code = "bundle_error"
+	}
+	return r, nil
+}
+
+// text makes an agent-supplied string safe to store and show: valid
+// UTF-8, no control characters, at most n bytes.
+func text(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

@@ -1,0 +1,229 @@
+package policies
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/meridianhq/meridian"
+)
+
+// LiveSubject is one live resource as CheckLive judges it: the resource,
+// and the workload and target of the config that own it (nil when its
+// tags do not name them).
+type LiveSubject struct {
+	Resource *meridian.LiveResource
+	Workload *meridian.Workload
+	Target   *meridian.Target
+}
+
+// CheckLive runs the same rules that judge the config on what really runs,
+// so that one policy source covers before and after deploy:
+//
+//   - the workload rules see the resource's own tags as input.workload.tags
+//     (and its name as input.workload.name): an untagged VM breaks
+//     MER-TAG-001 exactly as an untagged workload does;
+//   - the placement rules, for a bucket, log store or key whose owning
+//     workload and target are known, see the owning workload as declared
+//     and the target as the resource really is: its encryption_level is the
+//     resource's, and a log store's log_retention_max_days is its
+//     retention. A bucket that lost its customer-managed key then breaks
+//     MER-ENC-001 for a workload that requires one.
+//
+// Every input also carries input.live, the resource as the inventory read
+// it (meridian.LiveResource's JSON form), so that org rules can judge live
+// resources on fields the config has no word for, or tell the two apart.
+// A placement violation that the declared target raises already (a
+// config-level finding the plan reports) is not repeated.
+//
+// Findings carry Source live and the resource's ID; placement findings
+// point at the workload's requirement (File and Line), tag findings at no
+// file, since the tags live on the resource. Each list is sorted as
+// CheckWorkloads sorts.
+func (e *Engine) CheckLive(ctx context.Context, subjects []LiveSubject) (LiveFindings, error) {
+	ctx, cancel := e.opts.withDeadline(ctx)
+	defer cancel()
+	results := make([]LiveFindings, len(subjects))
+	err := parallel(ctx, e.workers, len(subjects), func(ctx context.Context, i int) error {
+		fs, err := e.checkLive(ctx, &subjects[i])
+		if err != nil {
+			return fmt.Errorf("live resource %s: %w", subjects[i].Resource.ID, err)
+		}
+		results[i] = fs
+		return nil
+	})
+	if err != nil {
+		return LiveFindings{}, err
+	}
+	var out LiveFindings
+	for _, fs := range results {
+		out.Workload = append(out.Workload, fs.Workload...)
+		out.Placement = append(out.Placement, fs.Placement...)
+	}
+	sortFindings(out.Workload)
+	sortFindings(out.Placement)
+	return out, nil
+}
+
+// LiveFindings are CheckLive's findings by the kind of rule that raised
+// them.
+type LiveFindings struct {
+	// Workload are the workload rules' findings on resources' tags.
+	Workload []meridian.Finding
+	// Placement are the placement rules' findings on resources that no
+	// longer meet their workload's requirements: changed out of band.
+	Placement []meridian.Finding
+}
+
+// All returns both lists in one, sorted.
+func (l LiveFindings) All() []meridian.Finding {
+	out := append(slices.Clone(l.Workload), l.Placement...)
+	sortFindings(out)
+	return out
+}
+
+func (e *Engine) checkLive(ctx context.Context, s *LiveSubject) (LiveFindings, error) {
+	var out LiveFindings
+	r := s.Resource
+	liveDoc, err := jsonDoc(r)
+	if err != nil {
+		return out, err
+	}
+	live, err := ast.InterfaceToValue(liveDoc)
+	if err != nil {
+		return out, err
+	}
+	owner := ""
+	if s.Workload != nil {
+		owner = s.Workload.Name
+	}
+	target := ""
+	if s.Target != nil {
+		target = s.Target.Name
+	}
+	if tagged(r.Kind) {
+		tags := make(map[string]any, len(r.Tags))
+		for k, v := range r.Tags {
+			tags[k] = v
+		}
+		w, err := ast.InterfaceToValue(map[string]any{"name": r.Name, "tags": tags})
+		if err != nil {
+			return out, err
+		}
+		for _, un := range e.workload {
+			vs, err := un.eval(ctx, liveInput(w, nil, e.settings, live))
+			if err != nil {
+				return out, err
+			}
+			for _, v := range vs {
+				out.Workload = append(out.Workload, liveFinding(v, r, owner, target))
+			}
+		}
+	}
+	if s.Workload == nil || s.Target == nil || !judgedByPlacement(r) {
+		return out, nil
+	}
+	wdoc, err := workloadDoc(s.Workload)
+	if err != nil {
+		return out, err
+	}
+	declared, err := targetDoc(s.Target)
+	if err != nil {
+		return out, err
+	}
+	actual, err := targetDoc(s.Target)
+	if err != nil {
+		return out, err
+	}
+	if enc := levelOf(r); enc != "" {
+		actual["encryption_level"] = enc
+	}
+	if r.Kind == meridian.LiveLogStore && r.RetentionDays > 0 {
+		actual["log_retention_max_days"] = r.RetentionDays
+	}
+	values := make([]ast.Value, 3)
+	for i, d := range []map[string]any{wdoc, declared, actual} {
+		if values[i], err = ast.InterfaceToValue(d); err != nil {
+			return out, err
+		}
+	}
+	for _, un := range e.placement {
+		before, err := un.eval(ctx, liveInput(values[0], values[1], e.settings, nil))
+		if err != nil {
+			return out, err
+		}
+		seen := map[string]bool{}
+		for _, v := range before {
+			seen[v.Rule+"\x00"+v.Message] = true
+		}
+		vs, err := un.eval(ctx, liveInput(values[0], values[2], e.settings, live))
+		if err != nil {
+			return out, err
+		}
+		for _, v := range vs {
+			if seen[v.Rule+"\x00"+v.Message] {
+				continue
+			}
+			f := liveFinding(v, r, owner, target)
+			if !strings.HasPrefix(v.Field, "target") {
+				f.File, f.Line = s.Workload.Origin.File, s.Workload.Origin.LineOf(v.Field)
+			}
+			out.Placement = append(out.Placement, f)
+		}
+	}
+	return out, nil
+}
+
+// tagged reports whether resources of kind carry the cloud tags that the
+// tag rules judge: cloud resources do; what Meridian deployed into a
+// Kubernetes cluster carries Meridian's labels instead, and is judged as
+// drift only.
+func tagged(kind string) bool {
+	return kind != meridian.LiveNamespace && kind != meridian.LiveWorkload
+}
+
+// judgedByPlacement reports whether the placement rules have something to
+// say about r: its data's encryption, its key, or its log retention.
+func judgedByPlacement(r *meridian.LiveResource) bool {
+	return r.Encryption != nil || r.Key != nil || r.Kind == meridian.LiveLogStore
+}
+
+// levelOf is the encryption level r offers its data, or "" when the
+// inventory could not tell.
+func levelOf(r *meridian.LiveResource) string {
+	switch {
+	case r.Encryption != nil:
+		return r.Encryption.Level.String()
+	case r.Key != nil && r.Key.CustomerManaged:
+		return r.Key.Level.String()
+	}
+	return ""
+}
+
+// liveInput is inputObject plus input.live.
+func liveInput(w, t, s, live ast.Value) ast.Value {
+	obj := inputObject(w, t, s).(ast.Object)
+	if live != nil {
+		obj.Insert(ast.StringTerm("live"), ast.NewTerm(live))
+	}
+	return obj
+}
+
+// liveFinding turns a violation on live resource r into a finding that
+// names the resource.
+func liveFinding(v meridian.Violation, r *meridian.LiveResource, workload, target string) meridian.Finding {
+	return meridian.Finding{
+		Rule:        v.Rule,
+		Severity:    v.Severity,
+		Workload:    workload,
+		Target:      target,
+		Field:       v.Field,
+		Message:     fmt.Sprintf("%s %s: %s", r.Kind, r.Name, v.Message),
+		Remediation: v.Remediation,
+		Source:      meridian.FindingSourceLive,
+		Resource:    r.ID,
+	}
+}
