@@ -15,6 +15,11 @@ if [[ -z "${MERIDIAN_KUBE_ASSETS:-}" ]]; then
   echo "         (run: export MERIDIAN_KUBE_ASSETS=\$(scripts/install-kube-apiserver.sh | tail -n1))" >&2
 fi
 
+if [[ -z "${MERIDIAN_LOCAL_KMS:-}" ]]; then
+  echo "WARNING: MERIDIAN_LOCAL_KMS is not set: the AWS KMS inventory test against local-kms will skip" >&2
+  echo "         (run: export MERIDIAN_LOCAL_KMS=\$(scripts/install-local-kms.sh | tail -n1))" >&2
+fi
+
 # Meridian is pure Go (modernc SQLite, no cgo): build everything the way
 # the release image does, static, so the image test's CGO_ENABLED=0 build
 # of cmd/meridian reuses the test builds' cache instead of compiling the

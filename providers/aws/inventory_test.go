@@ -43,9 +43,10 @@ const (
 //     ?tagging subresources, so cloud keeps those documents per bucket as
 //     the SDK PUTs them and serves them back;
 //   - KMS, CloudWatch Logs, EC2 and EKS are replays of testdata/inventory,
-//     responses built from the examples in each service's API reference
-//     (local-kms is a server binary, not a library, and would cost a
-//     build step in CI for four read calls).
+//     responses built from the examples in each service's API reference.
+//     KMS also runs against local-kms in TestInventoryLocalKMS; the
+//     replay keeps what local-kms cannot hold (AWS-managed keys, CloudHSM
+//     and custom key stores).
 //
 // It records the access key ID of every request, to check which
 // credentials the SDK chose.
