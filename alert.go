@@ -62,7 +62,8 @@ type Alert struct {
 	Branch      string      `json:"branch,omitempty"`
 	Source      AlertSource `json:"source"`
 	// Name is the rule ID (MER-TAG-001) or the kind (drift, apply_failed,
-	// frozen, unplaceable, lock_held, site_stale, capacity_ahead).
+	// frozen, unplaceable, lock_held, site_behind, site_failing, site_stale,
+	// capacity_ahead).
 	Name     string   `json:"name"`
 	Severity Severity `json:"severity"`
 	Workload string   `json:"workload,omitempty"`

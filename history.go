@@ -38,6 +38,9 @@ const (
 	EventEdgeSiteFailing   EventType = "edge.site_failing"
 	EventEdgeSiteStale     EventType = "edge.site_stale"
 	EventEdgeSiteRecovered EventType = "edge.site_recovered"
+	// An edge site lost its last live credential (`meridian edge
+	// revoke`): it is assessed no more and its alerts resolve.
+	EventEdgeSiteRetired EventType = "edge.site_retired"
 	// `meridian serve --prices-refresh-interval` read the price APIs and
 	// some rates differ from the catalog the config uses (docs/pricing.md).
 	EventPricesRefreshed EventType = "prices.refreshed"
@@ -51,7 +54,7 @@ func (t EventType) Valid() bool {
 		EventFindingOpened, EventFindingResolved, EventFindingWaived, EventFindingWaiverExpired,
 		EventLockAcquired, EventLockReleased, EventMoveStarted, EventMoveCompleted,
 		EventConditionOpened, EventConditionCleared,
-		EventEdgeSiteBehind, EventEdgeSiteFailing, EventEdgeSiteStale, EventEdgeSiteRecovered,
+		EventEdgeSiteBehind, EventEdgeSiteFailing, EventEdgeSiteStale, EventEdgeSiteRecovered, EventEdgeSiteRetired,
 		EventPricesRefreshed:
 		return true
 	}
@@ -114,12 +117,13 @@ type FindingRecord struct {
 	Resource string `json:"resource,omitempty"`
 	// Team is the workload's team (its team tag, else owner), for filters.
 	Team string `json:"team,omitempty"`
-	// Message, File and Line are the latest raise's; they may change
-	// while the fingerprint stays.
-	Message string       `json:"message"`
-	File    string       `json:"file,omitempty"`
-	Line    int          `json:"line,omitempty"`
-	State   FindingState `json:"state"`
+	// Message, File, Line and Remediation are the latest raise's; they
+	// may change while the fingerprint stays.
+	Message     string       `json:"message"`
+	File        string       `json:"file,omitempty"`
+	Line        int          `json:"line,omitempty"`
+	Remediation string       `json:"remediation,omitempty"`
+	State       FindingState `json:"state"`
 	// FirstSeen and FirstCommit are the plan that opened the record;
 	// LastSeen and LastCommit the latest plan that raised it.
 	FirstSeen   time.Time `json:"first_seen"`

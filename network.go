@@ -1,6 +1,7 @@
 package meridian
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -346,4 +347,123 @@ func FlowsAt(target string, flows []Flow) SiteFlows {
 		}
 	}
 	return s
+}
+
+// RemoteCIDRs returns the addresses of the far end of a cross-target flow:
+// its target's network.cidrs, which must be declared for the flow to be
+// opened. what names the end in the error ("source", "destination",
+// "peer").
+func (e FlowEnd) RemoteCIDRs(what string) ([]string, error) {
+	if len(e.CIDRs) == 0 {
+		return nil, Errorf(EINVALID,
+			"%s %s runs on %s, which declares no network.cidrs: give the target's address ranges so the flow can be opened", what, e.Workload, e.Target)
+	}
+	return e.CIDRs, nil
+}
+
+// Firewall rule directions.
+const (
+	DirectionIngress = "ingress"
+	DirectionEgress  = "egress"
+)
+
+// FirewallRule is one direction of a flow as a cloud firewall sees it:
+// the addresses on the far side and the ports (all when empty).
+type FirewallRule struct {
+	Workload  string   `json:"workload"`
+	Direction string   `json:"direction"`
+	CIDRs     []string `json:"cidrs"`
+	Ports     []Port   `json:"ports,omitempty"`
+	// Peer names the far end: "from kafka on aws-centre", "from
+	// 0.0.0.0/0", "to kafka on aws-centre".
+	Peer string `json:"peer"`
+}
+
+// FirewallRules lists the rules a cloud firewall of target must hold for
+// workload: ingress from outside CIDRs and from workloads on other
+// targets, egress to workloads on other targets. Traffic inside one
+// target's cluster is left to its NetworkPolicies. It fails when the far
+// end of a cross-target flow declares no network.cidrs.
+func FirewallRules(workload, target string, flows []Flow) ([]FirewallRule, error) {
+	var out []FirewallRule
+	for _, f := range flows {
+		switch {
+		case f.To.Workload == workload && f.To.Target == target && (f.From.Target == "" || f.CrossTarget()):
+			cidrs, peer := f.From.CIDRs, "from "+strings.Join(f.From.CIDRs, ", ")
+			if f.From.Target != "" {
+				var err error
+				if cidrs, err = f.From.RemoteCIDRs("source"); err != nil {
+					return nil, err
+				}
+				if f.From.Workload != "" {
+					peer = "from " + f.From.Workload + " on " + f.From.Target
+				}
+			}
+			out = append(out, FirewallRule{Workload: workload, Direction: DirectionIngress, CIDRs: cidrs, Ports: f.Ports, Peer: peer})
+		case f.From.Workload == workload && f.From.Target == target && f.CrossTarget():
+			cidrs, err := f.To.RemoteCIDRs("destination")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, FirewallRule{Workload: workload, Direction: DirectionEgress, CIDRs: cidrs, Ports: f.Ports,
+				Peer: "to " + f.To.Workload + " on " + f.To.Target})
+		}
+	}
+	return out, nil
+}
+
+// HeldBack returns the workloads the plan holds back: those with a
+// blocking finding (Placement.Blocked) and those no target can host. They
+// keep running as they are; the plan neither moves nor scales them.
+func HeldBack(plan *Plan) map[string]bool {
+	held := map[string]bool{}
+	for _, u := range plan.Unplaceable {
+		held[u.Workload] = true
+	}
+	for _, p := range plan.Placements {
+		if p.Blocked {
+			held[p.Workload] = true
+		}
+	}
+	return held
+}
+
+// LandedPlacements returns where the plan's workloads run once it is
+// applied, which is what traffic rules must follow rather than the plan's
+// wishes: every placement of a workload the plan does not hold back, and,
+// for a held-back workload (HeldBack), the targets it runs on now
+// (plan.Current). running adds placements that keep running besides, such
+// as the old targets of a move still waiting for its new ones, or where
+// the deploy repo still runs a held-back workload. Held-back entries have
+// Blocked set. The result has one entry per (workload, target), sorted by
+// workload and target.
+func LandedPlacements(plan *Plan, running map[string][]string) []Placement {
+	held := HeldBack(plan)
+	seen := map[[2]string]bool{}
+	var out []Placement
+	add := func(p Placement) {
+		if k := [2]string{p.Workload, p.Target}; !seen[k] {
+			seen[k] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range plan.Placements {
+		if !held[p.Workload] {
+			add(Placement{Workload: p.Workload, Target: p.Target, Replicas: p.Replicas})
+		}
+	}
+	for w := range held {
+		for _, t := range plan.Current[w] {
+			add(Placement{Workload: w, Target: t, Blocked: true})
+		}
+	}
+	for w, ts := range running {
+		for _, t := range ts {
+			add(Placement{Workload: w, Target: t, Blocked: held[w]})
+		}
+	}
+	slices.SortFunc(out, func(a, b Placement) int {
+		return cmp.Or(strings.Compare(a.Workload, b.Workload), strings.Compare(a.Target, b.Target))
+	})
+	return out
 }

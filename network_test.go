@@ -1,6 +1,7 @@
 package meridian_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -126,5 +127,84 @@ func TestResolveFlows(t *testing.T) {
 	}
 	if got := meridian.FlowsAt("centre", flows); len(got.Ingress) != 5 || len(got.Egress) != 0 {
 		t.Errorf("centre must hold the 5 ingress flows and no egress, got %d and %d", len(got.Ingress), len(got.Egress))
+	}
+}
+
+func TestLandedPlacements(t *testing.T) {
+	pl := func(w, tg string, blocked bool) meridian.Placement {
+		return meridian.Placement{Workload: w, Target: tg, Blocked: blocked}
+	}
+	cases := map[string]struct {
+		reason  string
+		plan    meridian.Plan
+		running map[string][]string
+		want    []meridian.Placement
+	}{
+		"placed": {
+			reason: "a workload the plan does not hold back lands where the plan puts it",
+			plan:   meridian.Plan{Placements: []meridian.Placement{pl("b", "y", false), pl("a", "x", false)}},
+			want:   []meridian.Placement{pl("a", "x", false), pl("b", "y", false)},
+		},
+		"frozen": {
+			reason: "a blocked workload stays where the ledger runs it, not where the plan wanted it",
+			plan: meridian.Plan{Placements: []meridian.Placement{pl("a", "new", true)},
+				Current: map[string][]string{"a": {"old"}}},
+			want: []meridian.Placement{pl("a", "old", true)},
+		},
+		"frozen and new": {
+			reason: "a blocked workload that runs nowhere yet lands nowhere",
+			plan:   meridian.Plan{Placements: []meridian.Placement{pl("a", "new", true)}},
+		},
+		"unplaceable": {
+			reason: "an unplaceable workload keeps running where it runs",
+			plan: meridian.Plan{Unplaceable: []meridian.Unplaceable{{Workload: "a"}},
+				Current: map[string][]string{"a": {"x", "y"}, "b": {"z"}}},
+			want: []meridian.Placement{pl("a", "x", true), pl("a", "y", true)},
+		},
+		"moving": {
+			reason:  "the old target of a move still waiting runs beside the new one",
+			plan:    meridian.Plan{Placements: []meridian.Placement{pl("a", "new", false)}, Current: map[string][]string{"a": {"old"}}},
+			running: map[string][]string{"a": {"old", "new"}},
+			want:    []meridian.Placement{pl("a", "new", false), pl("a", "old", false)},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := meridian.LandedPlacements(&tc.plan, tc.running)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestFirewallRules(t *testing.T) {
+	end := func(w, tg string, cidrs ...string) meridian.FlowEnd {
+		return meridian.FlowEnd{Workload: w, Target: tg, CIDRs: cidrs}
+	}
+	web := []meridian.Port{{Protocol: meridian.ProtocolTCP, Port: 443}}
+	flows := []meridian.Flow{
+		{From: end("gw", "edge", "10.1.0.0/16"), To: end("api", "core", "10.2.0.0/16"), Ports: web},
+		{From: meridian.FlowEnd{CIDRs: []string{"0.0.0.0/0"}}, To: end("gw", "edge", "10.1.0.0/16"), Ports: web},
+		{From: end("db", "core", "10.2.0.0/16"), To: end("api", "core", "10.2.0.0/16")},
+		{From: meridian.FlowEnd{Target: "edge", Labels: map[string]string{"r": "cam"}}, To: end("gw", "edge")},
+	}
+	got, err := meridian.FirewallRules("gw", "edge", flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []meridian.FirewallRule{
+		{Workload: "gw", Direction: "egress", CIDRs: []string{"10.2.0.0/16"}, Ports: web, Peer: "to api on core"},
+		{Workload: "gw", Direction: "ingress", CIDRs: []string{"0.0.0.0/0"}, Ports: web, Peer: "from 0.0.0.0/0"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("gw on edge: only the cross-target and outside parts reach the firewall (-want +got):\n%s", diff)
+	}
+	if got, _ := meridian.FirewallRules("api", "core", flows); len(got) != 1 || got[0].Peer != "from gw on edge" {
+		t.Errorf("api on core: want only the ingress from gw on edge (db is in-cluster), got %+v", got)
+	}
+	flows[0].From.CIDRs = nil
+	if _, err := meridian.FirewallRules("api", "core", flows); err == nil || !strings.Contains(err.Error(), "source gw runs on edge, which declares no network.cidrs") {
+		t.Errorf("a cross-target source without cidrs must fail naming it, got %v", err)
 	}
 }

@@ -140,11 +140,27 @@ func readEvent(ev meridian.Event) (cause, bool, error) {
 	return c, c.proto.Fingerprint != "", nil
 }
 
+// eventCauses turns an outbox event into the causes it rules on: none for
+// an event that concerns no alert (or that retention pruned before it was
+// processed), several for a change of an edge site's health.
+func eventCauses(ev meridian.Event) ([]cause, error) {
+	switch ev.Type {
+	case meridian.EventEdgeSiteBehind, meridian.EventEdgeSiteFailing, meridian.EventEdgeSiteStale, meridian.EventEdgeSiteRecovered,
+		meridian.EventEdgeSiteRetired:
+		return siteCauses(ev)
+	}
+	c, ok, err := readEvent(ev)
+	if !ok {
+		return nil, err
+	}
+	return []cause{c}, err
+}
+
 // findingAlert is the prototype of a finding record's alerts.
 func findingAlert(r meridian.FindingRecord) meridian.Alert {
 	return meridian.Alert{Fingerprint: r.Fingerprint, RepoID: r.RepoID, Branch: r.Branch, Source: meridian.AlertSourceFinding,
 		Name: r.Rule, Severity: r.Severity, Workload: r.Workload, Target: r.Target, Team: r.Team, Summary: r.Message,
-		File: r.File, Line: r.Line, Commit: r.LastCommit}
+		Remediation: r.Remediation, File: r.File, Line: r.Line, Commit: r.LastCommit}
 }
 
 // retarget re-expands the open workload-level findings of repoID after an
@@ -333,22 +349,26 @@ func (d *Dispatcher) processBatch(ctx context.Context) (int, error) {
 	}
 	for _, e := range entries {
 		commit := store.AlertCommit{EventID: e.EventID, ProcessedAt: now}
-		c, ok, err := readEvent(e.Event)
+		causes, err := eventCauses(e.Event)
 		if err != nil {
 			d.log.Warn("alert outbox: skipping an event that cannot be read", "event", e.EventID, "err", err)
 		}
-		if ok {
-			changes, err := d.transitions(ctx, c, now, silences)
+		var changes []change
+		for _, c := range causes {
+			cs, err := d.transitions(ctx, c, now, silences)
 			if err != nil {
 				return 0, fmt.Errorf("event %d: %w", e.EventID, err)
 			}
-			if e.Event.Type == meridian.EventApplySucceeded {
-				moved, err := d.retarget(ctx, c.proto.RepoID, now, silences)
-				if err != nil {
-					return 0, fmt.Errorf("event %d: %w", e.EventID, err)
-				}
-				changes = append(changes, moved...)
+			changes = append(changes, cs...)
+		}
+		if len(causes) > 0 && e.Event.Type == meridian.EventApplySucceeded {
+			moved, err := d.retarget(ctx, causes[0].proto.RepoID, now, silences)
+			if err != nil {
+				return 0, fmt.Errorf("event %d: %w", e.EventID, err)
 			}
+			changes = append(changes, moved...)
+		}
+		if len(causes) > 0 {
 			d.route(&commit, changes, now)
 		}
 		if err := d.st.CommitAlerts(ctx, commit); err != nil {

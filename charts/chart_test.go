@@ -304,9 +304,11 @@ func TestChartManifests(t *testing.T) {
 // strict field validation, to the kube-apiserver of the end-to-end tests
 // (with the Prometheus Operator's ServiceMonitor CRD installed), and
 // checks that the API server agrees the PodDisruptionBudget and the
-// Service select the Deployment's pods.
+// Service select the Deployment's pods, and that its RBAC authorizer lets
+// the service account read every kind Meridian reads back (checkRBAC).
 func TestChartApply(t *testing.T) {
-	files, err := render(t, prodValues())
+	reads, xrGroups := clusterReads(t)
+	files, err := render(t, rbacValues(t, xrGroups))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,6 +355,7 @@ func TestChartApply(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	checkRBAC(ctx, t, dyn, objs, reads)
 	dep, err := client(find(objs, "Deployment")).Get(ctx, find(objs, "Deployment").GetName(), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

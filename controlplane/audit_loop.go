@@ -201,7 +201,8 @@ func (r *Recorder) OpenLive(ctx context.Context, repoID, branch string) ([]merid
 	out := make([]meridian.Finding, 0, len(recs))
 	for _, rec := range recs {
 		out = append(out, meridian.Finding{Rule: rec.Rule, Severity: rec.Severity, Workload: rec.Workload, Target: rec.Target,
-			Field: rec.Field, File: rec.File, Line: rec.Line, Message: rec.Message, Source: meridian.FindingSourceLive, Resource: rec.Resource})
+			Field: rec.Field, File: rec.File, Line: rec.Line, Message: rec.Message, Remediation: rec.Remediation,
+			Source: meridian.FindingSourceLive, Resource: rec.Resource})
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ import (
 	gitconfig "github.com/meridianhq/meridian/gitops/config"
 	"github.com/meridianhq/meridian/inventory"
 	"github.com/meridianhq/meridian/store"
+	"github.com/meridianhq/meridian/store/sqlite"
 )
 
 // switchable is a Reader whose inventory file the test changes between
@@ -36,29 +37,11 @@ func (s *switchable) Resources(ctx context.Context) ([]meridian.LiveResource, er
 // fixed resolves and clears them all.
 func TestAuditor(t *testing.T) {
 	ctx := context.Background()
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..")
-	cfg, err := gitconfig.Load(os.DirFS(filepath.Join(root, "examples", "hybrid")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range cfg.Targets {
-		if cfg.Targets[i].Name == "aws-us-east-1" {
-			cfg.Targets[i].Account = &meridian.TargetAccount{ID: "111122223333"}
-		}
-	}
-	loader := controlplanetest.NewLoader()
-	loader.Set("main", &controlplane.Snapshot{Source: "repo", Commit: "c1", Config: cfg})
-	db := controlplanetest.OpenSQLite(t)
-	rec := controlplane.NewRecorder(db, controlplane.RecorderOptions{})
+	db, a, reader := hybridAuditor(t)
 	fixed := filepath.Join(t.TempDir(), "fixed.json")
 	if err := os.WriteFile(fixed, []byte("[]"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	reader := &switchable{path: filepath.Join(root, "inventory", "testdata", "hybrid", "aws-us-east-1.json")}
-	a := controlplane.NewAuditor(controlplane.AuditorOptions{RepoID: "r1", Branch: "main", Interval: 1,
-		Loader: loader, Drift: db, Recorder: rec,
-		Open: func(context.Context, *meridian.Target) (inventory.Reader, error) { return reader, nil }})
 
 	state := func() (open int, drift int) {
 		t.Helper()
@@ -117,4 +100,32 @@ func TestAuditor(t *testing.T) {
 	if a.Last() == nil || len(a.Last().Findings) != 0 {
 		t.Errorf("Last() = %+v, want the clean audit", a.Last())
 	}
+}
+
+// hybridAuditor is the server's scheduled audit of examples/hybrid on
+// SQLite (repo r1, branch main), whose target aws-us-east-1 has an account
+// read through reader: package inventory's recorded inventory of it, until
+// the test changes reader.
+func hybridAuditor(t *testing.T) (*sqlite.DB, *controlplane.Auditor, *switchable) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..")
+	cfg, err := gitconfig.Load(os.DirFS(filepath.Join(root, "examples", "hybrid")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cfg.Targets {
+		if cfg.Targets[i].Name == "aws-us-east-1" {
+			cfg.Targets[i].Account = &meridian.TargetAccount{ID: "111122223333"}
+		}
+	}
+	loader := controlplanetest.NewLoader()
+	loader.Set("main", &controlplane.Snapshot{Source: "repo", Commit: "c1", Config: cfg})
+	db := controlplanetest.OpenSQLite(t)
+	rec := controlplane.NewRecorder(db, controlplane.RecorderOptions{})
+	reader := &switchable{path: filepath.Join(root, "inventory", "testdata", "hybrid", "aws-us-east-1.json")}
+	a := controlplane.NewAuditor(controlplane.AuditorOptions{RepoID: "r1", Branch: "main", Interval: 1,
+		Loader: loader, Drift: db, Recorder: rec,
+		Open: func(context.Context, *meridian.Target) (inventory.Reader, error) { return reader, nil }})
+	return db, a, reader
 }

@@ -81,11 +81,19 @@ func alertURL(base string, a *meridian.Alert) string {
 	case a.Workload != "":
 		return base + "/workloads/" + url.PathEscape(a.Workload)
 	case a.Source == meridian.AlertSourceFinding:
-		return base + "/findings?" + url.Values{"rule": {a.Name}}.Encode()
+		q := url.Values{"state": {string(meridian.FindingOpen)}, "rule": {a.Name}}
+		if strings.HasSuffix(a.Branch, LiveBranch("")) {
+			q.Set("source", meridian.FindingSourceLive) // an audit's finding on a live resource
+		}
+		return base + "/findings?" + q.Encode()
 	case a.Source == meridian.AlertSourceDrift:
 		return base + "/drift"
 	case a.Source == meridian.AlertSourceLock:
 		return base + "/locks"
+	case a.Source == meridian.AlertSourceSite:
+		// Not /targets/SITE: a site enrolled without --repo need not be a
+		// target of the config, and every enrolled site has this page.
+		return base + "/sites/" + url.PathEscape(a.Target)
 	}
 	return ""
 }

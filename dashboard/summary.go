@@ -67,8 +67,11 @@ type Summary struct {
 	Blocked     int
 	Unplaceable int
 	Frozen      int
-	// Deny and Warn count the plan's own findings.
-	Deny, Warn int
+	// Deny and Warn count the plan's findings about the config; LiveDeny
+	// and LiveWarn those about live resources that a server's plan is
+	// given by its audits (Source live, docs/audit.md).
+	Deny, Warn         int
+	LiveDeny, LiveWarn int
 
 	rows       []Row
 	byWorkload map[string][]int
@@ -146,11 +149,15 @@ func Build(p *meridian.Plan, cfg *meridian.Config) *Summary {
 	}
 	s.Frozen = len(frozen)
 	for _, f := range p.Findings {
+		deny, warn := &s.Deny, &s.Warn
+		if f.Source == meridian.FindingSourceLive {
+			deny, warn = &s.LiveDeny, &s.LiveWarn
+		}
 		switch f.Severity {
 		case meridian.SeverityDeny:
-			s.Deny++
+			*deny++
 		case meridian.SeverityWarn:
-			s.Warn++
+			*warn++
 		}
 	}
 	s.teams, s.providers, s.targets, s.jurs = distinct(s.rows, func(r Row) string { return r.Team }),

@@ -41,7 +41,11 @@ func fixture() (*meridian.Plan, *meridian.Config) {
 		pl("etl", "dc-eu", 1, 2000, "gcp-eu", 100),
 	}, Unplaceable: []meridian.Unplaceable{{Workload: "lost", Reason: "no target"}},
 		Findings: []meridian.Finding{{Rule: "R1", Severity: meridian.SeverityDeny, Workload: "etl"}, {Rule: "R2", Severity: meridian.SeverityWarn, Workload: "api"},
-			{Rule: "R3", Severity: meridian.SeverityWarn, Workload: "web"}, {Rule: "R4", Severity: meridian.SeverityInfo}},
+			{Rule: "R3", Severity: meridian.SeverityWarn, Workload: "web"}, {Rule: "R4", Severity: meridian.SeverityInfo},
+			// An audit's findings on live resources, counted apart.
+			{Rule: "MER-ENC-001", Severity: meridian.SeverityDeny, Workload: "api", Source: meridian.FindingSourceLive, Resource: "arn:aws:s3:::api-data"},
+			{Rule: "MER-ENC-001", Severity: meridian.SeverityDeny, Workload: "api", Source: meridian.FindingSourceLive, Resource: "arn:aws:s3:::api-old"},
+			{Rule: "MER-TAG-002", Severity: meridian.SeverityWarn, Source: meridian.FindingSourceLive, Resource: "i-0abc"}},
 		Terraform: []meridian.TargetChange{{Target: "dc-eu", Frozen: []meridian.Frozen{{Workload: "etl", Replicas: 1, Planned: 2}}}},
 	}
 	p.Placements[3].Blocked = true
@@ -70,12 +74,13 @@ func TestBuild(t *testing.T) {
 	type figures struct {
 		Total, RunnerUpSaving                               meridian.Money
 		RunnerUpPlacements, Workloads, Blocked, Unplaceable int
-		Frozen, Deny, Warn                                  int
+		Frozen, Deny, Warn, LiveDeny, LiveWarn              int
 		ByProvider, ByTeam                                  map[string]meridian.Money
 	}
 	got := figures{s.Total.Round(), s.RunnerUpSaving.Round(), s.RunnerUpPlacements, s.Workloads, s.Blocked, s.Unplaceable, s.Frozen, s.Deny, s.Warn,
-		s.By[meridian.CostByProvider], s.By[meridian.CostByTeam]}
+		s.LiveDeny, s.LiveWarn, s.By[meridian.CostByProvider], s.By[meridian.CostByTeam]}
 	want := figures{Total: 3861.05, RunnerUpSaving: 157.60, RunnerUpPlacements: 3, Workloads: 3, Blocked: 1, Unplaceable: 1, Frozen: 1, Deny: 1, Warn: 2,
+		LiveDeny: 2, LiveWarn: 1,
 		ByProvider: map[string]meridian.Money{"aws": 300, "gcp": 1441.05, "onprem": 2120},
 		ByTeam:     map[string]meridian.Money{"payments": 420, "storefront": 1441.05, "unowned": 2000}}
 	if d := cmp.Diff(want, got); d != "" {

@@ -162,6 +162,18 @@ func TestAssess(t *testing.T) {
 		"recovered": {reason: "back on the head after trouble is announced",
 			site: store.EdgeSite{Site: "s", ActiveRevision: "r2", LastSeen: t0.Add(time.Minute), Health: store.EdgeStale, BehindSince: t0},
 			now:  t0.Add(time.Minute), health: store.EdgeOK, event: meridian.EventEdgeSiteRecovered},
+		"retired": {reason: "a site whose last credential was revoked is announced retired, not stale, whatever it said last",
+			site: store.EdgeSite{Site: "s", ActiveRevision: "r1", LastSeen: t0, Health: store.EdgeStale, BehindSince: t0, RetiredAt: t0.Add(time.Minute)},
+			now:  t0.Add(time.Hour), health: store.EdgeRetired, event: meridian.EventEdgeSiteRetired, since: t0},
+		"still retired": {reason: "a retired site is assessed no more: no stale event however long it stays silent",
+			site: store.EdgeSite{Site: "s", ActiveRevision: "r1", LastSeen: t0, Health: store.EdgeRetired, RetiredAt: t0.Add(time.Minute)},
+			now:  t0.Add(24 * time.Hour), health: store.EdgeRetired},
+		"enrolled again": {reason: "a retired site enrolled again is pending, without an event: its alerts ended with the retirement",
+			site: store.EdgeSite{Site: "s", Health: store.EdgeRetired, CreatedAt: t0.Add(time.Hour)}, now: t0.Add(2 * time.Hour),
+			health: store.EdgePending, since: t0.Add(time.Hour)},
+		"enrolled before the retirement was announced": {reason: "the stale alert of the old agent ends: its retirement is announced now",
+			site: store.EdgeSite{Site: "s", Health: store.EdgeStale, CreatedAt: t0.Add(time.Hour)}, now: t0.Add(2 * time.Hour),
+			health: store.EdgePending, event: meridian.EventEdgeSiteRetired, since: t0.Add(time.Hour)},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -175,7 +187,7 @@ func TestAssess(t *testing.T) {
 			var typ meridian.EventType
 			if len(evs) == 1 {
 				typ = evs[0].Type
-				var p healthEvent
+				var p meridian.EdgeSiteHealth
 				if err := json.Unmarshal(evs[0].Payload, &p); err != nil || p.Site != "s" || p.HeadRevision != "r2" || evs[0].Target != "s" {
 					t.Errorf("event %+v payload %+v", evs[0], p)
 				}
@@ -232,6 +244,9 @@ func TestStoredView(t *testing.T) {
 		// Assessed ok, but silent since: no server is running to say so.
 		"silent": {rec: store.EdgeSite{Site: "s", ActiveRevision: "r1", LastSeen: now.Add(-10 * time.Minute), Health: store.EdgeOK},
 			health: store.EdgeStale, onHead: true},
+		// Revoked while no server ran to announce it: retired all the same.
+		"retired": {rec: store.EdgeSite{Site: "s", ActiveRevision: "r1", LastSeen: now.Add(-10 * time.Minute), Health: store.EdgeStale,
+			BehindSince: now.Add(-time.Hour), RetiredAt: now.Add(-time.Minute)}, health: store.EdgeRetired},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

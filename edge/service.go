@@ -123,13 +123,11 @@ func (s *Service) Wake() {
 // shutting down. Bundles are still served to polls without a wait.
 func (s *Service) Close() { s.closeOnce.Do(func() { close(s.closed) }) }
 
-// Run picks up new heads when woken (and once at start, and every tick)
-// and re-assesses the sites every tick, so that a site that goes quiet
-// becomes stale. The tick is a quarter of StaleAfter, at most 15 s.
-// It returns when ctx ends.
+// Run picks up new heads when woken (and once at start, and every tick),
+// so that every replica serves the head's bundles. It returns when ctx
+// ends.
 func (s *Service) Run(ctx context.Context) {
-	tick := min(max(s.opts.StaleAfter/4, 100*time.Millisecond), 15*time.Second)
-	t := time.NewTicker(tick)
+	t := time.NewTicker(s.tick())
 	defer t.Stop()
 	s.refreshLogged(ctx)
 	for {
@@ -143,9 +141,39 @@ func (s *Service) Run(ctx context.Context) {
 			// wake-up, and a failed build is retried: the head is checked
 			// on every tick too (a comparison, unless it changed).
 			s.refreshLogged(ctx)
-			if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "assess edge sites", "err", err)
-			}
+		}
+	}
+}
+
+// tick is how often Run checks the head and RunAssessor sweeps: a quarter
+// of StaleAfter, at most 15 s.
+func (s *Service) tick() time.Duration {
+	return min(max(s.opts.StaleAfter/4, 100*time.Millisecond), 15*time.Second)
+}
+
+// RunAssessor re-assesses every site every tick and at each new head, so
+// that a site that goes quiet becomes stale and one left on an old
+// revision becomes behind, by the clock alone. It is the leader's work
+// (`meridian serve` runs it while it leads): one replica sweeps, and the
+// sites' events are appended once. A report is still assessed by the
+// replica that takes it; SaveEdgeSite's check on the record read keeps a
+// change that two replicas see at once to one event. It returns when ctx
+// ends.
+func (s *Service) RunAssessor(ctx context.Context) {
+	t := time.NewTicker(s.tick())
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		changed := s.changed
+		s.mu.Unlock()
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "assess edge sites", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-t.C:
 		}
 	}
 }
@@ -165,8 +193,8 @@ func (s *Service) Head() Head {
 }
 
 // Refresh builds the bundles of the branch's planned head, when it is new,
-// for every registered site, then publishes them at once: the long polls
-// waiting for a change are answered with them.
+// for every registered site not retired, then publishes them at once: the
+// long polls waiting for a change are answered with them.
 func (s *Service) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
 	defer s.refreshMu.Unlock()
@@ -187,6 +215,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("edge bundles: %w", err)
 	}
+	sites = slices.DeleteFunc(sites, store.EdgeSite.Retired)
 	flows := meridian.ResolveFlows(cfg.Targets, cfg.Workloads, plan.Placements)
 	built := make([]*Bundle, len(sites))
 	g, gctx := errgroup.WithContext(ctx)
@@ -214,7 +243,7 @@ func (s *Service) Refresh(ctx context.Context) error {
 	s.changed = make(chan struct{})
 	s.mu.Unlock()
 	s.log.InfoContext(ctx, "edge bundles built", "revision", head.Revision, "sites", len(next))
-	return s.Sweep(ctx)
+	return nil
 }
 
 func (s *Service) build(site string, head Head, cfg *meridian.Config, plan *meridian.Plan, flows []meridian.Flow) (*Bundle, error) {
@@ -292,7 +321,8 @@ func (s *Service) Bundle(ctx context.Context, site string, etags []string, wait 
 }
 
 // Report records site's status report (OPA's status API) and announces a
-// change of the site's health in the event feed.
+// change of the site's health in the event feed. A retired site's report
+// (one sent as its last credential was revoked) is EFORBIDDEN.
 func (s *Service) Report(ctx context.Context, site string, body []byte) error {
 	r, err := ParseReport(body)
 	if err != nil {
@@ -304,31 +334,67 @@ func (s *Service) Report(ctx context.Context, site string, body []byte) error {
 	if err != nil {
 		return err
 	}
-	rec.LastSeen, rec.AgentID, rec.ActiveRevision, rec.ErrorCode, rec.ErrorMessage = s.opts.Now().UTC(), r.AgentID, r.Revision, r.Code, r.Message
-	if !r.Activated.IsZero() {
-		rec.Activated = r.Activated
-	}
-	return s.save(ctx, rec, true)
+	now := s.opts.Now().UTC()
+	return s.save(ctx, rec, func(rec *store.EdgeSite) {
+		rec.LastSeen, rec.AgentID = now, r.AgentID
+		switch {
+		case !r.NoBundleStatus:
+			rec.ActiveRevision, rec.ErrorCode, rec.ErrorMessage = r.Revision, r.Code, r.Message
+		case !r.Ready:
+			// A starting agent without a bundle: it runs none of the
+			// site's policies until its first download, and has not
+			// failed one yet.
+			rec.ActiveRevision, rec.ErrorCode, rec.ErrorMessage = "", "", ""
+		}
+		// Ready without a status: the agent restarted with the bundle it
+		// persisted, the one it last reported.
+		if !r.Activated.IsZero() {
+			rec.Activated = r.Activated
+		}
+	})
 }
 
-// save assesses rec against the head and writes it with its events; with
-// force it writes even when nothing but the report changed. siteMu held.
-func (s *Service) save(ctx context.Context, rec store.EdgeSite, force bool) error {
-	next, evs := assess(rec, s.Head(), s.opts.Now().UTC(), s.opts.StaleAfter, s.opts.BehindAfter)
-	if !force && len(evs) == 0 && next == rec {
+// maxSaveAttempts bounds how often save re-reads a site that other
+// replicas keep changing under it.
+const maxSaveAttempts = 5
+
+// save applies report (nil for none) to rec, assesses it against the head
+// and writes it with its events when anything changed (always with a
+// report). When another replica wrote the site since rec was read, it
+// reads it again and starts over, so that a change of health that both
+// saw is announced once, by whichever wrote first. A report for a site
+// retired meanwhile is EFORBIDDEN. siteMu held.
+func (s *Service) save(ctx context.Context, rec store.EdgeSite, report func(*store.EdgeSite)) error {
+	for attempt := 1; ; attempt++ {
+		if report != nil && rec.Retired() {
+			return meridian.Errorf(meridian.EFORBIDDEN, "edge site %s is retired: enrol it again with meridian edge agent-config", rec.Site)
+		}
+		next := rec
+		if report != nil {
+			report(&next)
+		}
+		next, evs := assess(next, s.Head(), s.opts.Now().UTC(), s.opts.StaleAfter, s.opts.BehindAfter)
+		if report == nil && len(evs) == 0 && next == rec {
+			return nil
+		}
+		for i := range evs {
+			evs[i].RepoID = s.opts.RepoID
+		}
+		out, err := s.st.SaveEdgeSite(ctx, rec, next, evs)
+		if meridian.ErrorCode(err) == meridian.ECONFLICT && attempt < maxSaveAttempts {
+			if rec, err = s.st.GetEdgeSite(ctx, rec.Site); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if len(out) > 0 {
+			s.opts.Notify(out[len(out)-1].ID)
+		}
 		return nil
 	}
-	for i := range evs {
-		evs[i].RepoID = s.opts.RepoID
-	}
-	out, err := s.st.SaveEdgeSite(ctx, next, evs)
-	if err != nil {
-		return err
-	}
-	if len(out) > 0 {
-		s.opts.Notify(out[len(out)-1].ID)
-	}
-	return nil
 }
 
 // Sweep re-assesses every site: sites go stale, or behind, by the clock
@@ -342,7 +408,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 	var errs []error
 	for _, rec := range sites {
-		if err := s.save(ctx, rec, false); err != nil {
+		if err := s.save(ctx, rec, nil); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -40,22 +40,50 @@ func (f *fakeSource) Config(context.Context, string) (*meridian.Config, error) {
 
 func newService(t *testing.T) (*edge.Service, *fakeSource, string) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "m.db"), sqlite.Options{})
+	db := openSQLite(t, filepath.Join(t.TempDir(), "m.db"), time.Now)
+	secret := registerSite(t, db, "edge-a", time.Now())
+	src := &fakeSource{}
+	return edge.NewService(src, db, testKey(t), edge.Options{MaxWait: 20 * time.Second}), src, secret
+}
+
+// newServiceAt is a service on the clock now, with site edge-a, and its
+// store.
+func newServiceAt(t *testing.T, now func() time.Time) (*edge.Service, *fakeSource, *sqlite.DB) {
+	t.Helper()
+	db := openSQLite(t, filepath.Join(t.TempDir(), "m.db"), now)
+	registerSite(t, db, "edge-a", now())
+	src := &fakeSource{}
+	return edge.NewService(src, db, testKey(t), edge.Options{Now: now}), src, db
+}
+
+func openSQLite(t *testing.T, path string, now func() time.Time) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func testKey(t *testing.T) *edge.Key {
+	t.Helper()
 	key, err := edge.LoadKey(filepath.Join(t.TempDir(), "k.pem"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, secret, err := edge.IssueCredential(ctx, db, "edge-a", "test", time.Now())
+	return key
+}
+
+// registerSite issues a credential for site, registering it, and returns
+// the credential's secret.
+func registerSite(t *testing.T, db edge.CredentialStore, site string, at time.Time) string {
+	t.Helper()
+	_, secret, err := edge.IssueCredential(context.Background(), db, site, "test", at)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &fakeSource{}
-	return edge.NewService(src, db, key, edge.Options{MaxWait: 20 * time.Second}), src, secret
+	return secret
 }
 
 func TestBundleLongPoll(t *testing.T) {
@@ -129,8 +157,8 @@ func TestReportAndOverview(t *testing.T) {
 	if err := s.Report(ctx, "edge-zz", []byte(`{"bundles":{"meridian":{"active_revision":"x"}}}`)); meridian.ErrorCode(err) != meridian.ENOTFOUND {
 		t.Errorf("report of an unregistered site: %v, want ENOTFOUND", err)
 	}
-	if err := s.Report(ctx, "edge-a", []byte(`{"bundles":{}}`)); meridian.ErrorCode(err) != meridian.EINVALID {
-		t.Errorf("report without the bundle: %v, want EINVALID", err)
+	if err := s.Report(ctx, "edge-a", []byte(`{"bundles":`)); meridian.ErrorCode(err) != meridian.EINVALID {
+		t.Errorf("report that is not JSON: %v, want EINVALID", err)
 	}
 	o, err := s.Overview(ctx, "")
 	if err != nil {

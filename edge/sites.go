@@ -18,7 +18,7 @@ type Overview struct {
 }
 
 // Summary counts the sites by state. A site counts once in Health terms
-// (ok, syncing, behind, failing, stale, pending); OnHead counts those that
+// (ok, syncing, behind, failing, stale, pending, retired); OnHead counts those that
 // run the head revision.
 type Summary struct {
 	Total   int `json:"total"`
@@ -29,14 +29,16 @@ type Summary struct {
 	Failing int `json:"failing"`
 	Stale   int `json:"stale"`
 	Pending int `json:"pending"`
+	Retired int `json:"retired"`
 }
 
 // SiteView is one site's state now.
 type SiteView struct {
 	Site string `json:"site"`
 	// Health is ok, syncing (behind for less than the grace period: the
-	// rollout is under way), behind, failing, stale or pending (never
-	// reported).
+	// rollout is under way), behind, failing, stale, pending (never
+	// reported since it was enrolled) or retired (no live credential: it
+	// is assessed no more).
 	Health         string `json:"health"`
 	ActiveRevision string `json:"active_revision"`
 	OnHead         bool   `json:"on_head"`
@@ -48,6 +50,8 @@ type SiteView struct {
 	LastSeen      time.Time  `json:"last_seen,omitzero"`
 	Activated     time.Time  `json:"activated,omitzero"`
 	AgentID       string     `json:"agent_id,omitempty"`
+	// RetiredAt is when the site's last live credential was revoked.
+	RetiredAt time.Time `json:"retired_at,omitzero"`
 }
 
 // SiteError is the bundle error a site last reported.
@@ -87,23 +91,28 @@ func (s *Service) Overview(ctx context.Context, health string) (*Overview, error
 // ValidHealth checks a health filter.
 func ValidHealth(h string) error {
 	switch h {
-	case "", store.EdgeOK, HealthSyncing, store.EdgeBehind, store.EdgeFailing, store.EdgeStale, HealthPending:
+	case "", store.EdgeOK, HealthSyncing, store.EdgeBehind, store.EdgeFailing, store.EdgeStale, HealthPending, store.EdgeRetired:
 		return nil
 	}
-	return meridian.Errorf(meridian.EINVALID, "health must be ok, syncing, behind, failing, stale or pending, got %q", h)
+	return meridian.Errorf(meridian.EINVALID, "health must be ok, syncing, behind, failing, stale, pending or retired, got %q", h)
 }
 
 func view(rec store.EdgeSite, head Head, now time.Time, staleAfter, behindAfter time.Duration) SiteView {
 	rec, _ = assess(rec, head, now, staleAfter, behindAfter)
 	v := SiteView{Site: rec.Site, Health: rec.Health, ActiveRevision: rec.ActiveRevision, BehindSince: rec.BehindSince,
 		LastSeen: rec.LastSeen, Activated: rec.Activated, AgentID: rec.AgentID}
-	v.OnHead = head.Revision != "" && rec.ActiveRevision == head.Revision
+	v.OnHead = head.Revision != "" && rec.ActiveRevision == head.Revision && !rec.Retired()
 	finishView(&v, rec, now)
 	return v
 }
 
 // finishView fills in what v's health, error and lag derive from rec.
 func finishView(v *SiteView, rec store.EdgeSite, now time.Time) {
+	if rec.Retired() {
+		// What it last ran is history: nobody runs it any more.
+		v.Health, v.RetiredAt, v.OnHead, v.BehindSince = store.EdgeRetired, rec.RetiredAt, false, time.Time{}
+		return
+	}
 	if !rec.BehindSince.IsZero() {
 		v.BehindSeconds = now.Sub(rec.BehindSince).Seconds()
 	}
@@ -121,7 +130,8 @@ func finishView(v *SiteView, rec store.EdgeSite, now time.Time) {
 // StoredView is site rec as the store holds it, for a reader without the
 // server's head (`meridian edge sites`): its health and behind_since are
 // the server's last assessment, except that a site silent for longer than
-// staleAfter is stale whatever was assessed.
+// staleAfter is stale whatever was assessed, and a retired one retired
+// even before the server announced it.
 func StoredView(rec store.EdgeSite, now time.Time, staleAfter time.Duration) SiteView {
 	if !rec.LastSeen.IsZero() && now.Sub(rec.LastSeen) > staleAfter {
 		rec.Health = store.EdgeStale
@@ -151,5 +161,7 @@ func (s *Summary) add(v SiteView) {
 		s.Stale++
 	case HealthPending:
 		s.Pending++
+	case store.EdgeRetired:
+		s.Retired++
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -30,13 +31,27 @@ type Report struct {
 	// Code and Message are the bundle's error (a failed download,
 	// activation or signature check); empty when its last attempt worked.
 	Code, Message string
+	// NoBundleStatus marks a report that says nothing of the Meridian
+	// bundle yet: OPA's status plugin reports as soon as the agent starts,
+	// before its bundle plugin has tried a download. Ready is then whether
+	// the agent runs a bundle all the same (plugins.bundle.state OK: the
+	// one it persisted before a restart).
+	NoBundleStatus, Ready bool
 }
+
+// CodeBundleNotConfigured is the error of a report from an agent whose
+// config has bundles, but not Meridian's: it enforces none of the site's
+// policies, so the site counts as failing.
+const CodeBundleNotConfigured = "meridian_bundle_not_configured"
 
 // statusReport is the part of OPA's UpdateRequestV1 Meridian reads.
 type statusReport struct {
 	Labels  map[string]string        `json:"labels"`
 	Bundle  *bundleStatus            `json:"bundle"`
 	Bundles map[string]*bundleStatus `json:"bundles"`
+	Plugins map[string]struct {
+		State string `json:"state"`
+	} `json:"plugins"`
 }
 
 type bundleStatus struct {
@@ -51,9 +66,13 @@ type bundleStatus struct {
 	} `json:"errors"`
 }
 
-// ParseReport reads an OPA status report. It needs the Meridian bundle's
-// status (under bundles, or the deprecated bundle field): a report without
-// it comes from an agent that is not configured with Meridian's bundle.
+// ParseReport reads an OPA status report. The Meridian bundle's status is
+// under bundles, or the deprecated bundle field. A report without any
+// bundle's status is an agent's first, sent before its first download
+// (NoBundleStatus); one with other bundles' status but not Meridian's
+// comes from an agent configured without Meridian's bundle, and reads as
+// a CodeBundleNotConfigured error. Only a body that is not OPA's status
+// JSON is an error.
 func ParseReport(body []byte) (Report, error) {
 	if len(body) > MaxStatusBytes {
 		return Report{}, fmt.Errorf("status report: %d bytes, over the %d-byte limit", len(body), MaxStatusBytes)
@@ -70,10 +89,11 @@ func ParseReport(body []byte) (Report, error) {
 	if bs == nil && sr.Bundle != nil && sr.Bundle.Name == BundleName {
 		bs = sr.Bundle
 	}
+	agent := text(sr.Labels["id"], 128)
 	if bs == nil {
-		return Report{}, fmt.Errorf("status report: no status of bundle %q (bundles.%s)", BundleName, BundleName)
+		return reportWithoutBundle(sr, agent), nil
 	}
-	r := Report{AgentID: text(sr.Labels["id"], 128), Revision: text(bs.ActiveRevision, 256), Code: text(bs.Code, 128)}
+	r := Report{AgentID: agent, Revision: text(bs.ActiveRevision, 256), Code: text(bs.Code, 128)}
 	if !bs.LastSuccessfulActivation.IsZero() && bs.LastSuccessfulActivation.Year() > 1 {
 		r.Activated = bs.LastSuccessfulActivation.UTC()
 	}
@@ -86,6 +106,25 @@ func ParseReport(body []byte) (Report, error) {
 		r.Code = "bundle_error"
 	}
 	return r, nil
+}
+
+// reportWithoutBundle reads a report that holds no status of the Meridian
+// bundle.
+func reportWithoutBundle(sr statusReport, agent string) Report {
+	var others []string
+	for name := range sr.Bundles {
+		others = append(others, name)
+	}
+	if sr.Bundle != nil {
+		others = append(others, sr.Bundle.Name)
+	}
+	if len(others) == 0 {
+		return Report{AgentID: agent, NoBundleStatus: true, Ready: sr.Plugins["bundle"].State == "OK"}
+	}
+	slices.Sort(others)
+	return Report{AgentID: agent, Code: CodeBundleNotConfigured, Message: text(fmt.Sprintf(
+		"the agent reports bundle(s) %s but not %q: its config lacks bundles.%s (meridian edge agent-config prints one)",
+		strings.Join(others, ", "), BundleName, BundleName), maxErrorText)}
 }
 
 // text makes an agent-supplied string safe to store and show: valid

@@ -10,6 +10,8 @@ func FuzzParseReport(f *testing.F) {
 	f.Add([]byte(`{"bundles":{"meridian":{"name":"meridian","code":"bundle_error","message":"verification failed","errors":[{"code":"x","message":"y"}]}}}`))
 	f.Add([]byte(`{"bundle":{"name":"meridian","active_revision":"r"}}`))
 	f.Add([]byte(`{"bundles":{}} {}`))
+	f.Add([]byte(`{"labels":{"id":"a"},"plugins":{"bundle":{"state":"NOT_READY"},"status":{"state":"OK"}}}`))
+	f.Add([]byte(`{"bundles":{"authz":{"name":"authz","active_revision":"v1"}},"bundle":{"name":"x\u0007"}}`))
 	f.Add([]byte("{\"bundles\":{\"meridian\":{\"active_revision\":\"\\u0000\\ud800\"}}}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, err := ParseReport(body)

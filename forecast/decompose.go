@@ -6,18 +6,18 @@ const initDays = 4
 
 // initStates derives the state before y[0] by classical additive
 // decomposition: a centred moving average over the shorter season gives the
-// trend, the mean detrended value per phase the seasonal indices (centred to
+// trend, the median detrended value per phase the seasonal indices (centred to
 // sum 0), and a least-squares line through the first deseasonalised days
 // the level and slope. The second season only keeps what the first cannot
 // express (the day-of-week pattern of a daily-plus-weekly model). Absent
 // seasons become a single zero state so that the filter needs no branches.
 //
-// The seasonal indices average over all of y rather than its first few
-// seasons. That is the least-squares estimate of initial states that the
-// smoothing then barely moves when the pattern is stable (small γ), which
-// is what maximum-likelihood fitting of all initial states (statsmodels'
-// "estimated") converges to, at O(N) instead of an optimisation over m
-// extra parameters. A profile from the first few days alone is noisy, and
+// The seasonal indices summarise all of y rather than its first few
+// seasons. That is (with the median for robustness, see phaseMedians)
+// the estimate of initial states that the smoothing then barely moves
+// when the pattern is stable (small γ), close to what maximum-likelihood
+// fitting of all initial states (statsmodels' "estimated") converges to,
+// at O(N log N) instead of an optimisation over m extra parameters. A profile from the first few days alone is noisy, and
 // the optimiser then inflates γ to repair it, which makes forecasts
 // noisier. y is only ever the fitting part of the series, so no validation
 // or future data enters.
@@ -26,9 +26,9 @@ func (e ets) initStates(y []float64) etsState {
 	n := len(y)
 	if e.m1 > 0 && n >= 2*e.m1 {
 		trend, lo, hi := centredMA(y, e.m1)
-		st.s1 = phaseMeans(y, trend, lo, hi, e.m1, nil, 0)
+		st.s1 = phaseMedians(y, trend, lo, hi, e.m1, nil, 0)
 		if e.m2 > 0 && hi-lo >= e.m2 {
-			st.s2 = phaseMeans(y, trend, lo, hi, e.m2, st.s1, e.m1)
+			st.s2 = phaseMedians(y, trend, lo, hi, e.m2, st.s1, e.m1)
 			// Keep only the part of the weekly pattern that repeats with a
 			// weekly but not a daily period.
 			for p := range e.m1 {
@@ -117,29 +117,38 @@ func centredMA(y []float64, m int) (ma []float64, lo, hi int) {
 	return ma, half, n - half
 }
 
-// phaseMeans returns the mean of y − trend − prev[t mod mp] for each phase
-// t mod m over [lo, hi), centred to sum zero. Phases with no data are zero.
-func phaseMeans(y, trend []float64, lo, hi, m int, prev []float64, mp int) []float64 {
-	sum := make([]float64, m)
-	cnt := make([]int, m)
+// phaseMedians returns the typical value of y − trend − prev[t mod mp] for
+// each phase t mod m over [lo, hi), centred to sum zero. Phases with no
+// data are zero.
+//
+// Typical is the median over the days (weeks), not the mean: a spike of a
+// few steps that the guard clips in the recursions would otherwise enter
+// the initial seasonal states at full size divided by the days of data,
+// and reappear in the forecast at the same hour every day, since the
+// optimiser then prefers a high α to a γ that repairs it.
+func phaseMedians(y, trend []float64, lo, hi, m int, prev []float64, mp int) []float64 {
+	byPhase := make([][]float64, m)
+	for p := range byPhase {
+		byPhase[p] = make([]float64, 0, (hi-lo)/m+1)
+	}
 	for t := lo; t < hi; t++ {
 		d := y[t] - trend[t]
 		if prev != nil {
 			d -= prev[t%mp]
 		}
-		sum[t%m] += d
-		cnt[t%m]++
+		byPhase[t%m] = append(byPhase[t%m], d)
 	}
+	out := make([]float64, m)
 	var mean float64
-	for p := range m {
-		if cnt[p] > 0 {
-			sum[p] /= float64(cnt[p])
+	for p, ds := range byPhase {
+		if len(ds) > 0 {
+			out[p] = median(ds)
 		}
-		mean += sum[p]
+		mean += out[p]
 	}
 	mean /= float64(m)
 	for p := range m {
-		sum[p] -= mean
+		out[p] -= mean
 	}
-	return sum
+	return out
 }

@@ -96,7 +96,19 @@ func (l logFit) params() []float64 { return l.inner.params() }
 func (l logFit) forecast(y []float64, origins []int, h int, out []float64) {
 	ly := make([]float64, len(y))
 	for i, v := range y {
-		ly[i] = math.Log(max(v+l.c, 1e-300))
+		if v+l.c <= 0 {
+			// The series has left the domain the offset was chosen for
+			// (it fell below the fitted data's minimum by more than the
+			// offset's margin). Clamping would feed a log of about −690
+			// into the states, and a trend on that scale explodes on the
+			// way back; the model cannot describe this series, so its
+			// forecasts are undefined and validation drops it.
+			for j := range out {
+				out[j] = math.NaN()
+			}
+			return
+		}
+		ly[i] = math.Log(v + l.c)
 	}
 	l.inner.forecast(ly, origins, h, out)
 	for i, v := range out {

@@ -3,7 +3,9 @@ package forecast
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
+	"time"
 )
 
 // TestGuardSpikeAndShift compares each smoothing model's forecast with and
@@ -82,4 +84,61 @@ func TestCalibrationFollowsNoiseDrop(t *testing.T) {
 	if c := float64(in) / float64(total); c < 0.7 || c > 0.9 {
 		t.Errorf("80 %% interval covers %.3f of %d outcomes after the noise dropped, want 0.70..0.90", c, total)
 	}
+}
+
+// TestRobustnessFixes covers the failures the synthetic families of
+// forecast/eval found, each on the smallest series that shows it.
+func TestRobustnessFixes(t *testing.T) {
+	t.Run("log model outside its domain", func(t *testing.T) {
+		// Positive while fitted, then the series crosses zero (a net flow,
+		// a drifting counter): the log model cannot describe it, so it must
+		// report an undefined forecast, which validation drops, not one
+		// that explodes on the way back from the log scale.
+		y := synthetic(6*288, 50, 20, 2, 3).Values
+		for i := 4 * 288; i < len(y); i++ {
+			y[i] -= 80
+		}
+		fit := logModel{ets{trend: true, m1: 288}}.fit(y[:4*288], nil)
+		out := make([]float64, 48)
+		fit.forecast(y, []int{len(y)}, 48, out)
+		if allFinite(out) {
+			t.Errorf("log model forecast %v from a series below its domain, want NaN", out[:4])
+		}
+		fc, err := NewForecaster(Options{}).Forecast(context.Background(), Series{Step: 5 * time.Minute, Values: y})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range fc.P50 {
+			if v < -200 || v > 100 {
+				t.Fatalf("P50[%d] = %g for a series in [-50, 90]", i, v)
+			}
+		}
+	})
+	t.Run("spike in the seasonal start", func(t *testing.T) {
+		// A half-hour burst of 8× on one day of five must not enter the
+		// initial seasonal states: it would come back every day.
+		y := synthetic(5*288, 100, 20, 1, 4).Values
+		clean := ets{trend: true, m1: 288}.initStates(y)
+		for i := 2*288 + 100; i < 2*288+106; i++ {
+			y[i] *= 8
+		}
+		spiked := ets{trend: true, m1: 288}.initStates(y)
+		for p := 100; p < 106; p++ {
+			if d := math.Abs(spiked.s1[p] - clean.s1[p]); d > 5 {
+				t.Errorf("seasonal state %d moved by %.1f with a spike on one day in five", p, d)
+			}
+		}
+	})
+	t.Run("short history keeps the seasonal models", func(t *testing.T) {
+		// Three days: half of it for validation would leave the fit 1.5
+		// days, too little for Holt-Winters.
+		s := synthetic(3*288, 100, 30, 2, 5)
+		fc, err := NewForecaster(Options{}).Forecast(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(fc.Components, func(c Component) bool { return c.Model == "hw-damped" }) {
+			t.Errorf("components of a three-day forecast %s lack hw-damped", fc.Model)
+		}
+	})
 }

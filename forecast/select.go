@@ -20,9 +20,12 @@ const (
 	weeklyMinDays = 21
 	// maxHistory caps the points used, bounding the work per fit (it is
 	// about seven weeks at 5 minutes, which keeps fit and forecast well
-	// inside 50 ms of CPU), but never below the history the
-	// daily-plus-weekly model needs. Older load says little about the next
-	// four hours that seven weeks do not.
+	// inside 50 ms of CPU). Older load says little about the next four
+	// hours that seven weeks do not. The cap holds even where it leaves
+	// less than the daily-plus-weekly model needs, which happens only at
+	// steps under three minutes: four weeks at 1 minute are 40,320
+	// points and cost about 90 ms per forecast, for a MASE about 4 %
+	// better on a weekly synthetic series.
 	maxHistory = 14000
 	// originsPerHorizon sets the validation origins' spacing to h/8 steps:
 	// dense enough for stable per-step error quantiles, sparse enough to
@@ -127,10 +130,17 @@ func candidates(nFit int, s seasons) []model {
 //     final forecast's), with an adaptive scale that follows drift; see
 //     calibrate.
 func autoForecast(ctx context.Context, y []float64, s seasons, h int, qs []float64, warm map[string][]float64, tune Tuning) (result, error) {
-	keep := max(maxHistory, int((weeklyMinDays+validationDays)*s.day))
-	y = y[max(0, len(y)-keep):]
+	y = y[max(0, len(y)-maxHistory):]
 	n := len(y)
 	w := min(int(math.Round(validationDays*s.day)), n/2)
+	if m := s.m1; m > 0 && n-w < 2*m && n-2*m >= 2*h {
+		// A short history (under four days at the daily season): half of
+		// it for validation would leave the seasonal smoothing models less
+		// than the two seasons they need, and only seasonal naive would
+		// model the season. Validate on what is left after two seasons
+		// instead, as long as that still holds two horizons.
+		w = n - 2*m
+	}
 	stride := max(1, h/originsPerHorizon)
 	var origins []int
 	for t := max(n-w, 1); t+h <= n; t += stride {

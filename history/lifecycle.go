@@ -71,7 +71,7 @@ func Transition(prev []meridian.FindingRecord, in Input) ([]meridian.FindingReco
 		prevState, prevWaiver := r.State, r.Waiver
 		r.Rule, r.Severity, r.Workload, r.Target, r.Field, r.Resource = f.Rule, f.Severity, f.Workload, f.Target, f.Field, f.Resource
 		r.Team = in.Teams[f.Workload]
-		r.Message, r.File, r.Line = f.Message, f.File, f.Line
+		r.Message, r.File, r.Line, r.Remediation = f.Message, f.File, f.Line, f.Remediation
 		r.LastSeen, r.LastCommit = now, in.Commit
 		r.ResolvedCommit, r.ResolvedAt = "", time.Time{}
 		r.State, r.Waiver, r.Note = waive(f, in.Waivers, now)

@@ -187,3 +187,40 @@ func BenchmarkPlanEdgeFifty(b *testing.B) {
 		planFS(b, fsys)
 	}
 }
+
+// TestPlanJudgesLandedPeers: a flow is judged where both ends landed. The
+// private-only other is pinned to the internet-only edge while ledger
+// lands on the private target: ledger's peer is out of reach, which the
+// plan reports as a blocking MER-NET-003 on ledger's landed target.
+func TestPlanJudgesLandedPeers(t *testing.T) {
+	const workload = `apiVersion: meridian/v1
+kind: Workload
+name: %s
+tags: {owner: a, cost-center: "1", env: prod}
+replicas: {min: 1}
+per_replica: {vcpu: 1, memory_gib: 1}
+%snetwork:
+  selector: {app: %s}
+%s`
+	fsys := fstest.MapFS{
+		"targets/edge.yaml":    target("edge", "0.001", "network: {model: internet, internet_egress: true}\n"),
+		"targets/private.yaml": target("private", "0.1", "network: {model: vlan-nsxt, private: true}\n"),
+		"workloads/ledger.yaml": {Data: []byte(fmt.Sprintf(workload, "ledger", "pin: private\n", "ledger",
+			"  peers: [other]\n"))},
+		"workloads/other.yaml": {Data: []byte(fmt.Sprintf(workload, "other", "pin: edge\n", "other", ""))},
+	}
+	_, plan := planFS(t, fsys)
+	var got []string
+	for _, f := range plan.Findings {
+		if f.Rule == "MER-NET-003" {
+			got = append(got, fmt.Sprintf("%s %s@%s %s: %s", f.Severity, f.Workload, f.Target, f.Field, f.Message))
+		}
+	}
+	want := "deny ledger@private network.peers.0: other runs on edge, and no path joins it to this target: the targets are not both private, and this target has no internet egress"
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("want one finding %q, got %q", want, got)
+	}
+	if !plan.Blocking() {
+		t.Error("a flow without a path between landed workloads must block the plan")
+	}
+}

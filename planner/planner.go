@@ -164,6 +164,14 @@ func (p *Planner) Plan(ctx context.Context, in Input) (_ *meridian.Plan, err err
 	lap()
 	st.next("explain")
 	findings = append(findings, placementFindings(cfg, matrix, res.Placements, in.Current)...)
+	// Flows between workloads are judged where both ends landed
+	// (MER-NET-003 and org rules that read input.peer).
+	landed := meridian.LandedPlacements(&meridian.Plan{Placements: res.Placements, Unplaceable: res.Unplaceable, Current: in.Current}, nil)
+	peerFindings, err := engine.CheckPeers(ctx, cfg.Workloads, cfg.Targets, landed)
+	if err != nil {
+		return nil, fmt.Errorf("check flows between placed workloads: %w", err)
+	}
+	findings = append(findings, peerFindings...)
 	findings = append(findings, in.Live...)
 	sortFindings(findings)
 

@@ -325,7 +325,7 @@ func TestSimulate(t *testing.T) {
 		t.Errorf("on a clean daily cycle the forecast must beat static peak on cost at ≥99%% SLA: forecast %v at %.2f%%, static %v", f.Cost, f.SLA, s.Cost)
 	}
 	if o, s := by[planner.StrategyOracle], by[planner.StrategyStatic]; o.Cost > s.Cost {
-		t.Errorf("the oracle (%v) cannot cost more than static peak (%v)", o.Cost, s.Cost)
+		t.Errorf("with nothing else in the config to displace, the oracle (%v) cannot cost more than static peak (%v)", o.Cost, s.Cost)
 	}
 	for _, s := range sim.Strategies {
 		if s.SLA != s.SlotsServed {
@@ -381,6 +381,71 @@ func TestSimulateCarriesLedger(t *testing.T) {
 				}
 				if s.Moves < tc.minMoves || s.Moves > tc.maxMoves {
 					t.Errorf("reactive moved %d times over %d windows, want %d..%d", s.Moves, sim.Windows, tc.minMoves, tc.maxMoves)
+				}
+			}
+		})
+	}
+}
+
+// TestSimulateDisplacement: static peak holds 6 replicas (6 vCPU) of web
+// on dc-eu, which has 8, so batch (4 vCPU, not replayed) no longer fits
+// there and runs in the cloud. The replay must charge static peak what
+// that costs batch, window by window, and charge nothing when dc-eu has
+// room for both.
+func TestSimulateDisplacement(t *testing.T) {
+	const batch = `apiVersion: meridian/v1
+kind: Workload
+name: batch
+tags: {owner: a, cost-center: b, env: prod}
+replicas: {min: 2, max: 2}
+per_replica: {vcpu: 2, memory_gib: 2, capacity: 10}
+`
+	// batchOn is batch's monthly cost pinned to target, alone.
+	batchOn := func(target string) meridian.Money {
+		cfg, fsys := repo(t, map[string]string{"workloads/web.yaml": batch + "pin: " + target + "\n"})
+		pl := plan(t, cfg, fsys, nil)
+		if len(pl.Placements) != 1 {
+			t.Fatalf("batch pinned to %s: %d placements", target, len(pl.Placements))
+		}
+		return pl.Placements[0].MonthlyCost
+	}
+	extra := batchOn("cloud-us") - batchOn("dc-eu")
+	if extra <= 0 {
+		t.Fatalf("the test needs the cloud to cost batch more than dc-eu; it costs %v more", extra)
+	}
+	cases := []struct {
+		name      string
+		dcVCPU    string
+		displaced func(windows int) meridian.Money
+	}{
+		{"dc-eu holds both", "16", func(int) meridian.Money { return 0 }},
+		{"web pushes batch out", "8", func(windows int) meridian.Money {
+			return extra * meridian.Money(float64(windows)*4/meridian.HoursPerMonth)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, fsys := repo(t, map[string]string{
+				"targets/all.yaml":     strings.Replace(targets, "capacity: {vcpu: 8,", "capacity: {vcpu: "+tc.dcVCPU+",", 1),
+				"workloads/batch.yaml": batch,
+			})
+			sim := replaySine(t, cfg, fsys)
+			for _, s := range sim.Strategies {
+				if s.Cost != s.OwnCost+s.DisplacedCost {
+					t.Errorf("%s: cost %v is not own %v + displaced %v", s.Name, s.Cost, s.OwnCost, s.DisplacedCost)
+				}
+				var own meridian.Money
+				for _, w := range s.Workloads {
+					own += w.Cost
+				}
+				if math.Abs(float64(own-s.OwnCost)) > 1e-6 {
+					t.Errorf("%s: the workloads' own costs add up to %v, not %v", s.Name, own, s.OwnCost)
+				}
+				if s.Name != planner.StrategyStatic {
+					continue
+				}
+				if want := tc.displaced(sim.Windows); math.Abs(float64(s.DisplacedCost-want)) > 0.005 {
+					t.Errorf("static peak displaced %v, want %v", s.DisplacedCost, want)
 				}
 			}
 		})

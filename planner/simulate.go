@@ -55,10 +55,19 @@ type Simulation struct {
 // StrategyOutcome is what one strategy paid and delivered.
 type StrategyOutcome struct {
 	Name string `json:"name"`
-	// Cost is what the replayed workloads' placements cost over all windows,
+	// Cost is what the replayed workloads cost the config over all windows,
 	// at catalog prices, pro rata from the monthly cost (730 h), plus the
-	// one-off egress of every move.
+	// one-off egress of every move: their own placements (OwnCost) and
+	// what they displace (DisplacedCost).
 	Cost meridian.Money `json:"cost"`
+	// OwnCost is what the replayed workloads' own placements and moves
+	// cost.
+	OwnCost meridian.Money `json:"own_cost"`
+	// DisplacedCost is what the config's other workloads paid beyond what
+	// they cost placed without the replayed ones: a strategy that holds
+	// capacity on a cheap limited target pushes others onto dearer ones,
+	// and those moves' egress, and the organisation pays for it all.
+	DisplacedCost meridian.Money `json:"displaced_cost"`
 	// CostVsStatic is the relative change against static peak provisioning,
 	// GapToOracle the relative excess over the oracle, both in percent.
 	CostVsStatic float64 `json:"cost_vs_static_percent"`
@@ -80,6 +89,27 @@ type StrategyOutcome struct {
 	Moves int `json:"moves"`
 	// MeanReplicas is the average total replicas per workload and window.
 	MeanReplicas float64 `json:"mean_replicas"`
+	// Workloads breaks the outcome down by replayed workload, by name.
+	Workloads []WorkloadOutcome `json:"workloads"`
+}
+
+// WorkloadOutcome is what one strategy paid and delivered for one replayed
+// workload.
+type WorkloadOutcome struct {
+	Name string `json:"name"`
+	// Cost is the workload's own placements, moves and autoscaled replicas
+	// (displacement is not attributed to single workloads).
+	Cost         meridian.Money `json:"cost"`
+	DemandServed float64        `json:"demand_served_percent"`
+	SlotsServed  float64        `json:"slots_served_percent"`
+	// UnservedShare is the workload's unserved demand in percent of all
+	// the replayed demand: how much of the strategy's shortfall from 100%
+	// demand served this workload accounts for.
+	UnservedShare float64 `json:"unserved_share_percent"`
+	MeanReplicas  float64 `json:"mean_replicas"`
+	demand        float64
+	served        float64
+	slots, full   int
 }
 
 type simSeries struct {
@@ -99,8 +129,8 @@ type simSeries struct {
 type strategyState struct {
 	ledger  map[string][]string
 	running map[string]int
-	demand  float64 // demand summed over the replayed slots
-	served  float64 // the part of it capacity served
+	// per holds the outcome of each replayed workload, in series order.
+	per []WorkloadOutcome
 }
 
 // Simulate replays each series' final 20% in Replan windows. Every window,
@@ -109,7 +139,8 @@ type strategyState struct {
 // apply` has it, the previous window's placements as the ledger: moves
 // must clear the hysteresis threshold (placement.min_saving_*) and pay
 // their migration. The strategy pays for what it provisioned and for the
-// egress of each move; then the window's actual load is checked against
+// egress of each move, and for what the config's other workloads pay
+// beyond their cost placed without the replayed ones (DisplacedCost); then the window's actual load is checked against
 // the capacity, where replicas a scale-up adds only serve after
 // ScaleUpDelay. Between re-plans, reactive and forecast run an autoscaler
 // (see scaler), as forecast-driven baselines are run in practice.
@@ -119,8 +150,10 @@ type strategyState struct {
 //   - forecast sizes from the forecast as `meridian plan` does (the upper
 //     quantile plus headroom, or forecast.sla);
 //   - oracle sizes for the window's true peak with no headroom and, knowing
-//     the future, scales up ahead of time: the lower limit of what any
-//     strategy could pay at 100% served demand.
+//     the future, scales up ahead of time: the least any strategy
+//     provisions at 100% served demand. It is not a lower bound on cost:
+//     its sizes change every window, and each change can reshuffle the
+//     other workloads on a shared limited target.
 func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation, error) {
 	if in.Replan <= 0 {
 		in.Replan = 4 * time.Hour
@@ -168,7 +201,10 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 	state := make([]strategyState, len(strategies))
 	for i, s := range strategies {
 		out[i].Name = s
-		state[i] = strategyState{ledger: maps.Clone(in.Current), running: map[string]int{}}
+		state[i] = strategyState{ledger: maps.Clone(in.Current), running: map[string]int{}, per: make([]WorkloadOutcome, len(series))}
+		for j, ss := range series {
+			state[i].per[j].Name = ss.w.Name
+		}
 	}
 	hours := in.Replan.Hours()
 	// The plan amortises a move's one-off egress over this many months
@@ -176,6 +212,12 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 	amortize := in.Config.Settings.Placement.MigrationAmortizeMonths
 	if amortize <= 0 {
 		amortize = 1
+	}
+	// The other workloads' cost without the replayed ones, the baseline
+	// of DisplacedCost.
+	others, err := p.othersCost(ctx, in.Input, names)
+	if err != nil {
+		return nil, err
 	}
 	for k := range windows {
 		if err := ctx.Err(); err != nil {
@@ -205,21 +247,23 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 				if moved {
 					out[si].Moves++
 				}
+				// The migration is paid once, in full, when the move
+				// happens, rather than amortised as the plan shows it.
+				c := (pl.MonthlyCost - pl.Cost.Migration) * meridian.Money(hours/meridian.HoursPerMonth)
+				if moved {
+					c += pl.Cost.Migration * meridian.Money(amortize)
+				}
 				if _, ok := fixed[pl.Workload]; !ok {
+					out[si].DisplacedCost += c
 					continue
 				}
 				provisioned[pl.Workload] += pl.Replicas
-				// The migration is paid once, in full, when the move
-				// happens, rather than amortised as the plan shows it.
-				run := pl.MonthlyCost - pl.Cost.Migration
-				out[si].Cost += run * meridian.Money(hours/meridian.HoursPerMonth)
-				if moved {
-					out[si].Cost += pl.Cost.Migration * meridian.Money(amortize)
-				}
+				st.per[slices.IndexFunc(series, func(ss *simSeries) bool { return ss.w.Name == pl.Workload })].Cost += c
 			}
+			out[si].DisplacedCost -= others * meridian.Money(hours/meridian.HoursPerMonth)
 			st.ledger = next
 			room := roomLeft(in.Config, plan)
-			for _, ss := range series {
+			for j, ss := range series {
 				now := provisioned[ss.w.Name]
 				before, ok := st.running[ss.w.Name]
 				if !ok || strategy == StrategyOracle || before > now {
@@ -233,21 +277,43 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 				if strategy == StrategyReactive || strategy == StrategyForecast {
 					sc = newScaler(ss.w, plan, room)
 				}
-				out[si].Cost += ss.serve(&out[si], st, ss.s.Values[start:start+ss.window], before, now, sc)
-				out[si].MeanReplicas += float64(now)
+				wo := &st.per[j]
+				wo.Cost += ss.serve(wo, ss.s.Values[start:start+ss.window], before, now, sc)
+				wo.MeanReplicas += float64(now)
 			}
 		}
+	}
+	for i := range out {
+		o := &out[i]
+		var demand, served float64
+		for _, wo := range state[i].per {
+			o.OwnCost += wo.Cost
+			o.Slots += wo.slots
+			o.Served += wo.full
+			o.MeanReplicas += wo.MeanReplicas
+			demand += wo.demand
+			served += wo.served
+		}
+		o.Cost = o.OwnCost + o.DisplacedCost
+		o.SlotsServed = percent(float64(o.Served), float64(o.Slots))
+		o.SLA = o.SlotsServed
+		o.DemandServed = percent(served, demand)
+		o.MeanReplicas /= float64(windows * len(series))
+		o.Workloads = state[i].per
+		for j := range o.Workloads {
+			wo := &o.Workloads[j]
+			wo.DemandServed = percent(wo.served, wo.demand)
+			wo.SlotsServed = percent(float64(wo.full), float64(wo.slots))
+			if demand > 0 {
+				wo.UnservedShare = 100 * (wo.demand - wo.served) / demand
+			}
+			wo.MeanReplicas /= float64(windows)
+		}
+		slices.SortFunc(o.Workloads, func(a, b WorkloadOutcome) int { return cmp.Compare(a.Name, b.Name) })
 	}
 	oracle := out[len(out)-1].Cost
 	for i := range out {
 		o := &out[i]
-		o.SlotsServed = 100 * float64(o.Served) / float64(max(o.Slots, 1))
-		o.SLA = o.SlotsServed
-		o.DemandServed = 100
-		if st := state[i]; st.demand > 0 {
-			o.DemandServed = 100 * st.served / st.demand
-		}
-		o.MeanReplicas /= float64(windows * len(series))
 		if base := out[0].Cost; base > 0 {
 			o.CostVsStatic = 100 * float64(o.Cost-base) / float64(base)
 		}
@@ -264,7 +330,7 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 // parts of it each capacity held; it counts as fully served only if every
 // part covered its load. serve returns what the autoscaler's replicas
 // cost.
-func (ss *simSeries) serve(o *StrategyOutcome, st *strategyState, load []float64, before, now int, sc *scaler) meridian.Money {
+func (ss *simSeries) serve(o *WorkloadOutcome, load []float64, before, now int, sc *scaler) meridian.Money {
 	per := ss.w.PerReplica.Capacity
 	type batch struct {
 		ready float64 // slot, fractional, from which the replicas serve
@@ -317,14 +383,14 @@ func (ss *simSeries) serve(o *StrategyOutcome, st *strategyState, load []float64
 			served += (b - a) * min(v, c)
 			full = full && c >= v
 		}
-		o.Slots++
+		o.slots++
 		if full {
-			o.Served++
+			o.full++
 		}
 		// In replicas' worth of load, so that workloads measured in
 		// different units (requests, CPU, passengers) add up.
-		st.demand += v / per
-		st.served += served / per
+		o.demand += v / per
+		o.served += served / per
 	}
 	return cost
 }
@@ -439,12 +505,42 @@ func (ss *simSeries) replicas(ctx context.Context, strategy string, k int, fs me
 	return 0, fmt.Errorf("unknown strategy %q", strategy)
 }
 
+// percent is 100·part/whole, and 100 when there is no whole: nothing
+// demanded is all served.
+func percent(part, whole float64) float64 {
+	if whole <= 0 {
+		return 100
+	}
+	return 100 * part / whole
+}
+
 func peakOf(xs []float64) float64 {
 	p := math.Inf(-1)
 	for _, v := range xs {
 		p = max(p, v)
 	}
 	return p
+}
+
+// othersCost is what the config's workloads other than names cost a month,
+// without migration, placed as `meridian plan` would place them if names
+// did not exist.
+func (p *Planner) othersCost(ctx context.Context, in Input, names []string) (meridian.Money, error) {
+	cfg := *in.Config
+	cfg.Workloads = slices.DeleteFunc(slices.Clone(cfg.Workloads), func(w meridian.Workload) bool { return slices.Contains(names, w.Name) })
+	if len(cfg.Workloads) == 0 {
+		return 0, nil
+	}
+	in.Config = &cfg
+	plan, err := p.planWith(ctx, in, MinSizer{})
+	if err != nil {
+		return 0, fmt.Errorf("simulate: plan the other workloads alone: %w", err)
+	}
+	var c meridian.Money
+	for _, pl := range plan.Placements {
+		c += pl.MonthlyCost - pl.Cost.Migration
+	}
+	return c, nil
 }
 
 // fixedSizer sizes the named workloads as given and the rest at

@@ -49,17 +49,16 @@ func TestAutoscalerServesAfterDelayWithinRoom(t *testing.T) {
 					Cost: meridian.CostBreakdown{Compute: 2 * meridian.HoursPerMonth}}}}
 				sc = newScaler(w, plan, room)
 			}
-			var o StrategyOutcome
-			var st strategyState
-			cost := ss.serve(&o, &st, load, 2, 2, sc)
-			if got := st.served * 10; math.Abs(got-tc.served) > 1e-9 || math.Abs(st.demand*10-230) > 1e-9 {
-				t.Errorf("%s: served %.3f of %.3f load units, want %.3f of 230", tc.reason, got, st.demand*10, tc.served)
+			var o WorkloadOutcome
+			cost := ss.serve(&o, load, 2, 2, sc)
+			if got := o.served * 10; math.Abs(got-tc.served) > 1e-9 || math.Abs(o.demand*10-230) > 1e-9 {
+				t.Errorf("%s: served %.3f of %.3f load units, want %.3f of 230", tc.reason, got, o.demand*10, tc.served)
 			}
 			if math.Abs(float64(cost)-tc.cost) > 1e-9 {
 				t.Errorf("%s: the added replicas cost $%.4f, want $%.4f", tc.reason, float64(cost), tc.cost)
 			}
-			if o.Served != tc.allSlots || o.Slots != len(load) {
-				t.Errorf("%s: %d of %d slots fully served, want %d of %d", tc.reason, o.Served, o.Slots, tc.allSlots, len(load))
+			if o.full != tc.allSlots || o.slots != len(load) {
+				t.Errorf("%s: %d of %d slots fully served, want %d of %d", tc.reason, o.full, o.slots, tc.allSlots, len(load))
 			}
 		})
 	}

@@ -28,6 +28,10 @@ type Engine struct {
 	// workers bounds the evaluations run at once.
 	workers int
 	opts    options
+	// liveRemediation maps a rule ID to its METADATA's
+	// custom.live_remediation, the advice for a live resource that breaks
+	// it (liveRemediations).
+	liveRemediation map[string]string
 }
 
 // unit is one rule package: the deny, warn and info sets it defines, the
@@ -38,6 +42,9 @@ type unit struct {
 	query      rego.PreparedEvalQuery
 	workload   *pathSet
 	target     *pathSet
+	// peer says the rules read input.peer, so they also judge landed
+	// pairs (CheckPeers).
+	peer bool
 }
 
 // New compiles the built-in library together with the org policies (path ->
@@ -86,7 +93,7 @@ func New(ctx context.Context, settings meridian.Settings, org map[string]string,
 	if err != nil {
 		return nil, fmt.Errorf("settings: %w", err)
 	}
-	e := &Engine{settings: settingsValue, workers: runtime.GOMAXPROCS(0), opts: newOptions(opts)}
+	e := &Engine{settings: settingsValue, workers: runtime.GOMAXPROCS(0), opts: newOptions(opts), liveRemediation: liveRemediations(c)}
 	for _, pkg := range rulePackages(c) {
 		u, err := newUnit(ctx, c, caps, pkg)
 		if err != nil {
@@ -178,7 +185,9 @@ func newUnit(ctx context.Context, c *ast.Compiler, caps *ast.Capabilities, pkg a
 		return nil, fmt.Errorf("prepare %s: %w", u.pkg, err)
 	}
 	u.query = q
-	u.workload, u.target = inputPaths(dependencies(c, pkg))
+	deps := dependencies(c, pkg)
+	u.workload, u.target = inputPaths(deps)
+	u.peer = readsPeer(deps)
 	return u, nil
 }
 

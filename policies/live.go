@@ -41,7 +41,12 @@ type LiveSubject struct {
 //
 // Findings carry Source live and the resource's ID; placement findings
 // point at the workload's requirement (File and Line), tag findings at no
-// file, since the tags live on the resource. Each list is sorted as
+// file, since the tags live on the resource. Their remediation is the
+// rule's own, from its METADATA block as for config findings: its
+// custom.live_remediation when it has one (what to do to the resource
+// rather than to the config), else its custom.remediation, prefixed with
+// the resource and followed by where the config declares its owning
+// workload and target (liveRemediationFor). Each list is sorted as
 // CheckWorkloads sorts.
 func (e *Engine) CheckLive(ctx context.Context, subjects []LiveSubject) (LiveFindings, error) {
 	ctx, cancel := e.opts.withDeadline(ctx)
@@ -96,14 +101,6 @@ func (e *Engine) checkLive(ctx context.Context, s *LiveSubject) (LiveFindings, e
 	if err != nil {
 		return out, err
 	}
-	owner := ""
-	if s.Workload != nil {
-		owner = s.Workload.Name
-	}
-	target := ""
-	if s.Target != nil {
-		target = s.Target.Name
-	}
 	if tagged(r.Kind) {
 		tags := make(map[string]any, len(r.Tags))
 		for k, v := range r.Tags {
@@ -119,7 +116,7 @@ func (e *Engine) checkLive(ctx context.Context, s *LiveSubject) (LiveFindings, e
 				return out, err
 			}
 			for _, v := range vs {
-				out.Workload = append(out.Workload, liveFinding(v, r, owner, target))
+				out.Workload = append(out.Workload, e.liveFinding(v, s))
 			}
 		}
 	}
@@ -167,7 +164,7 @@ func (e *Engine) checkLive(ctx context.Context, s *LiveSubject) (LiveFindings, e
 			if seen[v.Rule+"\x00"+v.Message] {
 				continue
 			}
-			f := liveFinding(v, r, owner, target)
+			f := e.liveFinding(v, s)
 			if !strings.HasPrefix(v.Field, "target") {
 				f.File, f.Line = s.Workload.Origin.File, s.Workload.Origin.LineOf(v.Field)
 			}
@@ -212,18 +209,78 @@ func liveInput(w, t, s, live ast.Value) ast.Value {
 	return obj
 }
 
-// liveFinding turns a violation on live resource r into a finding that
-// names the resource.
-func liveFinding(v meridian.Violation, r *meridian.LiveResource, workload, target string) meridian.Finding {
-	return meridian.Finding{
+// liveFinding turns a violation on s's resource into a finding that
+// names the resource and says what to do about it.
+func (e *Engine) liveFinding(v meridian.Violation, s *LiveSubject) meridian.Finding {
+	r := s.Resource
+	f := meridian.Finding{
 		Rule:        v.Rule,
 		Severity:    v.Severity,
-		Workload:    workload,
-		Target:      target,
 		Field:       v.Field,
 		Message:     fmt.Sprintf("%s %s: %s", r.Kind, r.Name, v.Message),
 		Remediation: v.Remediation,
 		Source:      meridian.FindingSourceLive,
 		Resource:    r.ID,
 	}
+	if live := e.liveRemediation[v.Rule]; live != "" {
+		f.Remediation = live
+	}
+	if s.Workload != nil {
+		f.Workload = s.Workload.Name
+	}
+	if s.Target != nil {
+		f.Target = s.Target.Name
+	}
+	f.Remediation = liveRemediationFor(f.Remediation, s)
+	return f
+}
+
+// liveRemediationFor adapts a rule's remediation text to s's resource: it
+// names the resource (its ID or ARN is what a console or CLI finds it by)
+// and the config files that declare its owning workload and target, where
+// those are known. A rule without a remediation gets none: the resource
+// alone is no advice.
+func liveRemediationFor(text string, s *LiveSubject) string {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return ""
+	}
+	r := s.Resource
+	var b strings.Builder
+	fmt.Fprintf(&b, "On %s %s (%s): %s", r.Kind, r.Name, r.ID, text)
+	if w := s.Workload; w != nil {
+		fmt.Fprintf(&b, " Owning workload %s: %s.", w.Name, originText(w.Origin))
+	}
+	if t := s.Target; t != nil {
+		fmt.Fprintf(&b, " Target %s: %s.", t.Name, originText(t.Origin))
+	}
+	return b.String()
+}
+
+// originText is where an entity is declared, as file:line.
+func originText(o meridian.Origin) string {
+	switch {
+	case o.File == "":
+		return "declared in the config"
+	case o.Line > 0:
+		return fmt.Sprintf("declared in %s:%d", o.File, o.Line)
+	}
+	return "declared in " + o.File
+}
+
+// liveRemediations collects custom.live_remediation by custom.id from the
+// METADATA blocks of c's modules, built-in and org alike, so that a rule
+// states its advice for live resources once, beside its remediation.
+func liveRemediations(c *ast.Compiler) map[string]string {
+	out := map[string]string{}
+	for _, path := range sortedKeys(c.Modules) {
+		for _, a := range c.Modules[path].Annotations {
+			id, _ := a.Custom["id"].(string)
+			text, _ := a.Custom["live_remediation"].(string)
+			if id != "" && strings.TrimSpace(text) != "" {
+				out[id] = strings.TrimSpace(text)
+			}
+		}
+	}
+	return out
 }

@@ -114,7 +114,7 @@ func TestBuiltinInputPaths(t *testing.T) {
 		`meridian.builtin.placement["restricted-data"]`: {{"tags.data-class"}, {"provider"}},
 		// The network rules observe the network blocks' capability fields.
 		`meridian.builtin.placement["network-isolation"]`:     {{"network.isolation"}, {"network.isolation_classes"}},
-		`meridian.builtin.placement["network-peers"]`:         {{"network.peers"}, {"network.internet_egress", "network.private"}},
+		`meridian.builtin.placement["network-peers"]`:         {{"network.peers", "network.private_only", "requires.jurisdictions"}, {"network.internet_egress", "network.private"}},
 		`meridian.builtin.placement["network-private-only"]`:  {{"network.private_only"}, {"network.model", "network.private"}},
 		`meridian.builtin.workload["network-public-ingress"]`: {{"network.ingress", "network.private_only"}, nil},
 	}

@@ -335,9 +335,11 @@ func (m *model) hysteresis() {
 		if ws.lift, ws.liftAt = m.stayable(i, overfull); ws.lift != liftNone {
 			continue
 		}
+		// A released workload is still marked where hysteresis would hold
+		// it, so that its explanation says why it stays; candidates lets
+		// it go there at the price of its threshold.
 		if m.release != nil && m.release[i] {
 			ws.lift = liftJoint
-			continue
 		}
 		for t := 0; t < T; t++ {
 			if m.state[i*T+t] != pairAllowed || slices.Contains(ws.current, int32(t)) {
@@ -429,11 +431,27 @@ func (m *model) candidates(i int, all []cand) []cand {
 		ws.static = staticPinSpread
 		return all
 	}
+	// A workload released for a joint move (SolveJoint) pays its
+	// hysteresis threshold in the objective when it leaves, as SolveJoint
+	// charges it when judging the result: otherwise the joint optimum
+	// makes every move that saves a cent, and their thresholds add up to
+	// refuse the few moves that pay.
+	leave := 0.0
+	if ws.lift == liftJoint {
+		here := math.Inf(1)
+		for _, c := range ws.current {
+			here = min(here, m.cost[i*T+int(c)])
+		}
+		leave = m.threshold(here)
+	}
 	for t := 0; t < T; t++ {
-		if m.state[i*T+t] != pairAllowed {
+		if st := m.state[i*T+t]; st != pairAllowed && (st != pairHysteresis || ws.lift != liftJoint) {
 			continue
 		}
 		c := cand{t: int32(t), k: m.capOf[t], g: m.group(i, t), cost: m.cost[i*T+t]}
+		if leave > 0 && !slices.Contains(ws.current, int32(t)) {
+			c.cost += leave
+		}
 		if c.k >= 0 {
 			cp := m.caps[c.k]
 			c.nv, c.nm = share(ws.dv, cp.cv), share(ws.dm, cp.cm)

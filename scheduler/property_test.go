@@ -44,7 +44,6 @@ func checkProperties(t *testing.T, p *Problem, res *Result) {
 			t.Errorf("unplaceable %s has no reason", u.Workload)
 		}
 	}
-	usedV, usedM := make([]float64, len(p.Targets)), make([]float64, len(p.Targets))
 	for i := range p.Workloads {
 		w := &p.Workloads[i]
 		pls := byWorkload[w.Name]
@@ -107,8 +106,6 @@ func checkProperties(t *testing.T, p *Problem, res *Result) {
 			if pl.Explanation.Reason == "" {
 				t.Errorf("workload %s on %s: empty reason", w.Name, pl.Target)
 			}
-			usedV[ti] += float64(per) * w.PerReplica.VCPU
-			usedM[ti] += float64(per) * w.PerReplica.MemoryGiB
 		}
 		// Hysteresis: a single-target workload that moved off a compliant
 		// current target saved more than the threshold, unless its
@@ -126,15 +123,17 @@ func checkProperties(t *testing.T, p *Problem, res *Result) {
 			}
 		}
 	}
-	for ti, tg := range p.Targets {
-		if c := tg.Capacity; c.Limited() {
-			if c.VCPU > 0 && usedV[ti] > c.VCPU*(1+1e-9) || c.MemoryGiB > 0 && usedM[ti] > c.MemoryGiB*(1+1e-9) {
-				t.Errorf("target %s over capacity: %.3f vCPU / %.3f GiB of %v", tg.Name, usedV[ti], usedM[ti], c)
-			}
+	load := used(p, res)
+	for _, tg := range p.Targets {
+		if c, u := tg.Capacity, load[tg.Name]; c.Limited() && !fits(c, u, [2]float64{}) {
+			t.Errorf("target %s over capacity: %.3f vCPU / %.3f GiB of %v", tg.Name, u[0], u[1], c)
 		}
 	}
 	if lb := float64(res.Stats.LowerBound); lb > total+1e-6*(1+total) {
 		t.Errorf("lower bound %.4f exceeds cost %.4f", lb, total)
+	}
+	if !(res.Stats.GapPercent >= 0) {
+		t.Errorf("gap %v%%, want >= 0", res.Stats.GapPercent)
 	}
 	if res.Stats.Optimal && res.Stats.GapPercent != 0 {
 		t.Errorf("optimal with gap %v%%", res.Stats.GapPercent)
@@ -145,6 +144,30 @@ func checkProperties(t *testing.T, p *Problem, res *Result) {
 			t.Errorf("placements of %s not sorted by target: %s, %s", a.Workload, a.Target, b.Target)
 		}
 	}
+}
+
+// used is what res's placements take of each target, by name: vCPU and
+// memory.
+func used(p *Problem, res *Result) map[string][2]float64 {
+	byName := make(map[string]*meridian.Workload, len(p.Workloads))
+	for i := range p.Workloads {
+		byName[p.Workloads[i].Name] = &p.Workloads[i]
+	}
+	load := map[string][2]float64{}
+	for _, pl := range res.Placements {
+		w, u := byName[pl.Workload], load[pl.Target]
+		u[0] += float64(pl.Replicas) * w.PerReplica.VCPU
+		u[1] += float64(pl.Replicas) * w.PerReplica.MemoryGiB
+		load[pl.Target] = u
+	}
+	return load
+}
+
+// fits reports whether a target of capacity c holding u has room for more
+// (vCPU and memory); a dimension left at zero is unlimited.
+func fits(c meridian.Capacity, u, more [2]float64) bool {
+	ok := func(limit, v float64) bool { return limit <= 0 || v <= limit*(1+1e-9) }
+	return ok(c.VCPU, u[0]+more[0]) && ok(c.MemoryGiB, u[1]+more[1])
 }
 
 func TestSolveProperties(t *testing.T) {

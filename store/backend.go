@@ -38,7 +38,9 @@ func AlertRelevant(e meridian.Event) bool {
 		return e.Branch != ""
 	case meridian.EventDriftOpened, meridian.EventDriftCleared,
 		meridian.EventApplyFailed, meridian.EventApplySucceeded,
-		meridian.EventConditionOpened, meridian.EventConditionCleared:
+		meridian.EventConditionOpened, meridian.EventConditionCleared,
+		meridian.EventEdgeSiteBehind, meridian.EventEdgeSiteFailing, meridian.EventEdgeSiteStale, meridian.EventEdgeSiteRecovered,
+		meridian.EventEdgeSiteRetired:
 		return true
 	}
 	return false

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meridianhq/meridian"
@@ -134,4 +136,99 @@ func (e *UnavailableError) Unwrap() []error {
 func IsUnavailable(err error) bool {
 	var e *UnavailableError
 	return errors.As(err, &e)
+}
+
+// SchemaMigration is one schema migration: its version (the NNNN of its
+// file) and its name (the rest of the file name).
+type SchemaMigration struct {
+	Version int
+	Name    string
+}
+
+func (m SchemaMigration) String() string { return fmt.Sprintf("%d (%s)", m.Version, m.Name) }
+
+// SchemaError is a backend's refusal to open a database whose recorded
+// migrations this binary does not know: a newer Meridian (or a build with
+// other numbering) wrote it. Running on a schema it does not understand
+// could lose or corrupt what is stored, so the backend changes nothing and
+// fails with this EINVALID error; the operator upgrades Meridian or points
+// it at another database.
+type SchemaError struct {
+	// Recorded is every migration the database records, oldest first.
+	Recorded []SchemaMigration
+	// Unknown are the recorded migrations whose version this binary does
+	// not have.
+	Unknown []SchemaMigration
+	// Renamed are recorded migrations whose version this binary has under
+	// another name; Name is the recorded one.
+	Renamed []SchemaMigration
+	// Missing are migrations of this binary that the database does not
+	// record although it records a newer one: applying them now would run
+	// them out of order, on a schema they were not written for.
+	Missing []SchemaMigration
+	// Newest is the newest migration this binary knows.
+	Newest SchemaMigration
+}
+
+func (e *SchemaError) Error() string {
+	var why []string
+	if len(e.Unknown) > 0 {
+		why = append(why, "it records migrations this meridian does not have: "+joinMigrations(e.Unknown))
+	}
+	for _, r := range e.Renamed {
+		why = append(why, fmt.Sprintf("it records migration %d as %q, which this meridian knows by another name", r.Version, r.Name))
+	}
+	if len(e.Missing) > 0 {
+		why = append(why, "it lacks migrations of this meridian older than ones it records: "+joinMigrations(e.Missing))
+	}
+	versions := make([]int, len(e.Recorded))
+	for i, m := range e.Recorded {
+		versions[i] = m.Version
+	}
+	return fmt.Sprintf("schema written by another meridian (a newer release, or a build with other migrations): %s "+
+		"(recorded versions: %s; the newest this meridian knows: %s). Nothing was changed: "+
+		"upgrade meridian to the release that wrote this database or a newer one, or point --db (MERIDIAN_DB) or --state-dir at another database",
+		strings.Join(why, "; "), versionRanges(versions), e.Newest)
+}
+
+// Unwrap lets errors.As find the meridian.Error code EINVALID: the
+// database given is not one this binary can use, as a bad --db is not.
+func (e *SchemaError) Unwrap() error {
+	return meridian.Errorf(meridian.EINVALID, "database schema unknown to this meridian")
+}
+
+// IsSchemaError reports whether err is (or wraps) a *SchemaError.
+func IsSchemaError(err error) bool {
+	var e *SchemaError
+	return errors.As(err, &e)
+}
+
+func joinMigrations(ms []SchemaMigration) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = m.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// versionRanges renders sorted versions as ranges ("1-6, 8-15"), so that a
+// long history stays one short line; "none" when there is none.
+func versionRanges(vs []int) string {
+	var parts []string
+	for i := 0; i < len(vs); {
+		j := i
+		for j+1 < len(vs) && vs[j+1] == vs[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, strconv.Itoa(vs[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", vs[i], vs[j]))
+		}
+		i = j + 1
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }

@@ -94,20 +94,27 @@ func TestReferenceModules(t *testing.T) {
 		"aws": {backend: "s3", want: map[string][]string{
 			"aws_kms_key.workload":              {"enable_key_rotation", "deletion_window_in_days", "tags", "policy"},
 			"aws_cloudwatch_log_group.workload": {"retention_in_days", "kms_key_id", "tags"},
+			"aws_security_group.workload":       {"vpc_id", "tags"},
+			"aws_security_group_rule.workload":  {"security_group_id", "type", "protocol", "from_port", "to_port", "cidr_blocks", "ipv6_cidr_blocks"},
 		}},
 		"azure": {backend: "azurerm", want: map[string][]string{
 			"azurerm_key_vault.target":                 {"purge_protection_enabled", "sku_name"},
 			"azurerm_key_vault_key.workload":           {"key_type", "rotation_policy.automatic.time_before_expiry", "tags"},
 			"azurerm_log_analytics_workspace.workload": {"retention_in_days", "tags"},
+			"azurerm_network_security_group.workload":  {"tags"},
+			"azurerm_network_security_rule.workload": {"priority", "direction", "protocol", "destination_port_range",
+				"source_address_prefixes", "destination_address_prefixes"},
 		}},
 		"gcp": {backend: "gcs", want: map[string][]string{
 			"google_kms_crypto_key.workload":                {"rotation_period", "version_template.protection_level", "labels"},
 			"google_logging_project_bucket_config.workload": {"retention_days", "cmek_settings"},
+			"google_compute_firewall.workload":              {"network", "direction", "source_ranges", "destination_ranges", "allow.protocol", "allow.ports"},
 		}},
 		"offline": {backend: "local", want: map[string][]string{
-			"terraform_data.key":        {"input"},
-			"terraform_data.log_group":  {"input"},
-			"terraform_data.deployment": {"input"},
+			"terraform_data.key":           {"input"},
+			"terraform_data.log_group":     {"input"},
+			"terraform_data.deployment":    {"input"},
+			"terraform_data.firewall_rule": {"input"},
 		}},
 	}
 	for name, tc := range cases {
@@ -166,8 +173,9 @@ func hasDynamic(b *hclsyntax.Block, name string) bool {
 // reference module would otherwise surface only in production.
 func TestModulesReadOnlyMeridianVariables(t *testing.T) {
 	written := map[string]map[string]bool{
-		"target":     jsonFields(reflect.TypeFor[terraform.TargetVars]()),
-		"placements": jsonFields(reflect.TypeFor[terraform.PlacementVars]()),
+		"target":        jsonFields(reflect.TypeFor[terraform.TargetVars]()),
+		"placements":    jsonFields(reflect.TypeFor[terraform.PlacementVars]()),
+		"network_rules": jsonFields(reflect.TypeFor[terraform.NetworkRuleVars]()),
 	}
 	var first []byte
 	for _, name := range []string{"offline", "aws", "azure", "gcp"} {
@@ -183,23 +191,47 @@ func TestModulesReadOnlyMeridianVariables(t *testing.T) {
 		}
 		m := parseModule(t, dir)
 		for file, body := range m.files {
-			hclsyntax.VisitAll(body, func(n hclsyntax.Node) hcl.Diagnostics {
-				e, ok := n.(*hclsyntax.ScopeTraversalExpr)
-				if !ok {
+			for _, b := range body.Blocks {
+				each := eachOf(b)
+				hclsyntax.VisitAll(b.Body, func(n hclsyntax.Node) hcl.Diagnostics {
+					e, ok := n.(*hclsyntax.ScopeTraversalExpr)
+					if !ok {
+						return nil
+					}
+					checkTraversal(t, name+"/"+file, e.Traversal, written, each)
 					return nil
-				}
-				checkTraversal(t, name+"/"+file, e.Traversal, written)
-				return nil
-			})
+				})
+			}
 		}
 	}
 }
 
+// eachOf is what a block's for_each iterates: "network_rules" when it
+// reads var.network_rules or a local built from it (named *_rules),
+// "placements" otherwise (every other for_each in these modules iterates
+// placements or a filter of them).
+func eachOf(b *hclsyntax.Block) string {
+	fe, ok := b.Body.Attributes["for_each"]
+	if !ok {
+		return "placements"
+	}
+	for _, tr := range fe.Expr.Variables() {
+		names := traversalNames(tr)
+		if len(names) >= 2 && (names[0] == "var" && names[1] == "network_rules" || names[0] == "local" && strings.HasSuffix(names[1], "_rules")) {
+			return "network_rules"
+		}
+	}
+	return "placements"
+}
+
+// moduleFields are what the modules add to a network rule themselves:
+// Azure numbers their priorities.
+var moduleFields = map[string]bool{"priority": true}
+
 // checkTraversal checks var.target.X and each.value.X reads against what
-// Meridian writes (every for_each in these modules iterates placements or
-// a filter of them). Reads through for-expression variables are not
+// Meridian writes. Reads through for-expression variables are not
 // checked.
-func checkTraversal(t *testing.T, where string, tr hcl.Traversal, written map[string]map[string]bool) {
+func checkTraversal(t *testing.T, where string, tr hcl.Traversal, written map[string]map[string]bool, each string) {
 	t.Helper()
 	names := traversalNames(tr)
 	switch {
@@ -208,8 +240,8 @@ func checkTraversal(t *testing.T, where string, tr hcl.Traversal, written map[st
 			t.Errorf("%s reads var.target.%s, which Meridian does not write", where, names[2])
 		}
 	case len(names) >= 3 && names[0] == "each" && names[1] == "value":
-		if !written["placements"][names[2]] {
-			t.Errorf("%s reads each.value.%s, which Meridian does not write", where, names[2])
+		if !written[each][names[2]] && !(each == "network_rules" && moduleFields[names[2]]) {
+			t.Errorf("%s reads each.value.%s of %s, which Meridian does not write", where, names[2], each)
 		}
 	}
 }
@@ -253,6 +285,8 @@ func TestVariablesMatchWhatMeridianWrites(t *testing.T) {
 			want = reflect.TypeFor[terraform.TargetVars]()
 		case "placements":
 			want = reflect.TypeFor[terraform.PlacementVars]()
+		case "network_rules":
+			want = reflect.TypeFor[terraform.NetworkRuleVars]()
 		default:
 			continue
 		}

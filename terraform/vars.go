@@ -1,20 +1,27 @@
 package terraform
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/meridianhq/meridian"
 )
 
-// Vars is meridian.auto.tfvars.json: the target and the placements on it.
-// It deliberately holds no plan ID or commit, so that re-planning the same
-// placements converges to "no changes".
+// Vars is meridian.auto.tfvars.json: the target, the placements on it and
+// the firewall rules their traffic needs. It deliberately holds no plan ID
+// or commit, so that re-planning the same placements converges to "no
+// changes".
 type Vars struct {
 	Target     TargetVars
 	Placements map[string]PlacementVars
+	// NetworkRules are written as network_rules only when there are any,
+	// so that a module without traffic rules need not declare the variable.
+	NetworkRules []NetworkRuleVars
 	// Extra are the target's terraform.vars, written at the top level.
 	Extra map[string]string
 }
@@ -40,6 +47,61 @@ type PlacementVars struct {
 	Tags             map[string]string `json:"tags"`
 	Encryption       string            `json:"encryption"`
 	LogRetentionDays int               `json:"log_retention_days"`
+}
+
+// ProtocolAll is the protocol of a NetworkRuleVars that opens every port
+// of every protocol.
+const ProtocolAll = "all"
+
+// NetworkRuleVars is one firewall rule of a placement: traffic of one
+// protocol on a port range, from (ingress) or to (egress) the CIDRs. A
+// rule for every protocol has protocol "all" and ports 0-0.
+type NetworkRuleVars struct {
+	Workload    string   `json:"workload"`
+	Direction   string   `json:"direction"`
+	Protocol    string   `json:"protocol"`
+	FromPort    int      `json:"from_port"`
+	ToPort      int      `json:"to_port"`
+	CIDRs       []string `json:"cidrs"`
+	Description string   `json:"description"`
+}
+
+// NewNetworkRules flattens firewall rules of target into one entry per
+// protocol and port range, sorted, without duplicates, as Terraform's
+// firewall resources take them.
+func NewNetworkRules(target string, rules []meridian.FirewallRule) []NetworkRuleVars {
+	var out []NetworkRuleVars
+	for _, r := range rules {
+		base := NetworkRuleVars{Workload: r.Workload, Direction: r.Direction, Protocol: ProtocolAll,
+			CIDRs: slices.Sorted(slices.Values(r.CIDRs)), Description: "meridian: " + r.Workload + " on " + target + " " + r.Peer}
+		if len(r.Ports) == 0 {
+			out = append(out, base)
+		}
+		for _, p := range r.Ports {
+			v := base
+			v.Protocol, v.FromPort, v.ToPort = strings.ToLower(p.Protocol), p.Port, p.Last()
+			out = append(out, v)
+		}
+	}
+	// Rules that open the same thing are one rule, so that a module can key
+	// its resources by what they open; their descriptions are joined.
+	cmpRule := func(a, b NetworkRuleVars) int {
+		return cmp.Or(strings.Compare(a.Workload, b.Workload), strings.Compare(a.Direction, b.Direction),
+			strings.Compare(a.Protocol, b.Protocol), cmp.Compare(a.FromPort, b.FromPort), cmp.Compare(a.ToPort, b.ToPort),
+			slices.Compare(a.CIDRs, b.CIDRs))
+	}
+	slices.SortStableFunc(out, cmpRule)
+	var merged []NetworkRuleVars
+	for _, r := range out {
+		if n := len(merged); n > 0 && cmpRule(merged[n-1], r) == 0 {
+			if !strings.Contains(merged[n-1].Description, r.Description) {
+				merged[n-1].Description += "; " + strings.TrimPrefix(r.Description, "meridian: ")
+			}
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
 }
 
 // NewTargetVars describes t.
@@ -74,8 +136,11 @@ func (v Vars) MarshalJSON() ([]byte, error) {
 	if v.Placements == nil {
 		doc["placements"] = map[string]PlacementVars{}
 	}
+	if len(v.NetworkRules) > 0 {
+		doc["network_rules"] = v.NetworkRules
+	}
 	for k, x := range v.Extra {
-		if _, taken := doc[k]; taken {
+		if _, taken := doc[k]; taken || k == "network_rules" {
 			return nil, fmt.Errorf("terraform.vars.%s: the name is reserved for Meridian", k)
 		}
 		doc[k] = x

@@ -6,7 +6,29 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 )
+
+// findingSourceConfig is ?source= for the findings about the config, the
+// plans' own; meridian.FindingSourceLive is for those of the audits.
+const findingSourceConfig = "config"
+
+// findingBranches maps ?source= to the branches whose finding records it
+// lists: config the watched branch's, live its audits' (kept on
+// controlplane.LiveBranch, docs/audit.md); empty lists def (which may be
+// both).
+func (s *Server) findingBranches(src string, def ...string) ([]string, error) {
+	branch := s.recon.Branch()
+	switch src {
+	case "":
+		return def, nil
+	case findingSourceConfig:
+		return []string{branch}, nil
+	case meridian.FindingSourceLive:
+		return []string{controlplane.LiveBranch(branch)}, nil
+	}
+	return nil, meridian.Errorf(meridian.EINVALID, "source must be config or live, got %q", clip(src))
+}
 
 func (s *Server) findingRoutes(r chi.Router) {
 	r.With(s.require(RoleViewer)).Get("/findings", s.handleFindingList)

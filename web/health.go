@@ -21,6 +21,10 @@ type readiness struct {
 	// store (always true for a server alone on it). Followers are ready:
 	// they serve the API, the dashboard and webhooks.
 	Leader bool `json:"leader"`
+	// Forwarding says whether a follower forwards plans and applies to
+	// the leader ("ok"), or why not. A refusal leaves the replica ready:
+	// it serves everything else.
+	Forwarding string `json:"forwarding,omitempty"`
 }
 
 // handleReadyz answers 200 when the store takes writes and the config
@@ -32,7 +36,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	log := logger(ctx, s.log)
-	out := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "git": "ok"}, Leader: s.leading()}
+	out := readiness{Status: "ready", Checks: map[string]string{"store": "ok", "git": "ok"}, Leader: s.leading(), Forwarding: s.forwarding(ctx)}
 	if err := s.storeReady(ctx); err != nil {
 		log.ErrorContext(ctx, "readiness: store", "err", err)
 		msg := "failing: the store does not answer"

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/meridianhq/meridian"
-	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/store"
 )
 
@@ -76,7 +75,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 // branch in ?state= (open, resolved or waived), filtered by ?rule=,
 // ?severity=, ?workload=, ?target= and ?team=, ordered by fingerprint.
 // ?source=live lists the live findings of the branch's audits instead
-// (their records on controlplane.LiveBranch).
+// (their records on controlplane.LiveBranch); ?source=config, as absent,
+// the plans' findings.
 func (s *Server) handleFindingRecords(w http.ResponseWriter, r *http.Request) {
 	if s.opts.History == nil {
 		s.writeError(w, r, errNoHistory)
@@ -98,17 +98,13 @@ func (s *Server) handleFindingRecords(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "severity must be deny, warn or info, got %q", clip(string(sev))))
 		return
 	}
-	branch := s.recon.Branch()
-	switch src := q.Get("source"); src {
-	case "":
-	case meridian.FindingSourceLive:
-		branch = controlplane.LiveBranch(branch)
-	default:
-		s.writeError(w, r, meridian.Errorf(meridian.EINVALID, "source must be live or absent, got %q", clip(src)))
+	branches, err := s.findingBranches(q.Get("source"), s.recon.Branch())
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	recs, err := s.opts.History.FindingRecords(r.Context(), store.FindingFilter{
-		RepoID: s.recon.RepoID(), Branch: branch, State: state, Rule: q.Get("rule"), Severity: sev,
+		RepoID: s.recon.RepoID(), Branch: branches[0], State: state, Rule: q.Get("rule"), Severity: sev,
 		Workload: q.Get("workload"), Target: q.Get("target"), Team: q.Get("team"), Limit: p.limit(),
 	})
 	if err != nil {

@@ -60,7 +60,8 @@ func TestFindingRecordsAPI(t *testing.T) {
 		"unknown state":    {"state=closed", 400, nil},
 		"empty state":      {"state=", 400, nil},
 		"unknown severity": {"state=open&severity=fatal", 400, nil},
-		"unknown source":   {"state=open&source=config", 400, nil},
+		"unknown source":   {"state=open&source=cloud", 400, nil},
+		"config source":    {"state=open&source=config", 200, []string{"api/MER-TAG-001", "etl/ORG-AVAIL-1"}},
 		// Without state: a plan's findings, and this branch has no plan.
 		"no state keeps the plan's findings": {"", 503, nil}, // the branch not read yet: retry
 	}

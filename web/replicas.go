@@ -6,9 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -250,26 +254,102 @@ func (s *Server) dequeue(ctx context.Context, id string) {
 // toLeader sends a request that only the leader may serve (a plan or an
 // apply, an alert sink test) to the leader when this replica does not
 // lead: through a reverse proxy to the leader's URL, with the client's
-// credentials, which the leader checks again. A request forwarded once is
-// not forwarded again, and with no leader known the answer is 503.
+// credentials, which the leader checks again. The URL comes from the
+// lease, outside input: it is forwarded to only when Options.Peers
+// allows it. A request forwarded once is not forwarded again; with no
+// leader known, or one not allowed, the answer is 503.
 func (s *Server) toLeader(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.leading() {
 			next.ServeHTTP(w, r)
 			return
 		}
+		ctx := r.Context()
 		target := s.opts.Leader.LeaderURL()
-		u, err := url.Parse(target)
-		if target == "" || err != nil || r.Header.Get(HeaderForwarded) != "" {
+		if target == "" || r.Header.Get(HeaderForwarded) != "" {
 			s.writeError(w, r, meridian.Errorf(meridian.EUNAVAILABLE,
 				"this replica is not the leader and knows no leader to forward to; ask again once a leader is elected (GET /readyz says which replica leads)"))
+			return
+		}
+		u, err := s.checkLeaderURL(ctx, target)
+		if err != nil {
+			s.writeError(w, r, meridian.Errorf(meridian.EUNAVAILABLE,
+				"this replica is not the leader, and the URL the leader advertises is not one it may forward credentials to (--peer-urls): nothing was forwarded; "+
+					"send the request to the leader, or fix --peer-urls (GET /readyz says whether forwarding is refused)"))
 			return
 		}
 		// The leader's answer may come later than this server's write
 		// timeout (an apply); the request's own context still bounds it.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-		s.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), leaderURLKey{}, u)))
+		s.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, leaderURLKey{}, u)))
 	})
+}
+
+// checkLeaderURL checks the leader's URL against Options.Peers and logs a
+// refused URL once.
+func (s *Server) checkLeaderURL(ctx context.Context, target string) (*url.URL, error) {
+	u, err := s.opts.Peers.Check(ctx, target)
+	if err != nil {
+		s.refused.warn(ctx, logger(ctx, s.log), target, err)
+	}
+	return u, err
+}
+
+// forwarding is /readyz's word on forwarding to the leader: empty while
+// this replica leads.
+func (s *Server) forwarding(ctx context.Context) string {
+	if s.leading() {
+		return ""
+	}
+	target := s.opts.Leader.LeaderURL()
+	if target == "" {
+		return "no leader known: plans and applies answer 503"
+	}
+	if _, err := s.checkLeaderURL(ctx, target); err != nil {
+		return "refused: the leader's advertised URL is not allowed by --peer-urls (see the log); plans and applies answer 503"
+	}
+	return "ok"
+}
+
+// maxRefusedLogged bounds the refused URLs remembered: a lease rewritten
+// in a loop must not grow memory, nor the log.
+const maxRefusedLogged = 64
+
+// refusedPeers logs each refused leader URL once.
+type refusedPeers struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (rp *refusedPeers) warn(ctx context.Context, log *slog.Logger, raw string, err error) {
+	rp.mu.Lock()
+	first := !rp.seen[raw] && len(rp.seen) < maxRefusedLogged
+	if first {
+		if rp.seen == nil {
+			rp.seen = map[string]bool{}
+		}
+		rp.seen[raw] = true
+	}
+	rp.mu.Unlock()
+	if first {
+		log.WarnContext(ctx, "not forwarding to the leader: its advertised URL is refused", "leader_url", redactPeerURL(raw), "why", err.Error())
+	}
+}
+
+// redactPeerURL is a refused URL fit for the log: whatever precedes an @
+// (userinfo) and follows a ? or # (a query may hold a token) is cut, and
+// the rest is bounded.
+func redactPeerURL(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i] + "[redacted]"
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = "[redacted]@" + s[i+1:]
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return strconv.QuoteToASCII(s)
 }
 
 // leaderURLKey carries the leader's URL to the proxy's Rewrite.
@@ -277,9 +357,15 @@ type leaderURLKey struct{}
 
 // newLeaderProxy is the reverse proxy of toLeader. Requests keep their
 // Host, and X-Forwarded-For names the client (believed by the leader when
-// the replicas are among its --trusted-proxy ranges).
+// the replicas are among its --trusted-proxy ranges). Rewrite drops the
+// hop-by-hop headers and the client's X-Forwarded-*. Its transport never
+// goes through $HTTP_PROXY: the credentials go to the leader only.
 func (s *Server) newLeaderProxy() *httputil.ReverseProxy {
+	tr := &http.Transport{DialContext: (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2: true, MaxIdleConns: 16, IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second,
+		ExpectContinueTimeout: time.Second}
 	return &httputil.ReverseProxy{
+		Transport: tr,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(pr.In.Context().Value(leaderURLKey{}).(*url.URL))
 			pr.SetXForwarded()

@@ -2,9 +2,7 @@ package web_test
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/controlplane/controlplanetest"
+	"github.com/meridianhq/meridian/leader/leadertest"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/web"
 )
@@ -169,34 +168,18 @@ func TestQueuedDeliveries(t *testing.T) {
 // included, to the leader's URL once; with no leader known, or for a
 // request forwarded already, it answers 503. Roles are checked before.
 func TestForwardToLeader(t *testing.T) {
-	type seen struct {
-		path, auth, forwarded, body string
-	}
-	var mu sync.Mutex
-	var got []seen
-	leaderSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, seen{r.URL.Path, r.Header.Get("Authorization"), r.Header.Get(web.HeaderForwarded), string(b)})
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, `{"id":"from-the-leader"}`)
-	}))
-	defer leaderSrv.Close()
+	leaderSrv := leadertest.NewPeer(t)
 	ld := &leadership{}
 	ld.url.Store(leaderSrv.URL)
-	h := newHarness(t, harnessOptions{server: web.Options{Leader: ld}})
+	h := newHarness(t, harnessOptions{server: web.Options{Leader: ld, Peers: mustPeers(t, leaderSrv.URL)}})
 	h.Loader.Set("master", snapshot("c1", config(nil, workload("api", "alice", 2))))
 
 	var out map[string]any
 	if code := h.do("POST", "/api/v1/plans", web.RoleOperator, map[string]string{"ref": "main"}, &out); code != http.StatusCreated || out["id"] != "from-the-leader" {
 		t.Fatalf("plan on a replica: %d %v, want the leader's 201", code, out)
 	}
-	mu.Lock()
-	first := got
-	mu.Unlock()
-	want := seen{"/api/v1/plans", "Bearer " + h.tokens[web.RoleOperator], "replica", `{"ref":"main"}`}
+	first := leaderSrv.Requests()
+	want := leadertest.Request{Path: "/api/v1/plans", Authorization: "Bearer " + h.tokens[web.RoleOperator], ForwardedBy: "replica", Body: `{"ref":"main"}`}
 	if len(first) != 1 || first[0] != want {
 		t.Fatalf("the leader got %+v, want %+v", first, want)
 	}
@@ -226,10 +209,7 @@ func TestForwardToLeader(t *testing.T) {
 	if code := h.do("POST", "/api/v1/plans", web.RoleOperator, map[string]string{}, nil); code != http.StatusServiceUnavailable {
 		t.Errorf("no leader known: %d, want 503", code)
 	}
-	mu.Lock()
-	n := len(got)
-	mu.Unlock()
-	if n != 1 {
+	if n := len(leaderSrv.Requests()); n != 1 {
 		t.Errorf("the leader got %d requests, want only the first", n)
 	}
 

@@ -79,6 +79,9 @@ type Options struct {
 	// the replica that received it, in the background).
 	Leader Leadership
 	Queue  DeliveryQueue
+	// Peers are the leader URLs a follower forwards to, with the client's
+	// credentials (replicas_peers.go; nil: none, every forward is refused).
+	Peers *PeerURLs
 	// Edge serves OPA bundles and takes status reports under /edge/v1,
 	// and lists the sites under /api/v1/sites (docs/edge.md). Nil: those
 	// routes answer 404.
@@ -122,6 +125,8 @@ type Server struct {
 	// proxy forwards the leader's requests to it (replicas.go).
 	queueWake chan struct{}
 	proxy     *httputil.ReverseProxy
+	// refused are the leader URLs refused and logged once (replicas.go).
+	refused refusedPeers
 }
 
 // NewServer returns a server for recon's config repo. Handlers read st;

@@ -102,6 +102,8 @@ func (s *Server) uiRoutes(r chi.Router) {
 		r.Get("/plans/{planID}", s.handleUIPlan)
 		r.Get("/runs/{runID}", s.handleUIRun)
 		r.Get("/locks", s.handleUILocks)
+		r.Get("/sites", s.handleUISites)
+		r.Get("/sites/{name}", s.handleUISite)
 		r.With(s.requirePage(RoleOperator)).Post("/locks/release", s.handleUILockRelease)
 	})
 }

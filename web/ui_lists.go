@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/dashboard"
 	"github.com/meridianhq/meridian/store"
 )
@@ -150,11 +151,36 @@ func (s *Server) handleUIDrift(w http.ResponseWriter, r *http.Request) {
 
 // findingsData is the findings page.
 type findingsData struct {
-	State  meridian.FindingState
-	States []meridian.FindingState
+	State meridian.FindingState
+	// States and Sources are the state and source tabs, each a link that
+	// keeps the other filters.
+	States []findingTab
+	// Source is "" (all), config or live.
+	Source  string
+	Sources []findingTab
+	// Rule filters by rule ID ("": all).
+	Rule   string
 	Groups []findingGroup
 	Total  int
 	listPage
+}
+
+// findingTab is one tab of the findings page's state or source filter.
+type findingTab struct {
+	Name, Href string
+	Current    bool
+}
+
+// findingsHref is the findings page's link for state, source and rule.
+func findingsHref(state meridian.FindingState, source, rule string) string {
+	q := url.Values{"state": {string(state)}}
+	if source != "" {
+		q.Set("source", source)
+	}
+	if rule != "" {
+		q.Set("rule", rule)
+	}
+	return "/findings?" + q.Encode()
 }
 
 // findingGroup is the findings of one rule and severity.
@@ -168,17 +194,19 @@ type findingItem struct {
 	meridian.FindingRecord
 	// Href is the web link to File:Line at the last commit that raised
 	// it ("" for a repo without one); Loc is the "file:line" text.
-	Href, Loc   string
-	Remediation string
+	Href, Loc string
+	// Live marks a finding about a live resource (an audit's).
+	Live bool
 }
 
 // handleUIFindings is GET /findings?state=open|resolved|waived: the
 // watched branch's finding records in one state, grouped by rule and
-// severity.
+// severity, those about the config and those of its audits on live
+// resources (?source=config|live for one kind), of one ?rule= or all.
 func (s *Server) handleUIFindings(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	v := findingsData{State: meridian.FindingState(q.Get("state")), States: []meridian.FindingState{meridian.FindingOpen, meridian.FindingResolved, meridian.FindingWaived}}
+	v := findingsData{State: meridian.FindingState(q.Get("state")), Source: q.Get("source"), Rule: q.Get("rule")}
 	if v.State == "" {
 		v.State = meridian.FindingOpen
 	}
@@ -195,17 +223,43 @@ func (s *Server) handleUIFindings(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	recs, err := s.opts.History.FindingRecords(ctx, store.FindingFilter{RepoID: s.recon.RepoID(), Branch: s.recon.Branch(), State: v.State, Limit: v.limit()})
+	live := controlplane.LiveBranch(s.recon.Branch())
+	branches, err := s.findingBranches(v.Source, s.recon.Branch(), live)
 	if err != nil {
 		s.pageError(w, r, err)
 		return
+	}
+	// Each branch's first limit records are enough: the page ends before
+	// the limit-th record of their concatenation.
+	var recs []meridian.FindingRecord
+	for _, b := range branches {
+		got, err := s.opts.History.FindingRecords(ctx, store.FindingFilter{RepoID: s.recon.RepoID(), Branch: b, State: v.State, Rule: v.Rule, Limit: v.limit()})
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		recs = append(recs, got...)
+	}
+	for _, st := range []meridian.FindingState{meridian.FindingOpen, meridian.FindingResolved, meridian.FindingWaived} {
+		v.States = append(v.States, findingTab{Name: string(st), Href: findingsHref(st, v.Source, v.Rule), Current: st == v.State})
+	}
+	for _, src := range []string{"", findingSourceConfig, meridian.FindingSourceLive} {
+		name := src
+		if name == "" {
+			name = "all"
+		}
+		v.Sources = append(v.Sources, findingTab{Name: name, Href: findingsHref(v.State, src, v.Rule), Current: src == v.Source})
 	}
 	recs = cut(recs, &v.listPage, "/findings", q)
 	remediation := s.remediations(r)
 	repo := s.recon.Source()
 	groups := map[[2]string]*findingGroup{}
 	for _, f := range recs {
-		it := findingItem{FindingRecord: f, Remediation: remediation[f.Fingerprint]}
+		it := findingItem{FindingRecord: f, Live: f.Branch == live}
+		if it.Remediation == "" {
+			// Records written before they kept the remediation.
+			it.Remediation = remediation[f.Fingerprint]
+		}
 		it.Href, it.Loc = dashboard.SourceLink(repo, f.LastCommit, f.File, f.Line)
 		k := [2]string{f.Rule, string(f.Severity)}
 		g := groups[k]

@@ -56,6 +56,10 @@ type overviewData struct {
 
 type overviewCounts struct {
 	Drift, Deny, Warn, Blocked, Unplaceable, Frozen, Locks int
+	// LiveDeny and LiveWarn count the open findings of the branch's
+	// audits on live resources (controlplane.LiveBranch); Deny and Warn
+	// those about the config.
+	LiveDeny, LiveWarn int
 }
 
 // openCounter counts in SQL what the overview shows as numbers, so that a
@@ -177,7 +181,8 @@ func (s *Server) overviewCosts(ctx context.Context, v *overviewData) error {
 	return nil
 }
 
-// overviewCounts counts open drift, open deny and warn findings, and locks.
+// overviewCounts counts open drift, open deny and warn findings about the
+// config and on live resources, and locks.
 func (s *Server) overviewCounts(ctx context.Context, c *overviewCounts) error {
 	repo, branch := s.recon.RepoID(), s.recon.Branch()
 	locks, err := s.st.ListLocks(ctx, repo)
@@ -185,38 +190,40 @@ func (s *Server) overviewCounts(ctx context.Context, c *overviewCounts) error {
 		return fmt.Errorf("overview: locks: %w", err)
 	}
 	c.Locks = len(locks)
-	if oc, ok := s.st.(openCounter); ok {
+	oc, counts := s.st.(openCounter)
+	if counts {
 		if c.Drift, err = oc.CountOpenDrift(ctx, repo); err != nil {
 			return err
 		}
-		if s.opts.History != nil {
-			bySev, err := oc.CountFindings(ctx, repo, branch, meridian.FindingOpen)
-			if err != nil {
-				return err
-			}
-			c.Deny, c.Warn = bySev[meridian.SeverityDeny], bySev[meridian.SeverityWarn]
+	} else {
+		drift, err := s.st.ListDrift(ctx, store.DriftFilter{RepoID: repo, State: store.DriftOpen})
+		if err != nil {
+			return fmt.Errorf("overview: drift: %w", err)
 		}
-		return nil
+		c.Drift = len(drift)
 	}
-	drift, err := s.st.ListDrift(ctx, store.DriftFilter{RepoID: repo, State: store.DriftOpen})
-	if err != nil {
-		return fmt.Errorf("overview: drift: %w", err)
-	}
-	c.Drift = len(drift)
 	if s.opts.History == nil {
 		return nil
 	}
-	recs, err := s.opts.History.FindingRecords(ctx, store.FindingFilter{RepoID: repo, Branch: branch, State: meridian.FindingOpen})
-	if err != nil {
-		return fmt.Errorf("overview: findings: %w", err)
-	}
-	for _, f := range recs {
-		switch f.Severity {
-		case meridian.SeverityDeny:
-			c.Deny++
-		case meridian.SeverityWarn:
-			c.Warn++
+	for _, side := range []struct {
+		branch     string
+		deny, warn *int
+	}{{branch, &c.Deny, &c.Warn}, {controlplane.LiveBranch(branch), &c.LiveDeny, &c.LiveWarn}} {
+		bySev := map[meridian.Severity]int{}
+		if counts {
+			if bySev, err = oc.CountFindings(ctx, repo, side.branch, meridian.FindingOpen); err != nil {
+				return err
+			}
+		} else {
+			recs, err := s.opts.History.FindingRecords(ctx, store.FindingFilter{RepoID: repo, Branch: side.branch, State: meridian.FindingOpen})
+			if err != nil {
+				return fmt.Errorf("overview: findings: %w", err)
+			}
+			for _, f := range recs {
+				bySev[f.Severity]++
+			}
 		}
+		*side.deny, *side.warn = bySev[meridian.SeverityDeny], bySev[meridian.SeverityWarn]
 	}
 	return nil
 }

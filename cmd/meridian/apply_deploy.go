@@ -7,6 +7,7 @@ import (
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
+	"github.com/meridianhq/meridian/planner/report"
 )
 
 // writeDeployPreview lists the deploy-repo changes in the summary apply
@@ -67,7 +68,5 @@ func writeDeployStep(w io.Writer, s *controlplane.DeployStep) {
 		}
 		fmt.Fprintln(w)
 	}
-	for _, f := range r.Findings {
-		fmt.Fprintf(w, "  %s %s: %s\n", f.Severity, f.Rule, f.Message)
-	}
+	report.FindingList(w, "  ", r.Findings)
 }

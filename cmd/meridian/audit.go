@@ -14,6 +14,7 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/inventory"
+	"github.com/meridianhq/meridian/planner/report"
 	"github.com/meridianhq/meridian/policies"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/terraform/workflow"
@@ -185,12 +186,7 @@ func writeAudit(w io.Writer, rep *inventory.Report) {
 	tw.Flush()
 	if len(rep.Findings) > 0 {
 		fmt.Fprintf(w, "\nLive findings (%d):\n", len(rep.Findings))
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  SEVERITY\tRULE\tWORKLOAD\tTARGET\tRESOURCE\tMESSAGE")
-		for _, f := range rep.Findings {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, dashIfEmpty(f.Workload), dashIfEmpty(f.Target), f.Resource, f.Message)
-		}
-		tw.Flush()
+		report.Findings(w, "  ", rep.Findings)
 	}
 	if len(rep.Drift) > 0 {
 		fmt.Fprintf(w, "\nLive drift (%d):\n", len(rep.Drift))

@@ -43,7 +43,16 @@ func TestAudit(t *testing.T) {
 		t.Errorf("frozen = %v, want [observability-gw]", rep.Frozen)
 	}
 
+	// The table, remediation included: a reader of the terminal or of a
+	// CI log must see what to do as --format json says it.
 	res = runCLI(t, args...)
+	golden(t, "audit.golden.txt", res.stdout)
+	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	for _, f := range rep.Findings {
+		if f.Remediation == "" || !strings.Contains(words(res.stdout), "fix: "+words(f.Remediation)) {
+			t.Errorf("table output lacks the remediation of %s on %s (%q)", f.Rule, f.Resource, f.Remediation)
+		}
+	}
 	for _, want := range []string{"aws-us-east-1", "MER-ENC-001", "i-0598c7d356eba48d7", "Frozen until their live findings are fixed: [observability-gw]"} {
 		if !strings.Contains(res.stdout, want) {
 			t.Errorf("table output lacks %q:\n%s", want, res.stdout)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/edge"
 	"github.com/meridianhq/meridian/store"
 )
@@ -34,7 +35,8 @@ func newEdgeSitesCmd(a *app) *cobra.Command {
 		Short: "List the edge sites: the revision each runs, its health and how long it has been behind",
 		Long: `sites lists the registered edge sites from the store meridian serve uses:
 the bundle revision each site's agent last reported active, its health as
-the server last assessed it (ok, syncing, behind, failing, stale, pending),
+the server last assessed it (ok, syncing, behind, failing, stale, pending,
+retired: its last live credential was revoked),
 how long it has been behind the branch head, and when it last reported. A
 site silent for longer than --stale-after (the server's --edge-stale-after)
 shows as stale even when no server runs to assess it.`,
@@ -85,12 +87,18 @@ func newEdgeRevokeCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "revoke SITE [--credential ID] [--state-dir DIR | --db FILE]",
-		Short: "Revoke a site's credentials; its agent's bundle and status requests then get 401",
+		Short: "Revoke a site's credentials, retiring it when none is left; its agent then gets 401",
 		Long: `revoke revokes every live credential of SITE (or only --credential ID, as
 the audit log of agent-config names it) in the store meridian serve uses.
 The server refuses them from the next request on: the agent keeps running
-its last bundle but gets no new one, and the site turns stale. Issue a new
-configuration with agent-config to let the site back in.`,
+its last bundle but gets no new one.
+
+A site left without a live credential is retired: the server announces
+it (edge.site_retired), which resolves the site's alerts, and assesses it
+no more; it is listed as retired, with what it last ran. To rotate a
+site's credential without retiring it, issue the new one with
+agent-config first, then revoke the old one with --credential. agent-config
+enrols a retired site again: it is pending until its new agent reports.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, site := cmd.Context(), args[0]
@@ -123,7 +131,16 @@ configuration with agent-config to let the site back in.`,
 			if err := db.AppendAudit(ctx, store.AuditEvent{Actor: "cli:" + owner().Actor, Action: "edge.credential.revoke", Detail: detail}); err != nil {
 				return &exitErr{code: exitError, err: err}
 			}
-			_, err = fmt.Fprintf(a.stdout, "Revoked %s.\n", detail)
+			if _, err := fmt.Fprintf(a.stdout, "Revoked %s.\n", detail); err != nil {
+				return err
+			}
+			rec, err := db.GetEdgeSite(ctx, site)
+			if err != nil {
+				return &exitErr{code: exitError, err: err}
+			}
+			if rec.Retired() {
+				_, err = fmt.Fprintf(a.stdout, "Edge site %s has no live credential left: it is retired, and its alerts resolve once the server announces it.\n", site)
+			}
 			return err
 		},
 	}
@@ -202,9 +219,16 @@ of the config repo.`,
 			}
 			defer db.Close()
 			actor := "cli:" + owner().Actor
+			prev, err := db.GetEdgeSite(ctx, site)
+			if err != nil && meridian.ErrorCode(err) != meridian.ENOTFOUND {
+				return &exitErr{code: exitError, err: err}
+			}
 			c, secret, err := edge.IssueCredential(ctx, db, site, actor, time.Now())
 			if err != nil {
 				return &exitErr{code: exitError, err: err}
+			}
+			if prev.Retired() {
+				fmt.Fprintf(a.stderr, "Edge site %s was retired; it is enrolled again, pending until its agent reports.\n", site)
 			}
 			if err := db.AppendAudit(ctx, store.AuditEvent{Actor: actor, Action: "edge.credential.create",
 				Detail: fmt.Sprintf("credential %s for edge site %s", c.ID, site)}); err != nil {

@@ -16,11 +16,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The monitoring files shipped in deploy/, checked against the server
-// that exposes the metrics they query.
+// The monitoring files shipped in deploy/ and in the Helm chart (the
+// alert rules, which its PrometheusRule templates), checked against the
+// server that exposes the metrics they query.
 var (
 	dashboardFile = filepath.Join("..", "..", "deploy", "grafana", "meridian.json")
-	rulesDir      = filepath.Join("..", "..", "deploy", "prometheus")
+	rulesFile     = filepath.Join("..", "..", "charts", "meridian", "files", "rules.yaml")
+	rulesTestDir  = filepath.Join("..", "..", "deploy", "prometheus")
 )
 
 // metricName finds the Meridian metric names in a PromQL expression.
@@ -65,7 +67,7 @@ func dashboardExprs(t *testing.T) map[string]string {
 // ruleExprs returns every rule's expression in rules.yaml, keyed by alert.
 func ruleExprs(t *testing.T) map[string]string {
 	t.Helper()
-	path := filepath.Join(rulesDir, "rules.yaml")
+	path := rulesFile
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -197,10 +199,10 @@ func TestPrometheusRules(t *testing.T) {
 		}
 		return string(out)
 	}
-	if out := run(rulesDir, "check", "rules", "rules.yaml"); !strings.Contains(out, "SUCCESS") {
+	if out := run(filepath.Dir(rulesFile), "check", "rules", filepath.Base(rulesFile)); !strings.Contains(out, "SUCCESS") {
 		t.Errorf("promtool check rules: %s", out)
 	}
-	if out := run(rulesDir, "test", "rules", "rules_test.yaml"); !strings.Contains(out, "SUCCESS") {
+	if out := run(rulesTestDir, "test", "rules", "rules_test.yaml"); !strings.Contains(out, "SUCCESS") {
 		t.Errorf("promtool test rules: %s", out)
 	}
 

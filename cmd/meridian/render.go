@@ -11,6 +11,7 @@ import (
 	"github.com/meridianhq/meridian/controlplane"
 	"github.com/meridianhq/meridian/gitops/deploy"
 	"github.com/meridianhq/meridian/planner"
+	"github.com/meridianhq/meridian/planner/report"
 )
 
 func newRenderCmd(a *app) *cobra.Command {
@@ -71,8 +72,8 @@ Exit status: 0 written; 1 on errors.`,
 			if err != nil {
 				return &exitErr{code: exitError, err: fmt.Errorf("render plan %s: %w", plan.ID, err)}
 			}
-			for _, f := range r.Findings {
-				fmt.Fprintf(a.stderr, "%s %s: %s\n", f.Severity, f.Rule, f.Message)
+			if err := report.FindingList(a.stderr, "", r.Findings); err != nil {
+				return err
 			}
 			if out == "" {
 				return writeStream(a.stdout, r.Tree)

@@ -134,6 +134,10 @@ type ServeConfig struct {
 	LeaderLease    time.Duration
 	AdvertiseURL   string
 	SharedStateDir bool
+	// PeerURLs are the leader URLs this replica forwards plans and
+	// applies to, with the client's credentials (web.ParsePeerURLs; empty:
+	// web.DerivePeerURLs of the advertise URL).
+	PeerURLs []string
 	// EdgeSigningKey is the bundle signing key file (default: generated
 	// under the state dir); EdgeStaleAfter and EdgeBehindAfter are when a
 	// site counts as stale and behind (zero: edge.Options' defaults).
@@ -338,7 +342,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.server = web.NewServer(m.db, m.recon, web.Options{WebhookSecret: c.WebhookSecret, MetricsAuth: c.MetricsAuth,
 		TrustedProxies: c.TrustedProxies, Logger: m.Logger, Metrics: metrics, TracerProvider: c.TracerProvider,
 		Events: web.FeedOptions{Retention: c.EventRetention, Logger: m.Logger}, Configs: loader,
-		Alerts: m.alerts, AlertTester: alertCfg, Silences: m.db, Leader: m.repl.election, Queue: m.repl.webQueue(), Edge: m.edge})
+		Alerts: m.alerts, AlertTester: alertCfg, Silences: m.db, Leader: m.repl.election, Queue: m.repl.webQueue(), Peers: m.repl.peers, Edge: m.edge})
 
 	if m.ln, err = net.Listen("tcp", c.Addr); err != nil {
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
@@ -742,6 +746,7 @@ SIGTERM or SIGINT shuts down gracefully.`,
 	f.DurationVar(&c.EventRetention, "event-retention", store.DefaultEventRetention, "how long the event feed (GET /api/v1/events) keeps events")
 	f.DurationVar(&c.LeaderLease, "leader-lease", leader.DefaultTTL, "with a PostgreSQL store: the leader's lease; another replica takes over at most this long after the leader stops renewing it, and a leader cut off from the database stops its work a third of it before")
 	f.StringVar(&c.AdvertiseURL, "advertise-url", "", "with a PostgreSQL store: the URL at which the other replicas reach this one, to forward plans and applies while it leads (default http://HOST:PORT of --listen, or of this host's name)")
+	f.StringSliceVar(&c.PeerURLs, "peer-urls", nil, "with a PostgreSQL store: the leader URLs this replica forwards plans and applies to, with the client's credentials: origins http(s)://HOST[:PORT], *.SUFFIX for one DNS label, dns+http(s)://NAME:PORT for the addresses NAME resolves to (default: this replica's --advertise-url and its siblings; see docs/server.md)")
 	f.BoolVar(&c.SharedStateDir, "shared-state-dir", false, "with a PostgreSQL store: every replica mounts this --state-dir from one shared volume, so local deploy repositories and modules with the local backend are shared too")
 	f.StringSliceVar(&c.DestroyApprovers, "destroy-approvers", nil, "GitHub logins whose \"meridian approve-destroy\" comment or review in a pull request consents to destroying what it removes from the config")
 	f.DurationVar(&c.WorkspaceRetention, "workspace-retention", controlplane.DefaultWorkspaceRetention, "remove orphaned Terraform workspaces (no target, no state) after this long; 0 keeps them")

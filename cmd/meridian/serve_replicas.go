@@ -49,7 +49,9 @@ type replicas struct {
 	// checkConfig refuses configs whose state the replicas would not
 	// share (shared, without --shared-state-dir).
 	checkConfig func(*meridian.Config) error
-	dbs         []*sql.DB
+	// peers are the leader URLs this replica forwards to (shared only).
+	peers *web.PeerURLs
+	dbs   []*sql.DB
 }
 
 // setupReplicas prepares the election and what replicas share, for the
@@ -60,7 +62,19 @@ func (m *Main) setupReplicas(ctx context.Context, loc string, isURL bool, repoID
 	if !isURL {
 		return &replicas{election: leader.Solo{}}, nil
 	}
-	r := &replicas{shared: true}
+	addr := c.AdvertiseURL
+	if addr == "" {
+		addr = defaultAdvertiseURL(c.Addr)
+		if _, err := web.DerivePeerURLs(addr); err != nil {
+			m.Logger.Warn("this host's name makes no URL the other replicas accept; set --advertise-url", "err", err)
+			addr = ""
+		}
+	}
+	peers, err := replicaPeers(c.PeerURLs, addr)
+	if err != nil {
+		return nil, err
+	}
+	r := &replicas{shared: true, peers: peers}
 	ttl := c.LeaderLease
 	if ttl <= 0 {
 		ttl = leader.DefaultTTL
@@ -74,10 +88,6 @@ func (m *Main) setupReplicas(ctx context.Context, loc string, isURL bool, repoID
 			return nil, err
 		}
 		r.dbs = append(r.dbs, db)
-	}
-	addr := c.AdvertiseURL
-	if addr == "" {
-		addr = defaultAdvertiseURL(c.Addr)
 	}
 	r.election = leader.New(r.dbs[0], leader.Options{Name: "serve:" + repoID + ":" + c.Branch, Addr: addr, TTL: ttl, Logger: m.Logger,
 		Publish: func() []byte {
@@ -100,7 +110,27 @@ func (m *Main) setupReplicas(ctx context.Context, loc string, isURL bool, repoID
 	if addr == "" {
 		m.Logger.Warn("no --advertise-url: while this replica leads, the others answer plans and applies with 503 instead of forwarding them here")
 	}
+	m.Logger.Info("plans and applies are forwarded only to a leader at one of these URLs", "peer_urls", peers.Patterns())
 	return r, nil
+}
+
+// replicaPeers is the allow-list of the leader URLs a replica forwards
+// to: --peer-urls, else derived from the replica's advertise URL (which
+// the other replicas would refuse if it were malformed, so it is refused
+// here at start-up).
+func replicaPeers(list []string, advertise string) (*web.PeerURLs, error) {
+	derived, err := web.DerivePeerURLs(advertise)
+	if err != nil {
+		return nil, fmt.Errorf("the other replicas would refuse to forward here: %w", err)
+	}
+	if len(list) == 0 {
+		return derived, nil
+	}
+	peers, err := web.ParsePeerURLs(list)
+	if err != nil {
+		return nil, fmt.Errorf("--peer-urls: %w", err)
+	}
+	return peers, nil
 }
 
 // checkStartup refuses to start a replica whose branch head's config would
@@ -206,7 +236,8 @@ func defaultAdvertiseURL(addr string) string {
 
 // lead does the leader's work until ctx ends (this replica stops leading,
 // or shuts down): the reconcile loop, the alert dispatcher, the webhook
-// deliveries any replica queued, and the event feed's pruning.
+// deliveries any replica queued, the edge sites' health sweep, and the
+// event feed's pruning.
 func (m *Main) lead(ctx context.Context, feed *web.EventFeed, log *slog.Logger) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -224,6 +255,9 @@ func (m *Main) lead(ctx context.Context, feed *web.EventFeed, log *slog.Logger) 
 	if m.audit != nil {
 		wg.Go(func() { m.audit.Run(ctx) })
 	}
+	// Every replica serves bundles and takes reports; the leader alone
+	// sweeps the sites' health, so that each change is announced once.
+	wg.Go(func() { m.edge.RunAssessor(ctx) })
 	if feed != nil {
 		wg.Go(func() { feed.RunPruner(ctx, time.Hour) })
 	}

@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/meridianhq/meridian/leader/leadertest"
 	"github.com/meridianhq/meridian/store"
 	"github.com/meridianhq/meridian/store/postgres/postgrestest"
 	"github.com/meridianhq/meridian/terraform/terraformtest"
+	"github.com/meridianhq/meridian/web"
 )
 
 // TestServeReplicasRefuseLocalState starts a server on a PostgreSQL store
@@ -119,5 +123,109 @@ func TestStateSchema(t *testing.T) {
 	long2 := stateSchema("0123456789abcdef", strings.Repeat("x", 60)+"-two")
 	if len(long1) > 63 || len(long2) > 63 || long1 == long2 {
 		t.Errorf("long names %q and %q: want distinct names within PostgreSQL's 63 bytes", long1, long2)
+	}
+}
+
+// TestServePeerURLs: --peer-urls comes from a flag, $MERIDIAN_PEER_URLS
+// or the file's peer_urls like every setting; a bad entry, or an advertise
+// URL the other replicas would refuse, stops the replica at start-up with
+// the setting named and no password shown; without the setting, a replica
+// on one machine forwards to its loopback peers.
+func TestServePeerURLs(t *testing.T) {
+	t.Setenv("MERIDIAN_PEER_URLS", "http://a.example:8080, dns+http://peers.ns.svc:8080")
+	got, err := runPrintConfig(t, []string{"--repo", "/r"}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "['http://a.example:8080', 'dns+http://peers.ns.svc:8080']"; got["peer_urls"] != want {
+		t.Errorf("peer_urls from $MERIDIAN_PEER_URLS = %q, want %q", got["peer_urls"], want)
+	}
+
+	for _, tc := range []struct {
+		list          []string
+		advertise     string
+		want, notWant string
+	}{
+		{[]string{"http://a.example:8080", "ftp://b.example"}, "http://10.0.0.1:8080", "--peer-urls: entry 2", ""},
+		{[]string{"https://u:hunter2@b.example"}, "http://10.0.0.1:8080", "userinfo", "hunter2"},
+		{nil, "http://u:hunter2@10.0.0.1:8080", "--advertise-url", "hunter2"},
+		{nil, "http://10.0.0.1:8080/meridian", "no path", ""},
+	} {
+		_, err := replicaPeers(tc.list, tc.advertise)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || tc.notWant != "" && strings.Contains(err.Error(), tc.notWant) {
+			t.Errorf("replicaPeers(%q, %q) = %v; want an error with %q and without %q", tc.list, tc.advertise, err, tc.want, tc.notWant)
+		}
+	}
+	p, err := replicaPeers(nil, "http://127.0.0.1:8081")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Check(context.Background(), "http://127.0.0.1:8082"); err != nil {
+		t.Errorf("default on loopback: a replica on the same machine refused: %v", err)
+	}
+	if _, err := p.Check(context.Background(), "http://10.0.0.1:8082"); err == nil {
+		t.Error("default on loopback: a leader on another host allowed")
+	}
+}
+
+// TestServeForwardsOnlyToPeerURLs runs a replica on PostgreSQL and
+// rewrites its lease row, as whoever can write the database could, to
+// name another host as the leader: the replica steps down and refuses to
+// forward a plan there, the client's token with it, until the row names
+// a leader among its --peer-urls.
+func TestServeForwardsOnlyToPeerURLs(t *testing.T) {
+	u := postgrestest.NewDatabase(t)
+	trap, peer := leadertest.NewPeer(t), leadertest.NewPeer(t)
+	m := NewMain()
+	m.Config.Repo, m.Config.Addr, m.Config.StateDir, m.Config.DB, m.Config.NoTerraform = exampleRepo(t), "127.0.0.1:0", t.TempDir(), u, true
+	m.Config.CacheDir, m.Config.SharedStateDir, m.Config.LeaderLease = filepath.Join(m.Config.StateDir, "cache"), true, 3*time.Second
+	m.Config.AdvertiseURL, m.Config.PeerURLs = "http://10.0.0.1:8080", []string{peer.URL}
+	ctx := context.Background()
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	_, token, err := web.IssueToken(ctx, m.db, web.TokenRequest{Name: "op", Role: web.RoleOperator, CreatedBy: "test"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "this replica leads", m.repl.election.Leading)
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	impostor := func(addr string) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, `UPDATE leader_leases SET holder = 'impostor', addr = $1, expires_at = clock_timestamp() + interval '1 hour'`, addr); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "the replica follows "+addr, func() bool { return m.repl.election.LeaderURL() == addr })
+	}
+	plan := func() int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+m.Addr()+"/api/v1/plans", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	impostor(trap.URL)
+	if code := plan(); code != http.StatusServiceUnavailable {
+		t.Errorf("plan with the lease naming a host outside --peer-urls: %d, want 503", code)
+	}
+	if got := trap.Requests(); len(got) != 0 {
+		t.Errorf("the host the lease named received %+v", got)
+	}
+	impostor(peer.URL)
+	if code := plan(); code != http.StatusCreated {
+		t.Errorf("plan with the lease naming a peer: %d, want the peer's 201", code)
+	}
+	if got := peer.Requests(); len(got) != 1 || got[0].Authorization != "Bearer "+token {
+		t.Errorf("the peer received %+v, want the plan with the client's token", got)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,10 +47,24 @@ func TestSimulateJSON(t *testing.T) {
 	for _, s := range sim.Strategies {
 		name, _ := s["name"].(string)
 		names[name] = true
-		for _, k := range []string{"cost", "cost_vs_static_percent", "gap_to_oracle_percent", "demand_served_percent", "slots_served_percent", "sla_percent", "moves"} {
+		for _, k := range []string{"cost", "own_cost", "displaced_cost", "cost_vs_static_percent", "gap_to_oracle_percent", "demand_served_percent", "slots_served_percent", "sla_percent", "moves"} {
 			if _, ok := s[k].(float64); !ok {
 				t.Errorf("strategy %q: %s missing or not a number", name, k)
 			}
+		}
+		// Each replayed workload's share of the unserved demand: the
+		// shares add up to what the strategy left unserved.
+		per, _ := s["workloads"].([]any)
+		if len(per) != len(sim.Workloads) {
+			t.Errorf("strategy %q: %d workloads[] entries, want %d", name, len(per), len(sim.Workloads))
+		}
+		unserved := 0.0
+		for _, w := range per {
+			share, _ := w.(map[string]any)["unserved_share_percent"].(float64)
+			unserved += share
+		}
+		if served, _ := s["demand_served_percent"].(float64); math.Abs(100-served-unserved) > 1e-6 {
+			t.Errorf("strategy %q: workloads' unserved shares add up to %.6f%%, but %.6f%% was served", name, unserved, served)
 		}
 		if s["sla_percent"] != s["slots_served_percent"] {
 			t.Errorf("strategy %q: sla_percent %v is not an alias of slots_served_percent %v", name, s["sla_percent"], s["slots_served_percent"])

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -196,15 +198,22 @@ func (a *applier) render(ctx context.Context, plan *meridian.Plan) (*snapshot, *
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	rendered, err := Render(a.cfg, plan, RenderOptions{StateDir: a.opts.StateDir, Current: snap.tree})
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	keepProtected(snap.tree, rendered.Tree, plan.ProtectedTargets())
 	pending, err := a.store.LoadMoves(ctx, a.scope)
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("load moves: %w", err)
 	}
+	rendered, tree, moves, err := a.compose(plan, snap.tree, pending)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return snap, rendered, tree, moves, nil
+}
+
+// compose renders the plan and computes the tree a commit on top of
+// current holds, with the moves in progress after it (firstStep). The
+// network objects follow what that tree runs: when moves keep old
+// placements, the plan is rendered again with them running.
+func (a *applier) compose(plan *meridian.Plan, current Tree, pending []Move) (*Rendered, Tree, []Move, error) {
 	configured, held := map[string]bool{}, map[string]bool{}
 	for _, w := range a.cfg.Workloads {
 		configured[w.Name] = true
@@ -214,8 +223,31 @@ func (a *applier) render(ctx context.Context, plan *meridian.Plan) (*snapshot, *
 			held[p.Workload] = true
 		}
 	}
-	tree, moves := firstStep(snap.tree, rendered.Tree, pending, configured, held, plan.ID, a.now())
-	return snap, rendered, tree, moves, nil
+	var running map[string][]string
+	for attempt := 0; ; attempt++ {
+		rendered, err := Render(a.cfg, plan, RenderOptions{StateDir: a.opts.StateDir, Current: current, Running: running})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		keepProtected(current, rendered.Tree, plan.ProtectedTargets())
+		tree, moves := firstStep(current, rendered.Tree, pending, configured, held, plan.ID, a.now())
+		// Moves depend on the placements' own files only, never on the
+		// network objects, so the second render keeps the same moves.
+		kept := keptByMoves(moves)
+		if attempt > 0 || maps.EqualFunc(kept, running, slices.Equal) {
+			return rendered, tree, moves, nil
+		}
+		running = kept
+	}
+}
+
+// keptByMoves lists the old placements the moves keep, by workload.
+func keptByMoves(moves []Move) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range moves {
+		out[m.Workload] = append(out[m.Workload], m.From...)
+	}
+	return out
 }
 
 func (a *applier) apply(ctx context.Context, plan *meridian.Plan) (*Result, error) {
@@ -262,7 +294,10 @@ func (a *applier) apply(ctx context.Context, plan *meridian.Plan) (*Result, erro
 	res.Findings = append(res.Findings, findings...)
 	final := tree
 	if len(done) > 0 {
-		final = secondStep(tree, done)
+		// The old placements go, and the network objects with them.
+		if _, final, _, err = a.compose(plan, tree, waiting); err != nil {
+			return nil, err
+		}
 		step2 := &snapshot{git: snap.git, head: head, tree: tree}
 		sha2, err := a.repo.commit(ctx, step2, final, a.message(plan, 2, nil, done), a.now())
 		if err != nil {

@@ -27,31 +27,12 @@ type cloudRule struct {
 // cloudRules lists a placement's cross-target rules: ingress from CIDR
 // sources and from workloads on other targets, egress to other targets.
 func cloudRules(w *meridian.Workload, t *meridian.Target, flows []meridian.Flow) ([]cloudRule, error) {
-	var out []cloudRule
-	for _, f := range flows {
-		switch {
-		case f.To.Workload == w.Name && f.To.Target == t.Name && (f.From.Target == "" || f.CrossTarget()):
-			peer := peerEnd{CIDRs: f.From.CIDRs}
-			if f.From.Target != "" {
-				var err error
-				if peer, err = remote(f.From, "source"); err != nil {
-					return nil, err
-				}
-			}
-			about := "from " + strings.Join(peer.CIDRs, ", ")
-			if f.From.Workload != "" {
-				about = "from " + f.From.Workload + " on " + f.From.Target
-			}
-			out = append(out, cloudRule{ingress: true, cidrs: peer.CIDRs, ports: f.Ports, about: about})
-		case f.From.Workload == w.Name && f.From.Target == t.Name && f.CrossTarget():
-			peer, err := remote(f.To, "destination")
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, cloudRule{cidrs: peer.CIDRs, ports: f.Ports, about: "to " + f.To.Workload + " on " + f.To.Target})
-		}
+	rules, err := meridian.FirewallRules(w.Name, t.Name, flows)
+	out := make([]cloudRule, len(rules))
+	for i, r := range rules {
+		out[i] = cloudRule{ingress: r.Direction == meridian.DirectionIngress, cidrs: r.CIDRs, ports: r.Ports, about: r.Peer}
 	}
-	return out, nil
+	return out, err
 }
 
 // portsOrAll is ports, or one "any port of any protocol" entry.

@@ -171,11 +171,8 @@ var dnsPorts = []meridian.Port{{Protocol: meridian.ProtocolUDP, Port: 53}, {Prot
 // remote is the peer for the far end of a cross-target flow: its target's
 // CIDRs, which must be declared for the flow to be opened.
 func remote(end meridian.FlowEnd, what string) (peerEnd, error) {
-	if len(end.CIDRs) == 0 {
-		return peerEnd{}, meridian.Errorf(meridian.EINVALID,
-			"%s %s runs on %s, which declares no network.cidrs: give the target's address ranges so the flow can be opened", what, end.Workload, end.Target)
-	}
-	return peerEnd{CIDRs: end.CIDRs}, nil
+	cidrs, err := end.RemoteCIDRs(what)
+	return peerEnd{CIDRs: cidrs}, err
 }
 
 // ingressRules are the peers allowed into p.

@@ -22,6 +22,9 @@ const (
 	// RuleBlockedHeld: a workload with a blocking finding keeps what the
 	// deploy repo has for it.
 	RuleBlockedHeld = "MER-DEPLOY-003"
+	// RulePeerNowhere: a workload's traffic rules name a workload that runs
+	// nowhere, so nothing is opened for it.
+	RulePeerNowhere = "MER-DEPLOY-004"
 )
 
 // RenderOptions are the inputs of Render besides config and plan.
@@ -36,6 +39,10 @@ type RenderOptions struct {
 	// Current is the deploy tree as the repository holds it now. Workloads
 	// held by a blocking finding keep their files from it. Nil is empty.
 	Current Tree
+	// Running are placements that keep running besides the plan's, by
+	// workload: the old targets of moves still waiting for their new ones.
+	// Traffic rules are rendered for them too.
+	Running map[string][]string
 }
 
 // Rendered is a rendered deploy tree and what the user should know about it.
@@ -68,10 +75,15 @@ func Render(cfg *meridian.Config, plan *meridian.Plan, opts RenderOptions) (*Ren
 		}
 		return placements[i].Target < placements[j].Target
 	})
-	for _, p := range placements {
+	// Network objects follow where workloads land, not where the plan
+	// would like them: held workloads where they run now, moves at both
+	// ends until the old one goes.
+	landed := r.landed(plan, opts)
+	for _, p := range landed {
 		r.placedOn[p.Workload] = append(r.placedOn[p.Workload], p.Target)
 	}
-	r.flows = meridian.ResolveFlows(cfg.Targets, cfg.Workloads, placements)
+	r.flows = meridian.ResolveFlows(cfg.Targets, cfg.Workloads, landed)
+	r.peersNowhere(landed)
 	held := map[string]bool{}
 	for _, p := range placements {
 		w, ok := workload(cfg, p.Workload)
@@ -93,7 +105,7 @@ func Render(cfg *meridian.Config, plan *meridian.Plan, opts RenderOptions) (*Ren
 			return nil, fmt.Errorf("render %s on %s: %w", w.Name, t.Name, err)
 		}
 	}
-	if err := r.sites(placements); err != nil {
+	if err := r.sites(landed); err != nil {
 		return nil, err
 	}
 	return &Rendered{Tree: r.tree, Findings: r.findings}, nil
@@ -105,7 +117,7 @@ type renderer struct {
 	repoURL  string
 	tree     Tree
 	findings []meridian.Finding
-	// flows are the traffic flows resolved over the plan's placements, and
+	// flows are the traffic flows resolved over the landed placements, and
 	// placedOn the targets of each workload, for the network objects.
 	flows    []meridian.Flow
 	placedOn map[string][]string

@@ -84,24 +84,6 @@ func firstStep(current, desired Tree, pending []Move, configured, held map[strin
 	return tree, moves
 }
 
-// secondStep removes the old placements of the given moves from tree.
-func secondStep(tree Tree, done []Move) Tree {
-	gone := map[[2]string]bool{}
-	for _, m := range done {
-		for _, t := range m.From {
-			gone[[2]string{m.Workload, t}] = true
-		}
-	}
-	out := Tree{}
-	for p, b := range tree {
-		if w, t, ok := Owner(p); ok && gone[[2]string{w, t}] {
-			continue
-		}
-		out[p] = b
-	}
-	return out
-}
-
 // keep copies w's files from src into dst: all of them, or those of the
 // given targets.
 func keep(dst, src Tree, w string, targets []string) {

@@ -120,17 +120,3 @@ func TestFirstStep(t *testing.T) {
 		})
 	}
 }
-
-func TestSecondStep(t *testing.T) {
-	tree := Tree{}
-	for p, b := range placed("w", "a", "b") {
-		tree[p] = b
-	}
-	tree[rootFile] = []byte("root")
-	tree[infraAppFile("w", "a")] = []byte("infra app")
-	tree["infra/w/a/bucket.yaml"] = []byte("bucket")
-	got := secondStep(tree, []Move{{Workload: "w", From: []string{"a"}, To: []string{"b"}}}).Paths()
-	if diff := cmp.Diff([]string{"apps/w/b.yaml", "root.yaml"}, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}

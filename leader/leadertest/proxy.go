@@ -1,5 +1,6 @@
 // Package leadertest helps test replicas that share a database: a TCP
-// proxy that a test cuts to take one replica off the database.
+// proxy that a test cuts to take one replica off the database, and a Peer
+// HTTP server that stands for the leader a lease names.
 package leadertest
 
 import (

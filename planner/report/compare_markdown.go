@@ -167,7 +167,7 @@ func findingRow(f meridian.Finding, blobURL string) string {
 // locationLink renders file:line, linked to the line in the PR's blob.
 func locationLink(f meridian.Finding, blobURL string) string {
 	loc := location(f)
-	if f.File == "" || blobURL == "" {
+	if f.File == "" || f.Resource != "" || blobURL == "" {
 		return code(loc)
 	}
 	segs := strings.Split(f.File, "/")

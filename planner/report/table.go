@@ -42,12 +42,9 @@ func Table(w io.Writer, p *meridian.Plan) error {
 	DestroyTable(ew, p)
 	if len(p.Findings) > 0 {
 		fmt.Fprintf(ew, "\nFindings (%s):\n", findingCounts(p.Findings))
-		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEVERITY\tRULE\tLOCATION\tWORKLOAD\tTARGET\tMESSAGE")
-		for _, f := range p.Findings {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, location(f), dash(f.Workload), dash(f.Target), f.Message)
+		if err := Findings(ew, "", p.Findings); err != nil {
+			return err
 		}
-		tw.Flush()
 	} else {
 		fmt.Fprintln(ew, "\nNo policy findings.")
 	}
@@ -119,7 +116,13 @@ func findingCounts(fs []meridian.Finding) string {
 	return fmt.Sprintf("%d deny, %d warn, %d info", n[meridian.SeverityDeny], n[meridian.SeverityWarn], n[meridian.SeverityInfo])
 }
 
+// location is where a finding points: the resource's ID or ARN for a
+// live finding (the config file it names is in its remediation), else
+// file:line in the config.
 func location(f meridian.Finding) string {
+	if f.Resource != "" {
+		return f.Resource
+	}
 	if f.File == "" {
 		return "-"
 	}

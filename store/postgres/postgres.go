@@ -56,8 +56,10 @@ var _ store.Store = (*DB)(nil)
 // Open connects to the database at connURL (postgres://user:pass@host/db?...)
 // through a connection pool and migrates its schema to the newest version.
 // Several processes may open a new database at once: an advisory lock makes
-// each wait for the others' migrations. Errors never show the URL's
-// password.
+// each wait for the others' migrations. A database whose recorded
+// migrations this binary does not know (a newer meridian wrote it) is
+// refused with a *store.SchemaError and left as it was. Errors never show
+// the URL's password.
 func Open(ctx context.Context, connURL string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -171,9 +173,12 @@ func SchemaVersion() int {
 }
 
 // migrate applies the missing migrations in order, in one transaction that
-// first takes an advisory lock: concurrent openers of a new database queue
-// on the lock, and each migration is applied exactly once. PostgreSQL's
-// DDL is transactional, so a failed migration leaves the schema as it was.
+// first takes an advisory lock: concurrent openers (replicas starting at
+// once) queue on the lock, and each migration is applied exactly once.
+// PostgreSQL's DDL is transactional, so a failed migration, or a crash,
+// leaves the schema as it was. A database that records migrations this
+// binary does not know is refused (a *store.SchemaError) and left as it
+// was.
 func (s *DB) migrate(ctx context.Context) error {
 	ms, err := loadMigrations()
 	if err != nil {
@@ -187,12 +192,14 @@ func (s *DB) migrate(ctx context.Context) error {
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}
+		// A database written by another meridian is refused before
+		// anything is applied; the rollback undoes the CREATE above.
+		if err := sqlstore.CheckMigrations(ctx, tx, ms); err != nil {
+			return err
+		}
 		var newest int
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
 			return err
-		}
-		if known := sqlstore.Newest(ms); newest > known {
-			return fmt.Errorf("database schema version %d is newer than this meridian knows (%d): upgrade meridian", newest, known)
 		}
 		for _, m := range ms {
 			if m.Version <= newest {

@@ -55,7 +55,9 @@ var _ store.Store = (*DB)(nil)
 // holds plans that name infrastructure and the hashes of API tokens.
 // Several processes (or goroutines) may open a new database at once: each
 // waits for the others' migrations instead of failing with "database is
-// locked".
+// locked". A database whose recorded migrations this binary does not know
+// (a newer meridian wrote it) is refused with a *store.SchemaError and
+// left byte for byte as it was.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -153,6 +155,16 @@ func (s *DB) setUp(ctx context.Context, wait time.Duration) error {
 }
 
 func (s *DB) walAndMigrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	// A database this binary does not understand is refused before
+	// anything writes to it, the switch to WAL included: it stays as the
+	// Meridian that wrote it left it.
+	if err := checkMigrations(ctx, s.raw, ms); err != nil {
+		return err
+	}
 	var mode string
 	if err := s.raw.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
 		return fmt.Errorf("journal mode: %w", err)
@@ -160,17 +172,34 @@ func (s *DB) walAndMigrate(ctx context.Context) error {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q: cannot switch to WAL", mode)
 	}
-	return s.migrate(ctx)
+	return s.migrate(ctx, ms)
 }
 
-// migrate applies the missing migrations, each in its own immediate
-// transaction, so that two processes opening a new database at once apply
-// each migration exactly once.
-func (s *DB) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+// checkMigrations fails with a *store.SchemaError when the database
+// records migrations other than a prefix of ms (sqlstore.CheckMigrations).
+// A database without schema_migrations is new.
+func checkMigrations(ctx context.Context, db *sql.DB, ms []sqlstore.Migration) error {
+	rows, err := db.QueryContext(ctx, `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`)
 	if err != nil {
-		return fmt.Errorf("load migrations: %w", err)
+		return fmt.Errorf("read schema: %w", err)
 	}
+	exists := rows.Next()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("read schema: %w", err)
+	}
+	if !exists {
+		return nil
+	}
+	return sqlstore.CheckMigrations(ctx, db, ms)
+}
+
+// migrate applies the missing migrations of ms, each in its own immediate
+// transaction, so that two processes opening a new database at once apply
+// each migration exactly once, and a crash leaves the database at the
+// last migration that committed. Each transaction checks the recorded
+// migrations again: another process may have migrated the database since
+// walAndMigrate looked.
+func (s *DB) migrate(ctx context.Context, ms []sqlstore.Migration) error {
 	// In an immediate transaction like the migrations, so that concurrent
 	// openers of a new database queue on the write lock (busy_timeout).
 	if err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -182,6 +211,9 @@ func (s *DB) migrate(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if err := sqlstore.CheckMigrations(ctx, tx, ms); err != nil {
+				return err
+			}
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 				return err
@@ -196,16 +228,12 @@ func (s *DB) migrate(ctx context.Context) error {
 				m.Version, m.Name, sqlstore.MS(s.now()))
 			return err
 		})
+		if store.IsSchemaError(err) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 		}
-	}
-	var newest int
-	if err := s.raw.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&newest); err != nil {
-		return err
-	}
-	if known := sqlstore.Newest(ms); newest > known {
-		return fmt.Errorf("database schema version %d is newer than this meridian knows (%d): upgrade meridian", newest, known)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func (s *DB) FindingRecords(ctx context.Context, f store.FindingFilter) ([]merid
 	w.eq("target", f.Target)
 	w.eq("team", f.Team)
 	rows, err := s.query(ctx, `SELECT repo_id, branch, fingerprint, rule, severity, workload, target, field, resource, team,
-		message, file, line, state, first_seen, last_seen, first_commit, last_commit, resolved_commit, resolved_at, waiver, note
+		message, file, line, remediation, state, first_seen, last_seen, first_commit, last_commit, resolved_commit, resolved_at, waiver, note
 		FROM finding_records`+w.String()+` ORDER BY repo_id, branch, fingerprint`+limit(f.Limit), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list findings: %w", err)
@@ -35,7 +35,7 @@ func (s *DB) FindingRecords(ctx context.Context, f store.FindingFilter) ([]merid
 		var first, last int64
 		var resolved sql.NullInt64
 		if err := rows.Scan(&r.RepoID, &r.Branch, &r.Fingerprint, &r.Rule, &severity, &r.Workload, &r.Target, &r.Field, &r.Resource, &r.Team,
-			&r.Message, &r.File, &r.Line, &state, &first, &last, &r.FirstCommit, &r.LastCommit, &r.ResolvedCommit, &resolved, &waiver, &r.Note); err != nil {
+			&r.Message, &r.File, &r.Line, &r.Remediation, &state, &first, &last, &r.FirstCommit, &r.LastCommit, &r.ResolvedCommit, &resolved, &waiver, &r.Note); err != nil {
 			return nil, fmt.Errorf("list findings: %w", err)
 		}
 		r.Severity, r.State = meridian.Severity(severity), meridian.FindingState(state)
@@ -94,17 +94,17 @@ func saveFindings(ctx context.Context, tx *Tx, records []meridian.FindingRecord)
 			resolved = sql.NullInt64{Int64: MS(r.ResolvedAt), Valid: true}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO finding_records (repo_id, branch, fingerprint, rule, severity, workload, target, field, resource, team,
-			message, file, line, state, first_seen, last_seen, first_commit, last_commit, resolved_commit, resolved_at, waiver, note)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			message, file, line, remediation, state, first_seen, last_seen, first_commit, last_commit, resolved_commit, resolved_at, waiver, note)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (repo_id, branch, fingerprint) DO UPDATE SET
 			  rule = excluded.rule, severity = excluded.severity, workload = excluded.workload, target = excluded.target,
-			  field = excluded.field, resource = excluded.resource, team = excluded.team, message = excluded.message, file = excluded.file, line = excluded.line,
+			  field = excluded.field, resource = excluded.resource, team = excluded.team, message = excluded.message, file = excluded.file, line = excluded.line, remediation = excluded.remediation,
 			  state = excluded.state, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 			  first_commit = excluded.first_commit, last_commit = excluded.last_commit,
 			  resolved_commit = excluded.resolved_commit, resolved_at = excluded.resolved_at,
 			  waiver = excluded.waiver, note = excluded.note`,
 			r.RepoID, r.Branch, r.Fingerprint, r.Rule, string(r.Severity), r.Workload, r.Target, r.Field, r.Resource, r.Team,
-			r.Message, r.File, r.Line, string(r.State), MS(r.FirstSeen), MS(r.LastSeen), r.FirstCommit, r.LastCommit,
+			r.Message, r.File, r.Line, r.Remediation, string(r.State), MS(r.FirstSeen), MS(r.LastSeen), r.FirstCommit, r.LastCommit,
 			r.ResolvedCommit, resolved, waiver, r.Note)
 		if err != nil {
 			return fmt.Errorf("finding %s: %w", r.Fingerprint, err)

@@ -1,12 +1,16 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/meridianhq/meridian/store"
 )
 
 // Migration is one schema change of a backend, from a file
@@ -15,6 +19,11 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+}
+
+// Schema is m as a store.SchemaMigration: its version and name.
+func (m Migration) Schema() store.SchemaMigration {
+	return store.SchemaMigration{Version: m.Version, Name: m.Name}
 }
 
 // LoadMigrations reads the migrations in dir of fsys, oldest first.
@@ -46,4 +55,83 @@ func Newest(ms []Migration) int {
 		return 0
 	}
 	return ms[len(ms)-1].Version
+}
+
+// RowsQuerier runs a query: a *sql.DB or a *sql.Tx.
+type RowsQuerier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// CheckMigrations reads the migrations the database records in its
+// schema_migrations table (which must exist) and fails with a
+// *store.SchemaError when they are not a prefix of known by version and
+// name: a version this binary does not have (newer, or from a build with
+// other numbering), a known version recorded under another name, or a
+// known version missing below a recorded one. A backend calls it before it
+// applies anything, in the transaction that applies its migrations, so
+// that it never migrates, or runs on, a schema it does not understand.
+func CheckMigrations(ctx context.Context, q RowsQuerier, known []Migration) error {
+	recorded, err := RecordedMigrations(ctx, q)
+	if err != nil {
+		return err
+	}
+	return checkRecorded(recorded, known)
+}
+
+// RecordedMigrations lists the migrations the database records in its
+// schema_migrations table (which must exist), oldest first.
+func RecordedMigrations(ctx context.Context, q RowsQuerier) ([]store.SchemaMigration, error) {
+	rows, err := q.QueryContext(ctx, `SELECT version, name FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	var recorded []store.SchemaMigration
+	for rows.Next() {
+		var m store.SchemaMigration
+		if err := rows.Scan(&m.Version, &m.Name); err != nil {
+			return nil, fmt.Errorf("read schema_migrations: %w", err)
+		}
+		recorded = append(recorded, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	return recorded, nil
+}
+
+// checkRecorded compares recorded (oldest first) with known.
+func checkRecorded(recorded []store.SchemaMigration, known []Migration) error {
+	if len(recorded) == 0 {
+		return nil
+	}
+	names := make(map[int]string, len(known))
+	for _, m := range known {
+		names[m.Version] = m.Name
+	}
+	e := &store.SchemaError{Recorded: recorded}
+	if len(known) > 0 {
+		e.Newest = known[len(known)-1].Schema()
+	}
+	done := make(map[int]bool, len(recorded))
+	for _, r := range recorded {
+		done[r.Version] = true
+		name, ok := names[r.Version]
+		switch {
+		case !ok:
+			e.Unknown = append(e.Unknown, r)
+		case name != r.Name:
+			e.Renamed = append(e.Renamed, r)
+		}
+	}
+	newest := recorded[len(recorded)-1].Version
+	for _, m := range known {
+		if m.Version < newest && !done[m.Version] {
+			e.Missing = append(e.Missing, m.Schema())
+		}
+	}
+	if len(e.Unknown)+len(e.Renamed)+len(e.Missing) > 0 {
+		return e
+	}
+	return nil
 }

@@ -27,6 +27,7 @@ type EdgeOpener func(t *testing.T, now func() time.Time) EdgeStore
 func RunEdge(t *testing.T, open EdgeOpener) {
 	t.Run("Credentials", func(t *testing.T) { testEdgeCredentials(t, open) })
 	t.Run("Sites", func(t *testing.T) { testEdgeSites(t, open) })
+	t.Run("Retirement", func(t *testing.T) { testEdgeRetirement(t, open) })
 }
 
 // openClosing opens a fresh store on a new Clock and closes it when the
@@ -113,9 +114,19 @@ func testEdgeSites(t *testing.T, open EdgeOpener) {
 		LastSeen: c.Now(), Activated: c.Now().Add(-time.Second), ErrorCode: "bundle_error", ErrorMessage: "bad signature",
 		Health: store.EdgeFailing, HealthSince: c.Now(), BehindSince: c.Now().Add(-30 * time.Second)}
 	ev := meridian.Event{Type: meridian.EventEdgeSiteFailing, Target: "edge-a", Payload: []byte(`{"site":"edge-a"}`)}
-	evs, err := s.SaveEdgeSite(ctx, upd, []meridian.Event{ev})
+	prev, err := s.GetEdgeSite(ctx, "edge-a")
 	if err != nil {
 		t.Fatal(err)
+	}
+	evs, err := s.SaveEdgeSite(ctx, prev, upd, []meridian.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second writer that read the record before the first wrote it
+	// (another replica) is refused, and appends nothing: one change of
+	// health is announced once.
+	if _, err := s.SaveEdgeSite(ctx, prev, upd, []meridian.Event{ev}); meridian.ErrorCode(err) != meridian.ECONFLICT {
+		t.Errorf("save over a record changed since it was read: got %v, want ECONFLICT", err)
 	}
 	if len(evs) != 1 || evs[0].ID == 0 || evs[0].Time.IsZero() {
 		t.Fatalf("saved events = %+v, want one with an ID and a time", evs)
@@ -142,7 +153,7 @@ func testEdgeSites(t *testing.T, open EdgeOpener) {
 		t.Errorf("list = %+v, want edge-a (reported) then edge-b (never seen)", list)
 	}
 	// An unregistered site is refused, and its events are not appended.
-	_, err = s.SaveEdgeSite(ctx, store.EdgeSite{Site: "edge-zz"}, []meridian.Event{ev})
+	_, err = s.SaveEdgeSite(ctx, store.EdgeSite{Site: "edge-zz"}, store.EdgeSite{Site: "edge-zz"}, []meridian.Event{ev})
 	if meridian.ErrorCode(err) != meridian.ENOTFOUND {
 		t.Errorf("save unregistered site: got %v, want ENOTFOUND", err)
 	}
@@ -151,5 +162,82 @@ func testEdgeSites(t *testing.T, open EdgeOpener) {
 	}
 	if _, err := s.GetEdgeSite(ctx, "edge-zz"); meridian.ErrorCode(err) != meridian.ENOTFOUND {
 		t.Errorf("get unregistered site: got %v, want ENOTFOUND", err)
+	}
+}
+
+// testEdgeRetirement: a site is retired exactly when its last live
+// credential is revoked, and a new credential enrols it again, pending,
+// without its old agent's report.
+func testEdgeRetirement(t *testing.T, open EdgeOpener) {
+	ctx := context.Background()
+	s, c := openClosing(t, open)
+	t0 := c.Now()
+	for _, id := range []string{"a", "b"} {
+		if err := s.CreateEdgeCredential(ctx, store.EdgeCredential{ID: "ec_" + id, Site: "edge-a", Hash: "h-" + id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prev, err := s.GetEdgeSite(ctx, "edge-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reported := store.EdgeSite{Site: "edge-a", CreatedAt: t0, ActiveRevision: "rev-1", AgentID: "opa-1", LastSeen: t0.Add(time.Minute),
+		Activated: t0.Add(time.Minute), ErrorCode: "bundle_error", ErrorMessage: "x", Health: store.EdgeStale, HealthSince: t0.Add(5 * time.Minute),
+		BehindSince: t0.Add(time.Second)}
+	if _, err := s.SaveEdgeSite(ctx, prev, reported, nil); err != nil {
+		t.Fatal(err)
+	}
+	retiredAt := t0.Add(time.Hour)
+	steps := []struct {
+		reason string
+		do     func() error
+		want   store.EdgeSite
+	}{
+		{reason: "revoking one of two credentials leaves a live one: not retired",
+			do: func() error {
+				_, err := s.RevokeEdgeCredentials(ctx, "edge-a", "ec_a", retiredAt.Add(-time.Minute))
+				return err
+			}, want: reported},
+		{reason: "revoking the last live credential retires the site and keeps what it last reported",
+			do:   func() error { _, err := s.RevokeEdgeCredentials(ctx, "edge-a", "", retiredAt); return err },
+			want: func() store.EdgeSite { r := reported; r.RetiredAt = retiredAt; return r }()},
+		{reason: "a revocation that revokes nothing keeps the retirement's time",
+			do: func() error {
+				_, err := s.RevokeEdgeCredentials(ctx, "edge-a", "", retiredAt.Add(time.Hour))
+				return err
+			},
+			want: func() store.EdgeSite { r := reported; r.RetiredAt = retiredAt; return r }()},
+		{reason: "a new credential enrols it again: the old agent's report is gone, health is left to the service",
+			do: func() error {
+				return s.CreateEdgeCredential(ctx, store.EdgeCredential{ID: "ec_c", Site: "edge-a", Hash: "h-c", CreatedAt: retiredAt.Add(2 * time.Hour)})
+			},
+			want: store.EdgeSite{Site: "edge-a", CreatedAt: retiredAt.Add(2 * time.Hour), Health: store.EdgeStale, HealthSince: t0.Add(5 * time.Minute)}},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.reason, err)
+		}
+		got, err := s.GetEdgeSite(ctx, "edge-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(st.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", st.reason, diff)
+		}
+	}
+
+	// A writer that read the site before it was retired is refused: it
+	// re-reads and sees the retirement instead of announcing a stale site.
+	before, err := s.GetEdgeSite(ctx, "edge-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RevokeEdgeCredentials(ctx, "edge-a", "", retiredAt.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	next := before
+	next.Health = store.EdgePending
+	if _, err := s.SaveEdgeSite(ctx, before, next, nil); meridian.ErrorCode(err) != meridian.ECONFLICT {
+		t.Errorf("save over a site retired since it was read: got %v, want ECONFLICT", err)
 	}
 }

@@ -188,8 +188,9 @@ func testFindings(t *testing.T, open Opener) {
 	ctx := context.Background()
 	tag := meridian.Finding{Rule: "MER-TAG-001", Severity: meridian.SeverityDeny, Workload: "api", Field: "tags.owner",
 		File: "workloads/api.yaml", Line: 3, Message: `missing required tag "owner"`,
-		// A live finding's resource is kept with its record.
-		Source: meridian.FindingSourceLive, Resource: "arn:aws:s3:::api-logs"}
+		// A live finding's resource and remediation are kept with its
+		// record: no plan holds them.
+		Source: meridian.FindingSourceLive, Resource: "arn:aws:s3:::api-logs", Remediation: "Add the owner tag to bucket api-logs."}
 	fmtF := meridian.Finding{Rule: "MER-TAG-002", Severity: meridian.SeverityWarn, Workload: "web", Field: "tags.env",
 		File: "workloads/web.yaml", Line: 4, Message: "env must match prod|dev"}
 	waiver := meridian.Waiver{Rule: "MER-TAG-002", Workload: "web", Reason: "rename pending", Owner: "bob",

@@ -179,7 +179,11 @@ func (s *Session) planTarget(ctx context.Context, cfg *meridian.Config, fsys fs.
 			Message:     fmt.Sprintf("Terraform cannot plan target %s: %s", t.Name, terraformHint(t.Name, err)),
 			Remediation: "fix the module (terraform validate) or its backend settings, then plan again"})
 	}
-	vars, frozen := targetVars(cfg, plan, t, current)
+	vars, frozen, err := targetVars(cfg, plan, t, current)
+	if err != nil {
+		fail(err)
+		return
+	}
 	files, err := terraform.ReadModule(fsys, path.Clean(t.Terraform.Module))
 	if err != nil {
 		fail(err)
@@ -289,21 +293,15 @@ func placementsOf(v terraform.Vars) []store.Placement {
 // A workload with a blocking finding, or one that no target can host, is
 // frozen: it keeps the replicas it runs with now (per the ledger) and may
 // neither scale out, nor move, nor start somewhere new until the finding is
-// fixed.
-func targetVars(cfg *meridian.Config, plan *meridian.Plan, t *meridian.Target, current map[string]int) (terraform.Vars, []meridian.Frozen) {
+// fixed. The firewall rules are those of the flows resolved over where
+// the workloads land (meridian.LandedPlacements), so that they follow
+// frozen workloads too.
+func targetVars(cfg *meridian.Config, plan *meridian.Plan, t *meridian.Target, current map[string]int) (terraform.Vars, []meridian.Frozen, error) {
 	workloads := map[string]*meridian.Workload{}
 	for i := range cfg.Workloads {
 		workloads[cfg.Workloads[i].Name] = &cfg.Workloads[i]
 	}
-	blocked := map[string]bool{}
-	for _, u := range plan.Unplaceable {
-		blocked[u.Workload] = true
-	}
-	for _, pl := range plan.Placements {
-		if pl.Blocked {
-			blocked[pl.Workload] = true
-		}
-	}
+	blocked := meridian.HeldBack(plan)
 	v := terraform.Vars{Target: terraform.NewTargetVars(t), Placements: map[string]terraform.PlacementVars{}, Extra: t.Terraform.Vars}
 	var frozen []meridian.Frozen
 	planned := map[string]int{}
@@ -340,7 +338,15 @@ func targetVars(cfg *meridian.Config, plan *meridian.Plan, t *meridian.Target, c
 		}
 		v.Placements[name] = terraform.NewPlacementVars(wl, replicas)
 	}
-	return v, frozen
+	flows := meridian.ResolveFlows(cfg.Targets, cfg.Workloads, meridian.LandedPlacements(plan, nil))
+	for _, name := range v.Workloads() {
+		rules, err := meridian.FirewallRules(name, t.Name, flows)
+		if err != nil {
+			return terraform.Vars{}, nil, fmt.Errorf("firewall rules of %s: %w", name, err)
+		}
+		v.NetworkRules = append(v.NetworkRules, terraform.NewNetworkRules(t.Name, rules)...)
+	}
+	return v, frozen, nil
 }
 
 // ledger returns the applied replicas by target and workload.

@@ -45,3 +45,8 @@ app.kubernetes.io/part-of: meridian
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The headless Service of the replicas' peers (--peer-urls). */}}
+{{- define "meridian.peersName" -}}
+{{- printf "%s-peers" (include "meridian.fullname" . | trunc 57 | trimSuffix "-") -}}
+{{- end -}}

@@ -111,3 +111,41 @@ output "key_arns" {
   value     = { for name, k in aws_kms_key.workload : name => k.arn }
   sensitive = true
 }
+
+# Firewall rules: a security group per workload with cross-target traffic,
+# and a rule per network rule. Attach the groups to the nodes (for example
+# through the EKS node group's vpc_security_group_ids).
+
+variable "vpc_id" {
+  description = "VPC of the security groups (set through terraform.vars; the target's network.cloud_network)."
+  type        = string
+  default     = null
+}
+
+locals {
+  firewalled = toset([for r in var.network_rules : r.workload])
+  # AWS names TCP and UDP, numbers the rest; -1 is every protocol.
+  aws_protocol = { all = "-1", sctp = "132" }
+}
+
+resource "aws_security_group" "workload" {
+  for_each = local.firewalled
+
+  name        = "meridian-${var.target.name}-${each.key}"
+  description = "Meridian: traffic of ${each.key} on ${var.target.name}"
+  vpc_id      = var.vpc_id
+  tags        = var.placements[each.key].tags
+}
+
+resource "aws_security_group_rule" "workload" {
+  for_each = { for r in var.network_rules : "${r.workload}/${r.direction}/${r.protocol}/${r.from_port}-${r.to_port}/${join(",", r.cidrs)}" => r }
+
+  security_group_id = aws_security_group.workload[each.value.workload].id
+  type              = each.value.direction
+  description       = each.value.description
+  protocol          = lookup(local.aws_protocol, each.value.protocol, each.value.protocol)
+  from_port         = each.value.from_port
+  to_port           = each.value.to_port
+  cidr_blocks       = [for c in each.value.cidrs : c if !strcontains(c, ":")]
+  ipv6_cidr_blocks  = [for c in each.value.cidrs : c if strcontains(c, ":")]
+}

@@ -108,3 +108,43 @@ output "key_ids" {
   value     = { for name, k in azurerm_key_vault_key.workload : name => k.id }
   sensitive = true
 }
+
+# Firewall rules: a network security group per workload with cross-target
+# traffic, one security rule per network rule. Priorities start at 200,
+# leaving 100-199 to your own rules; associate the groups with the node
+# subnet or NICs.
+
+locals {
+  firewalled = toset([for r in var.network_rules : r.workload])
+  azure_rules = merge([for w in local.firewalled : {
+    for i, r in [for r in var.network_rules : r if r.workload == w] : "${w}/${i}" => merge(r, { priority = 200 + i })
+  }]...)
+}
+
+resource "azurerm_network_security_group" "workload" {
+  for_each = local.firewalled
+
+  name                = "meridian-${each.key}"
+  location            = azurerm_resource_group.target.location
+  resource_group_name = azurerm_resource_group.target.name
+  tags                = var.placements[each.key].tags
+}
+
+resource "azurerm_network_security_rule" "workload" {
+  for_each = local.azure_rules
+
+  name                         = "meridian-${replace(each.key, "/", "-")}"
+  resource_group_name          = azurerm_resource_group.target.name
+  network_security_group_name  = azurerm_network_security_group.workload[each.value.workload].name
+  description                  = each.value.description
+  priority                     = each.value.priority
+  access                       = "Allow"
+  direction                    = each.value.direction == "ingress" ? "Inbound" : "Outbound"
+  protocol                     = lookup({ tcp = "Tcp", udp = "Udp" }, each.value.protocol, "*")
+  source_port_range            = "*"
+  destination_port_range       = each.value.protocol == "all" ? "*" : "${each.value.from_port}-${each.value.to_port}"
+  source_address_prefixes      = each.value.direction == "ingress" ? each.value.cidrs : null
+  source_address_prefix        = each.value.direction == "ingress" ? null : "VirtualNetwork"
+  destination_address_prefixes = each.value.direction == "ingress" ? null : each.value.cidrs
+  destination_address_prefix   = each.value.direction == "ingress" ? "VirtualNetwork" : null
+}

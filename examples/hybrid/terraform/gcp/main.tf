@@ -91,3 +91,30 @@ output "crypto_keys" {
   value     = { for name, k in google_kms_crypto_key.workload : name => k.id }
   sensitive = true
 }
+
+# Firewall rules: one VPC firewall per network rule, on the whole network
+# (the target's network.cloud_network).
+
+variable "network" {
+  description = "VPC network of the firewalls (set through terraform.vars; the target's network.cloud_network)."
+  type        = string
+  default     = "default"
+}
+
+resource "google_compute_firewall" "workload" {
+  for_each = { for r in var.network_rules : "${r.workload}/${r.direction}/${r.protocol}/${r.from_port}-${r.to_port}/${join(",", r.cidrs)}" => r }
+
+  # Names are at most 63 characters and start with a letter.
+  name               = "meridian-${substr(sha256("${var.target.name}/${each.key}"), 0, 20)}"
+  project            = var.project
+  network            = var.network
+  description        = each.value.description
+  direction          = upper(each.value.direction)
+  source_ranges      = each.value.direction == "ingress" ? each.value.cidrs : null
+  destination_ranges = each.value.direction == "egress" ? each.value.cidrs : null
+
+  allow {
+    protocol = each.value.protocol
+    ports    = each.value.protocol == "all" ? [] : [each.value.from_port == each.value.to_port ? tostring(each.value.from_port) : "${each.value.from_port}-${each.value.to_port}"]
+  }
+}

@@ -67,3 +67,25 @@ check "encryption_supported" {
     error_message = "A workload on ${var.target.name} needs stronger encryption than the target's ${var.target.encryption}."
   }
 }
+
+# Firewall rules, keyed by what they open, so that a rule that stays keeps
+# its address when others come and go.
+resource "terraform_data" "firewall_rule" {
+  for_each = { for r in var.network_rules : "${r.workload}/${r.direction}/${r.protocol}/${r.from_port}-${r.to_port}/${join(",", r.cidrs)}" => r }
+
+  input = {
+    workload    = each.value.workload
+    direction   = each.value.direction
+    protocol    = each.value.protocol
+    ports       = each.value.protocol == "all" ? "all" : "${each.value.from_port}-${each.value.to_port}"
+    cidrs       = each.value.cidrs
+    description = each.value.description
+  }
+}
+
+check "network_rules_placed" {
+  assert {
+    condition     = alltrue([for r in var.network_rules : contains(keys(var.placements), r.workload)])
+    error_message = "A network rule on ${var.target.name} names a workload that is not placed there."
+  }
+}

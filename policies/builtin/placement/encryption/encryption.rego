@@ -14,6 +14,11 @@
 #     Place the workload on a target whose encryption block offers the required
 #     level (customer_managed_keys: true, or hsm: true), or lower
 #     requires.encryption if the data allows it.
+#   live_remediation: >-
+#     Encrypt it again at the level requires.encryption names, with a
+#     customer-managed key of its account (HSM-backed for hsm), as the
+#     target's encryption block and Meridian's apply set it: it was changed
+#     outside Meridian. Lower requires.encryption only if the data allows it.
 package meridian.builtin.placement.encryption
 
 import data.meridian.lib.result

@@ -10,6 +10,11 @@
 #   remediation: >-
 #     Place the workload on a target with a larger log_retention_max_days, or
 #     lower requires.log_retention_days if the retention policy allows it.
+#   live_remediation: >-
+#     Set its retention back to at least requires.log_retention_days (or to
+#     never expire), as Meridian's apply set it: it was changed outside
+#     Meridian. Lower requires.log_retention_days only if the retention
+#     policy allows it.
 package meridian.builtin.placement["log-retention"]
 
 import data.meridian.lib.result

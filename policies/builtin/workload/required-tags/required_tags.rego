@@ -7,6 +7,10 @@
 #   id: MER-TAG-001
 #   severity: deny
 #   remediation: Add the tag under the workload's tags block with a non-empty value.
+#   live_remediation: >-
+#     Tag the resource with a non-empty value where it is created (its
+#     Terraform module, template or manifest), or on the resource itself if
+#     nothing manages it.
 package meridian.builtin.workload["required-tags"]
 
 import data.meridian.lib.result

@@ -8,6 +8,10 @@
 #   id: MER-TAG-002
 #   severity: deny
 #   remediation: Change the tag value to match the format configured in meridian.yaml's tag_formats.
+#   live_remediation: >-
+#     Change the resource's tag value to match the format configured in
+#     meridian.yaml's tag_formats, where the resource is created (its
+#     Terraform module, template or manifest).
 package meridian.builtin.workload["tag-format"]
 
 import data.meridian.lib.result
