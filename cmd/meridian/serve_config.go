@@ -119,9 +119,12 @@ func printServeConfig(w io.Writer, fs *pflag.FlagSet, file *serveconfig.File, ge
 		key := strings.ReplaceAll(name, "-", "_")
 		var node yaml.Node
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			list := sv.GetSlice()
-			if list == nil {
-				list = []string{}
+			// List entries may be URLs with credentials (peer_urls,
+			// repository lists), and --print-config shows them before
+			// anything validates them: each is redacted like a URL.
+			list := []string{}
+			for _, v := range sv.GetSlice() {
+				list = append(list, redactValue(v))
 			}
 			if err := node.Encode(list); err != nil {
 				return err

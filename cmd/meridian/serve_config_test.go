@@ -169,13 +169,17 @@ func TestServeConfigInsideRepoRefused(t *testing.T) {
 
 func TestPrintConfigRedacts(t *testing.T) {
 	t.Setenv(envWebhookSecret, "s3cr3t-webhook-value")
-	got, err := runPrintConfig(t, []string{"--repo", "/r", "--github-api-url", "https://user:apipw@ghe.example/api/v3"},
+	got, err := runPrintConfig(t, []string{"--repo", "/r", "--github-api-url", "https://user:apipw@ghe.example/api/v3",
+		"--peer-urls", "https://ops:peerpw@leader.example:8443"},
 		map[string]string{"MERIDIAN_DB": "postgres://meridian:dbpw@db/meridian"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := strings.Join([]string{got["db"], got["github_api_url"]}, " ")
-	for _, secret := range []string{"dbpw", "apipw", "s3cr3t"} {
+	all := strings.Join([]string{got["db"], got["github_api_url"], got["peer_urls"]}, " ")
+	if !strings.Contains(got["peer_urls"], "leader.example:8443") {
+		t.Errorf("the redacted peer URL lost its host: %q", got["peer_urls"])
+	}
+	for _, secret := range []string{"dbpw", "apipw", "s3cr3t", "peerpw"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("--print-config shows %q: %v", secret, got)
 		}
