@@ -97,6 +97,33 @@ type WorkloadNetwork struct {
 // Isolated reports whether Meridian renders traffic rules for the workload.
 func (n WorkloadNetwork) Isolated() bool { return n.Ingress != nil }
 
+// PeerRef is a workload that another's traffic rules name.
+type PeerRef struct {
+	Workload string
+	// Field is the dotted path of the naming field.
+	Field string
+	// Ingress: the named workload starts the flow (network.ingress);
+	// otherwise the naming workload does (network.peers).
+	Ingress bool
+}
+
+// PeerRefs lists the workloads w's traffic rules name: network.peers in
+// order, then the workloads of network.ingress[].from in order.
+func (w *Workload) PeerRefs() []PeerRef {
+	var out []PeerRef
+	for i, name := range w.Network.Peers {
+		out = append(out, PeerRef{Workload: name, Field: "network.peers." + strconv.Itoa(i)})
+	}
+	for i, r := range w.Network.Ingress {
+		for j, from := range r.From {
+			if from.Workload != "" {
+				out = append(out, PeerRef{Workload: from.Workload, Field: fmt.Sprintf("network.ingress.%d.from.%d.workload", i, j), Ingress: true})
+			}
+		}
+	}
+	return out
+}
+
 // DefaultSelectorLabel is the pod label that identifies a workload's pods
 // when it declares no network.selector.
 const DefaultSelectorLabel = "app.kubernetes.io/name"

@@ -208,3 +208,22 @@ func TestFirewallRules(t *testing.T) {
 		t.Errorf("a cross-target source without cidrs must fail naming it, got %v", err)
 	}
 }
+
+func TestPeerRefs(t *testing.T) {
+	w := meridian.Workload{Name: "api", Network: meridian.WorkloadNetwork{
+		Peers: []string{"db", "cache"},
+		Ingress: []meridian.TrafficRule{
+			{From: []meridian.TrafficPeer{{CIDR: "0.0.0.0/0"}, {Workload: "gw"}}},
+			{From: []meridian.TrafficPeer{{Labels: map[string]string{"a": "b"}}, {Workload: "cam"}}},
+		},
+	}}
+	want := []meridian.PeerRef{
+		{Workload: "db", Field: "network.peers.0"},
+		{Workload: "cache", Field: "network.peers.1"},
+		{Workload: "gw", Field: "network.ingress.0.from.1.workload", Ingress: true},
+		{Workload: "cam", Field: "network.ingress.1.from.1.workload", Ingress: true},
+	}
+	if diff := cmp.Diff(want, w.PeerRefs()); diff != "" {
+		t.Errorf("peers in order, then ingress workloads with their fields; CIDR and label peers skipped (-want +got):\n%s", diff)
+	}
+}

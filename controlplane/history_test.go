@@ -20,6 +20,7 @@ import (
 	"github.com/meridianhq/meridian/controlplane/controlplanetest"
 	"github.com/meridianhq/meridian/gitops"
 	gitopsconfig "github.com/meridianhq/meridian/gitops/config"
+	"github.com/meridianhq/meridian/gitops/gittest"
 	"github.com/meridianhq/meridian/planner"
 	"github.com/meridianhq/meridian/store"
 )
@@ -38,12 +39,7 @@ type historyRepo struct {
 
 func newHistoryRepo(t *testing.T) *historyRepo {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("the git CLI is missing (.ci/run installs it)")
-		}
-		t.Skip("needs the git CLI")
-	}
+	gittest.CLI(t)
 	_, file, _, _ := runtime.Caller(0)
 	dir := filepath.Join(t.TempDir(), "hybrid")
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join(filepath.Dir(file), "..", "examples", "hybrid"))); err != nil {

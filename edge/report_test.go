@@ -3,6 +3,7 @@ package edge_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,42 @@ func TestReportWithoutBundleTurnsBehind(t *testing.T) {
 	}
 	if err := json.Unmarshal(evs[0].Payload, &p); err != nil || p.ActiveRevision != "" || p.HeadRevision != edge.Revision("c1", "p1") {
 		t.Errorf("payload = %s (%v), want no active revision against the head", evs[0].Payload, err)
+	}
+}
+
+// TestParseReportErrorText: the bundle's message and its errors' are kept
+// as one text, bounded however many errors a report lists.
+func TestParseReportErrorText(t *testing.T) {
+	many := make([]map[string]string, 12000) // near MaxStatusBytes
+	for i := range many {
+		many[i] = map[string]string{"message": "e"}
+	}
+	cases := map[string]struct {
+		message string
+		errors  any
+		want    func(string) bool
+	}{
+		"message and errors": {message: "verification failed", errors: []map[string]string{{"message": "a"}, {"message": "b"}},
+			want: func(s string) bool { return s == "verification failed; a; b" }},
+		"errors only": {errors: []map[string]string{{"message": "a"}, {"message": "b"}},
+			want: func(s string) bool { return s == "a; b" }},
+		"many errors": {errors: many,
+			want: func(s string) bool { return len(s) <= 1024+len("…") && strings.HasPrefix(s, "e; e; e") }},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			body, err := json.Marshal(map[string]any{"bundles": map[string]any{edge.BundleName: map[string]any{
+				"name": edge.BundleName, "code": "bundle_error", "message": tc.message, "errors": tc.errors}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := edge.ParseReport(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.want(r.Message) || r.Code != "bundle_error" {
+				t.Errorf("Message %q (%d bytes), Code %q", r.Message[:min(len(r.Message), 80)], len(r.Message), r.Code)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/meridianhq/meridian"
@@ -90,11 +91,15 @@ func (s *Service) Overview(ctx context.Context, health string) (*Overview, error
 
 // ValidHealth checks a health filter.
 func ValidHealth(h string) error {
-	switch h {
-	case "", store.EdgeOK, HealthSyncing, store.EdgeBehind, store.EdgeFailing, store.EdgeStale, HealthPending, store.EdgeRetired:
+	if h == "" || slices.Contains(Healths(), h) {
 		return nil
 	}
 	return meridian.Errorf(meridian.EINVALID, "health must be ok, syncing, behind, failing, stale, pending or retired, got %q", h)
+}
+
+// Healths are the healths a site can have, in the order pages list them.
+func Healths() []string {
+	return []string{store.EdgeOK, HealthSyncing, store.EdgeBehind, store.EdgeFailing, store.EdgeStale, HealthPending, store.EdgeRetired}
 }
 
 func view(rec store.EdgeSite, head Head, now time.Time, staleAfter, behindAfter time.Duration) SiteView {

@@ -97,11 +97,14 @@ func ParseReport(body []byte) (Report, error) {
 	if !bs.LastSuccessfulActivation.IsZero() && bs.LastSuccessfulActivation.Year() > 1 {
 		r.Activated = bs.LastSuccessfulActivation.UTC()
 	}
-	msg := bs.Message
+	// Joined once: appending in a loop copies the text again per error,
+	// quadratic in a report of many small errors.
+	msgs := make([]string, 0, len(bs.Errors)+1)
+	msgs = append(msgs, bs.Message)
 	for _, e := range bs.Errors {
-		msg += "; " + e.Message
+		msgs = append(msgs, e.Message)
 	}
-	r.Message = text(strings.TrimPrefix(msg, "; "), maxErrorText)
+	r.Message = text(strings.TrimPrefix(strings.Join(msgs, "; "), "; "), maxErrorText)
 	if r.Code == "" && r.Message != "" {
 		r.Code = "bundle_error"
 	}

@@ -17,10 +17,10 @@ const initDays = 4
 // the estimate of initial states that the smoothing then barely moves
 // when the pattern is stable (small γ), close to what maximum-likelihood
 // fitting of all initial states (statsmodels' "estimated") converges to,
-// at O(N log N) instead of an optimisation over m extra parameters. A profile from the first few days alone is noisy, and
-// the optimiser then inflates γ to repair it, which makes forecasts
-// noisier. y is only ever the fitting part of the series, so no validation
-// or future data enters.
+// at O(N log N) instead of an optimisation over m extra parameters. A
+// profile from the first few days alone is noisy, and the optimiser then
+// inflates γ to repair it, which makes forecasts noisier. y is only ever
+// the fitting part of the series, so no validation or future data enters.
 func (e ets) initStates(y []float64) etsState {
 	st := etsState{s1: []float64{0}, s2: []float64{0}}
 	n := len(y)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/policies"
@@ -37,7 +38,17 @@ type Input struct {
 	Placed map[string][]string
 	// Logger receives one line per target read (default: discard).
 	Logger *slog.Logger
+	// ReadTimeout bounds the read of each target (default
+	// DefaultReadTimeout): a cloud API that hangs fails its target, as an
+	// unreadable one does, instead of stalling the audit and, in a server,
+	// every audit after it.
+	ReadTimeout time.Duration
 }
+
+// DefaultReadTimeout is how long reading one target may take when
+// Input.ReadTimeout is zero: an account's inventory is a few hundred paged
+// list calls, which the SDKs retry on throttling.
+const DefaultReadTimeout = 5 * time.Minute
 
 // Report is the outcome of an audit.
 type Report struct {
@@ -99,12 +110,18 @@ func Audit(ctx context.Context, in Input) (*Report, error) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	timeout := in.ReadTimeout
+	if timeout <= 0 {
+		timeout = DefaultReadTimeout
+	}
 	read := make([][]meridian.LiveResource, len(names))
 	rep := &Report{Targets: make([]TargetResult, len(names)), Findings: []meridian.Finding{}, Drift: []meridian.DriftRecord{}, Frozen: []string{}}
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			rs, err := in.Readers[name].Resources(ctx)
+			rctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			rs, err := in.Readers[name].Resources(rctx)
 			rep.Targets[i] = TargetResult{Target: name, Resources: len(rs)}
 			if err != nil {
 				rep.Targets[i].Error = err.Error()

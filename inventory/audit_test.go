@@ -5,7 +5,9 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -207,5 +209,44 @@ func TestAuditUnreadableTarget(t *testing.T) {
 	}
 	if len(rep.Drift) != 0 || len(rep.Findings) != 0 {
 		t.Errorf("an unread target raised drift %v and findings %v", rep.Drift, rep.Findings)
+	}
+}
+
+// hangingReader answers only when its context ends, like a cloud API that
+// never responds.
+type hangingReader struct{}
+
+func (hangingReader) Resources(ctx context.Context) ([]meridian.LiveResource, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestAuditReadTimeout: a target whose read hangs fails at ReadTimeout,
+// like an unreadable one, while the other targets are still audited.
+func TestAuditReadTimeout(t *testing.T) {
+	cfg, eng := hybrid(t)
+	rep, err := inventory.Audit(context.Background(), inventory.Input{
+		Config: cfg,
+		Engine: eng,
+		Readers: map[string]inventory.Reader{
+			"aws-us-east-1":   inventory.FileReader{FS: os.DirFS("testdata/hybrid"), Path: "aws-us-east-1.json"},
+			"gcp-us-central1": hangingReader{},
+		},
+		Placed:      placed,
+		ReadTimeout: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"gcp-us-central1"}, rep.Failed()); diff != "" {
+		t.Errorf("failed targets (-want +got):\n%s", diff)
+	}
+	for _, tr := range rep.Targets {
+		if tr.Target == "aws-us-east-1" && tr.Resources == 0 {
+			t.Error("the readable target was not audited beside the hanging one")
+		}
+		if tr.Target == "gcp-us-central1" && !strings.Contains(tr.Error, "deadline") {
+			t.Errorf("the hanging target's error %q does not say its deadline passed", tr.Error)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func (p *Planner) Explain(ctx context.Context, cfg *meridian.Config, plan *merid
 	if err != nil {
 		return nil, err
 	}
-	id, err := planID(Input{Config: cfg, Commit: plan.Commit, Dirty: plan.Dirty, Current: plan.Current}, catalog.Provenance(), sizing)
+	id, err := planID(Input{Config: cfg, Commit: plan.Commit, Dirty: plan.Dirty, Current: plan.Current, Live: liveFindings(plan.Findings)}, catalog.Provenance(), sizing)
 	if err != nil {
 		return nil, err
 	}

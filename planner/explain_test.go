@@ -21,6 +21,12 @@ import (
 // `meridian explain --plan` and the server explain.
 func hybridPlan(t *testing.T, current map[string][]string) (*meridian.Config, *meridian.Plan) {
 	t.Helper()
+	return hybridPlanLive(t, current, nil)
+}
+
+// hybridPlanLive is hybridPlan given the live findings live.
+func hybridPlanLive(t *testing.T, current map[string][]string, live []meridian.Finding) (*meridian.Config, *meridian.Plan) {
+	t.Helper()
 	fsys := examples.Hybrid()
 	cfg, err := config.Load(fsys)
 	if err != nil {
@@ -30,7 +36,7 @@ func hybridPlan(t *testing.T, current map[string][]string) (*meridian.Config, *m
 	if err != nil {
 		t.Fatal(err)
 	}
-	made, err := p.Plan(context.Background(), planner.Input{Config: cfg, FS: fsys, Commit: "c0ffee", Current: current})
+	made, err := p.Plan(context.Background(), planner.Input{Config: cfg, FS: fsys, Commit: "c0ffee", Current: current, Live: live})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,5 +170,36 @@ func TestExplainRefuses(t *testing.T) {
 	}
 	if len(ex.Targets) != 1 || ex.Targets[0].Target != "edge-ber-store" || ex.Targets[0].Verdict != meridian.VerdictRejected {
 		t.Errorf("explain --target edge-ber-store: %+v, want that target's line only, rejected", ex.Targets)
+	}
+}
+
+// TestExplainPlanWithLiveFindings: a plan given live findings (the
+// server's plans of a branch under audit) is explained like any other,
+// whatever order the findings came in.
+func TestExplainPlanWithLiveFindings(t *testing.T) {
+	p, err := planner.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, plain := hybridPlan(t, nil)
+	w := cfg.Workloads[0].Name
+	// Same rule, workload and target: only the resource tells them apart.
+	live := []meridian.Finding{
+		{Rule: "MER-LIVE-001", Severity: meridian.SeverityWarn, Workload: w, Message: "bucket is public", Source: meridian.FindingSourceLive, Resource: "arn:b"},
+		{Rule: "MER-LIVE-001", Severity: meridian.SeverityWarn, Workload: w, Message: "bucket is public", Source: meridian.FindingSourceLive, Resource: "arn:a"},
+	}
+	var ids []string
+	for _, order := range [][]meridian.Finding{live, {live[1], live[0]}} {
+		cfg, plan := hybridPlanLive(t, nil, order)
+		if _, err := p.Explain(context.Background(), cfg, plan, w, ""); err != nil {
+			t.Fatalf("explain %s of a plan with live findings: %v", w, err)
+		}
+		ids = append(ids, plan.ID)
+	}
+	if ids[0] != ids[1] {
+		t.Errorf("plan IDs %s and %s of the same live findings in another order; want one", ids[0], ids[1])
+	}
+	if plain.ID == ids[0] {
+		t.Errorf("plan ID %s with live findings is the ID without them", ids[0])
 	}
 }

@@ -162,12 +162,12 @@ func (p *Planner) Plan(ctx context.Context, in Input) (_ *meridian.Plan, err err
 	}
 	tm.Solve = res.Timings.Build + res.Timings.Search
 	lap()
-	st.next("explain")
+	sctx = st.next("explain")
 	findings = append(findings, placementFindings(cfg, matrix, res.Placements, in.Current)...)
 	// Flows between workloads are judged where both ends landed
 	// (MER-NET-003 and org rules that read input.peer).
 	landed := meridian.LandedPlacements(&meridian.Plan{Placements: res.Placements, Unplaceable: res.Unplaceable, Current: in.Current}, nil)
-	peerFindings, err := engine.CheckPeers(ctx, cfg.Workloads, cfg.Targets, landed)
+	peerFindings, err := engine.CheckPeers(sctx, cfg.Workloads, cfg.Targets, landed)
 	if err != nil {
 		return nil, fmt.Errorf("check flows between placed workloads: %w", err)
 	}
@@ -370,6 +370,12 @@ func sortFindings(fs []meridian.Finding) {
 	})
 }
 
+// liveFindings returns the findings of a plan that came from its
+// Input.Live.
+func liveFindings(fs []meridian.Finding) []meridian.Finding {
+	return slices.DeleteFunc(slices.Clone(fs), func(f meridian.Finding) bool { return f.Source != meridian.FindingSourceLive })
+}
+
 // planID derives the plan's identity from its inputs: the same commit,
 // config, ledger, catalog and sizing always give the same ID, and any
 // change to them gives another. Sizing stands in for the load history,
@@ -397,9 +403,20 @@ func planID(in Input, catalog string, sizing []meridian.Sizing) (string, error) 
 		return "", fmt.Errorf("hash plan inputs: %w", err)
 	}
 	// Only plans given live findings hash them, so that every other plan
-	// keeps the ID it always had.
+	// keeps the ID it always had. They are hashed in a canonical order:
+	// Explain recovers them from the plan's findings (liveFindings), where
+	// they are sorted among the others.
 	if len(in.Live) > 0 {
-		if err := enc.Encode(in.Live); err != nil {
+		live := make([]string, len(in.Live))
+		for i, f := range in.Live {
+			b, err := json.Marshal(f)
+			if err != nil {
+				return "", fmt.Errorf("hash plan inputs: %w", err)
+			}
+			live[i] = string(b)
+		}
+		sort.Strings(live)
+		if err := enc.Encode(live); err != nil {
 			return "", fmt.Errorf("hash plan inputs: %w", err)
 		}
 	}

@@ -191,8 +191,10 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 		return nil, fmt.Errorf("simulate: the shortest series has less than one %s window in its final 20%%", in.Replan)
 	}
 	names := make([]string, len(series))
+	index := make(map[string]int, len(series)) // workload name → position in series
 	for i, ss := range series {
 		names[i] = ss.w.Name
+		index[ss.w.Name] = i
 	}
 	sort.Strings(names)
 
@@ -258,7 +260,7 @@ func (p *Planner) Simulate(ctx context.Context, in SimulationInput) (*Simulation
 					continue
 				}
 				provisioned[pl.Workload] += pl.Replicas
-				st.per[slices.IndexFunc(series, func(ss *simSeries) bool { return ss.w.Name == pl.Workload })].Cost += c
+				st.per[index[pl.Workload]].Cost += c
 			}
 			out[si].DisplacedCost -= others * meridian.Money(hours/meridian.HoursPerMonth)
 			st.ledger = next

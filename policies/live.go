@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -51,9 +52,19 @@ type LiveSubject struct {
 func (e *Engine) CheckLive(ctx context.Context, subjects []LiveSubject) (LiveFindings, error) {
 	ctx, cancel := e.opts.withDeadline(ctx)
 	defer cancel()
+	// What the declared target raises depends on the owning pair only, so
+	// it is evaluated once per pair however many resources the pair owns.
+	declared := map[ownerPair]func() (declaredPair, error){}
+	for _, s := range subjects {
+		k := ownerPair{s.Workload, s.Target}
+		if k.w == nil || k.t == nil || declared[k] != nil {
+			continue
+		}
+		declared[k] = sync.OnceValues(func() (declaredPair, error) { return e.evalDeclared(ctx, k) })
+	}
 	results := make([]LiveFindings, len(subjects))
 	err := parallel(ctx, e.workers, len(subjects), func(ctx context.Context, i int) error {
-		fs, err := e.checkLive(ctx, &subjects[i])
+		fs, err := e.checkLive(ctx, &subjects[i], declared[ownerPair{subjects[i].Workload, subjects[i].Target}])
 		if err != nil {
 			return fmt.Errorf("live resource %s: %w", subjects[i].Resource.ID, err)
 		}
@@ -90,7 +101,54 @@ func (l LiveFindings) All() []meridian.Finding {
 	return out
 }
 
-func (e *Engine) checkLive(ctx context.Context, s *LiveSubject) (LiveFindings, error) {
+// ownerPair is a live resource's owning workload and target.
+type ownerPair struct {
+	w *meridian.Workload
+	t *meridian.Target
+}
+
+// declaredPair is an owner pair's workload as placement input, and per
+// placement unit the violations (rule and message) its declared target
+// raises already.
+type declaredPair struct {
+	workload ast.Value
+	seen     []map[string]bool
+}
+
+func (e *Engine) evalDeclared(ctx context.Context, k ownerPair) (declaredPair, error) {
+	var d declaredPair
+	wdoc, err := workloadDoc(k.w)
+	if err != nil {
+		return d, err
+	}
+	tdoc, err := targetDoc(k.t)
+	if err != nil {
+		return d, err
+	}
+	if d.workload, err = ast.InterfaceToValue(wdoc); err != nil {
+		return d, err
+	}
+	t, err := ast.InterfaceToValue(tdoc)
+	if err != nil {
+		return d, err
+	}
+	for _, un := range e.placement {
+		vs, err := un.eval(ctx, liveInput(d.workload, t, e.settings, nil))
+		if err != nil {
+			return d, err
+		}
+		seen := map[string]bool{}
+		for _, v := range vs {
+			seen[v.Rule+"\x00"+v.Message] = true
+		}
+		d.seen = append(d.seen, seen)
+	}
+	return d, nil
+}
+
+// checkLive judges s; declared gives its owner pair's declaredPair (nil
+// when the pair is unknown).
+func (e *Engine) checkLive(ctx context.Context, s *LiveSubject, declared func() (declaredPair, error)) (LiveFindings, error) {
 	var out LiveFindings
 	r := s.Resource
 	liveDoc, err := jsonDoc(r)
@@ -120,14 +178,10 @@ func (e *Engine) checkLive(ctx context.Context, s *LiveSubject) (LiveFindings, e
 			}
 		}
 	}
-	if s.Workload == nil || s.Target == nil || !judgedByPlacement(r) {
+	if declared == nil || !judgedByPlacement(r) {
 		return out, nil
 	}
-	wdoc, err := workloadDoc(s.Workload)
-	if err != nil {
-		return out, err
-	}
-	declared, err := targetDoc(s.Target)
+	d, err := declared()
 	if err != nil {
 		return out, err
 	}
@@ -141,27 +195,17 @@ func (e *Engine) checkLive(ctx context.Context, s *LiveSubject) (LiveFindings, e
 	if r.Kind == meridian.LiveLogStore && r.RetentionDays > 0 {
 		actual["log_retention_max_days"] = r.RetentionDays
 	}
-	values := make([]ast.Value, 3)
-	for i, d := range []map[string]any{wdoc, declared, actual} {
-		if values[i], err = ast.InterfaceToValue(d); err != nil {
-			return out, err
-		}
+	t, err := ast.InterfaceToValue(actual)
+	if err != nil {
+		return out, err
 	}
-	for _, un := range e.placement {
-		before, err := un.eval(ctx, liveInput(values[0], values[1], e.settings, nil))
-		if err != nil {
-			return out, err
-		}
-		seen := map[string]bool{}
-		for _, v := range before {
-			seen[v.Rule+"\x00"+v.Message] = true
-		}
-		vs, err := un.eval(ctx, liveInput(values[0], values[2], e.settings, live))
+	for i, un := range e.placement {
+		vs, err := un.eval(ctx, liveInput(d.workload, t, e.settings, live))
 		if err != nil {
 			return out, err
 		}
 		for _, v := range vs {
-			if seen[v.Rule+"\x00"+v.Message] {
+			if d.seen[i][v.Rule+"\x00"+v.Message] {
 				continue
 			}
 			f := e.liveFinding(v, s)

@@ -167,3 +167,37 @@ deny contains {"id": "ORG-VM-001", "msg": "vm is named tmp", "field": "name"} if
 		t.Errorf("a rule without remediation: findings %+v, want ORG-VM-001 with none", fs)
 	}
 }
+
+// TestCheckLiveDeclaredNotRepeated: a placement violation the declared
+// target raises already is the plan's finding, not a live one, however
+// many resources of the owning pair show it; a resource that breaks a
+// requirement the declared target meets is a live finding.
+func TestCheckLiveDeclaredNotRepeated(t *testing.T) {
+	ctx := t.Context()
+	eng, err := policies.New(ctx, meridian.Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &meridian.Workload{Name: "api", Requires: meridian.Requirements{Encryption: meridian.EncryptionCustomerManaged, LogRetentionDays: 400}}
+	// The declared target offers no customer-managed keys (MER-ENC-001 on
+	// the config) but keeps logs long enough.
+	weak := &meridian.Target{Name: "aws-eu", Provider: meridian.ProviderAWS, LogRetentionMaxDays: 3650,
+		Encryption: meridian.TargetEncryption{KMS: "aws-kms"}}
+	bucket := func(id string) policies.LiveSubject {
+		return policies.LiveSubject{Workload: api, Target: weak, Resource: &meridian.LiveResource{Provider: meridian.ProviderAWS,
+			Kind: meridian.LiveBucket, ID: id, Name: id, Encryption: &meridian.LiveEncryption{Level: meridian.EncryptionProviderManaged}}}
+	}
+	logs := policies.LiveSubject{Workload: api, Target: weak, Resource: &meridian.LiveResource{Provider: meridian.ProviderAWS,
+		Kind: meridian.LiveLogStore, ID: "lg", Name: "lg", RetentionDays: 30}}
+	got, err := eng.CheckLive(ctx, []policies.LiveSubject{bucket("b1"), bucket("b2"), logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, f := range got.Placement {
+		rules = append(rules, f.Rule+" "+f.Resource)
+	}
+	if want := []string{"MER-RET-001 lg"}; !cmp.Equal(want, rules) {
+		t.Errorf("placement findings: got %v, want %v", rules, want)
+	}
+}

@@ -2,8 +2,6 @@ package policies
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -58,8 +56,11 @@ func (e *Engine) CheckPeers(ctx context.Context, ws []meridian.Workload, ts []me
 			units = append(units, u)
 		}
 	}
+	if len(units) == 0 {
+		return nil, nil
+	}
 	pairs := landedPairs(ws, ts, landed)
-	if len(units) == 0 || len(pairs) == 0 {
+	if len(pairs) == 0 {
 		return nil, nil
 	}
 	ctx, cancel := e.opts.withDeadline(ctx)
@@ -162,15 +163,12 @@ func landedPairs(ws []meridian.Workload, ts []meridian.Target, landed []meridian
 		if w == nil || t == nil {
 			continue
 		}
-		for i, name := range w.Network.Peers {
-			add(w, t, name, PeerTo, "network.peers."+strconv.Itoa(i))
-		}
-		for i, r := range w.Network.Ingress {
-			for j, from := range r.From {
-				if from.Workload != "" {
-					add(w, t, from.Workload, PeerFrom, fmt.Sprintf("network.ingress.%d.from.%d.workload", i, j))
-				}
+		for _, ref := range w.PeerRefs() {
+			direction := PeerTo
+			if ref.Ingress {
+				direction = PeerFrom
 			}
+			add(w, t, ref.Workload, direction, ref.Field)
 		}
 	}
 	return out

@@ -35,6 +35,26 @@ func TestNewNetworkRules(t *testing.T) {
 	}
 }
 
+// TestNewNetworkRulesDescriptions: merged rules name each peer once, even
+// when one peer's name is part of another's.
+func TestNewNetworkRulesDescriptions(t *testing.T) {
+	web := []meridian.Port{{Protocol: meridian.ProtocolTCP, Port: 443}}
+	cidrs := []string{"10.1.0.0/16"}
+	got := terraform.NewNetworkRules("core", []meridian.FirewallRule{
+		{Workload: "api", Direction: "ingress", CIDRs: cidrs, Ports: web, Peer: "from kafka on aws-centre"},
+		{Workload: "api", Direction: "ingress", CIDRs: cidrs, Ports: web, Peer: "from kafka on aws"},
+		{Workload: "api", Direction: "ingress", CIDRs: cidrs, Ports: web, Peer: "from kafka on aws"},
+		{Workload: "api", Direction: "ingress", CIDRs: cidrs, Ports: web, Peer: "from kafka on aws-centre"},
+	})
+	want := []terraform.NetworkRuleVars{
+		{Workload: "api", Direction: "ingress", Protocol: "tcp", FromPort: 443, ToPort: 443, CIDRs: cidrs,
+			Description: "meridian: api on core from kafka on aws-centre; api on core from kafka on aws"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("each peer named once in a merged rule (-want +got):\n%s", diff)
+	}
+}
+
 func TestVarsNetworkRulesReserved(t *testing.T) {
 	v := terraform.Vars{Extra: map[string]string{"network_rules": "x"}}
 	if _, err := v.MarshalJSON(); err == nil || !strings.Contains(err.Error(), "terraform.vars.network_rules: the name is reserved") {

@@ -66,6 +66,9 @@ type NetworkRuleVars struct {
 	Description string   `json:"description"`
 }
 
+// descriptionPrefix starts the description of every NetworkRuleVars.
+const descriptionPrefix = "meridian: "
+
 // NewNetworkRules flattens firewall rules of target into one entry per
 // protocol and port range, sorted, without duplicates, as Terraform's
 // firewall resources take them.
@@ -73,7 +76,7 @@ func NewNetworkRules(target string, rules []meridian.FirewallRule) []NetworkRule
 	var out []NetworkRuleVars
 	for _, r := range rules {
 		base := NetworkRuleVars{Workload: r.Workload, Direction: r.Direction, Protocol: ProtocolAll,
-			CIDRs: slices.Sorted(slices.Values(r.CIDRs)), Description: "meridian: " + r.Workload + " on " + target + " " + r.Peer}
+			CIDRs: slices.Sorted(slices.Values(r.CIDRs)), Description: descriptionPrefix + r.Workload + " on " + target + " " + r.Peer}
 		if len(r.Ports) == 0 {
 			out = append(out, base)
 		}
@@ -94,8 +97,11 @@ func NewNetworkRules(target string, rules []meridian.FirewallRule) []NetworkRule
 	var merged []NetworkRuleVars
 	for _, r := range out {
 		if n := len(merged); n > 0 && cmpRule(merged[n-1], r) == 0 {
-			if !strings.Contains(merged[n-1].Description, r.Description) {
-				merged[n-1].Description += "; " + strings.TrimPrefix(r.Description, "meridian: ")
+			// Whole parts are compared: "from kafka on aws" is another
+			// peer than "from kafka on aws-centre".
+			d := strings.TrimPrefix(r.Description, descriptionPrefix)
+			if !slices.Contains(strings.Split(strings.TrimPrefix(merged[n-1].Description, descriptionPrefix), "; "), d) {
+				merged[n-1].Description += "; " + d
 			}
 			continue
 		}

@@ -64,8 +64,7 @@ func (s *Server) renderSites(w http.ResponseWriter, r *http.Request, one, health
 		s.pageError(w, r, err)
 		return
 	}
-	v := sitesData{Overview: o, One: one, Health: health, Healths: []string{store.EdgeOK, edge.HealthSyncing, store.EdgeBehind,
-		store.EdgeFailing, store.EdgeStale, edge.HealthPending, store.EdgeRetired}}
+	v := sitesData{Overview: o, One: one, Health: health, Healths: edge.Healths()}
 	targets := s.headTargets(r)
 	for _, sv := range o.Sites {
 		if one != "" && sv.Site != one {

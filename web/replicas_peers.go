@@ -221,10 +221,14 @@ func (p *PeerURLs) resolve(ctx context.Context, host string) []netip.Addr {
 	if c, ok := p.cache[host]; ok && time.Since(c.at) < peerLookupTTL {
 		return c.addrs
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	addrs, _ := p.lookup(ctx, host)
-	p.cache[host] = peerLookup{addrs: addrs, at: time.Now()}
+	addrs, _ := p.lookup(lctx, host)
+	// A lookup cut short by its caller going away is not the name's
+	// answer: kept, it would refuse the next callers' leader for the TTL.
+	if ctx.Err() == nil {
+		p.cache[host] = peerLookup{addrs: addrs, at: time.Now()}
+	}
 	return addrs
 }
 

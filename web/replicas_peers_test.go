@@ -227,3 +227,28 @@ func FuzzPeerURLsCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestPeerURLsLookupOfGoneCaller: a dns+ lookup cut short because its
+// caller went away is not cached, so the next caller's leader is checked
+// against the name's real addresses.
+func TestPeerURLsLookupOfGoneCaller(t *testing.T) {
+	p, err := ParsePeerURLs([]string{"dns+http://peers.example.com:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := fakeLookup(map[string][]string{"peers.example.com": {"10.0.0.1"}})
+	p.lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return real(ctx, host)
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Check(gone, "http://10.0.0.1:8080"); err == nil {
+		t.Fatal("a lookup with a cancelled context allowed the leader")
+	}
+	if _, err := p.Check(context.Background(), "http://10.0.0.1:8080"); err != nil {
+		t.Fatalf("after a cancelled caller's lookup, the leader is refused: %v", err)
+	}
+}

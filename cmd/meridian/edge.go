@@ -63,7 +63,7 @@ shows as stale even when no server runs to assess it.`,
 				if v.Error != nil {
 					errText = v.Error.Code + ": " + v.Error.Message
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Site, orDash(v.ActiveRevision), v.Health, behind, stamp(v.LastSeen), errText)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Site, dashIfEmpty(v.ActiveRevision), v.Health, behind, stamp(v.LastSeen), errText)
 			}
 			return tw.Flush()
 		},
@@ -71,13 +71,6 @@ shows as stale even when no server runs to assess it.`,
 	cmd.Flags().DurationVar(&staleAfter, "stale-after", 3*time.Minute, "a site silent for longer shows as stale (the server's --edge-stale-after)")
 	sf.register(cmd)
 	return cmd
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func newEdgeRevokeCmd(a *app) *cobra.Command {

@@ -16,6 +16,7 @@ import (
 	"github.com/meridianhq/meridian"
 	"github.com/meridianhq/meridian/gitops"
 	"github.com/meridianhq/meridian/gitops/config"
+	"github.com/meridianhq/meridian/gitops/gittest"
 )
 
 var historyWorkload = strings.Replace(workload, "memory_gib: 2}", "memory_gib: 2, capacity: 100}", 1) + "load:\n  history: metrics/api.csv\n"
@@ -240,12 +241,7 @@ func TestSymlinksOutOfRepo(t *testing.T) {
 	})
 
 	t.Run("git", func(t *testing.T) {
-		if _, err := exec.LookPath("git"); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("the git CLI is missing (.ci/run installs it)")
-			}
-			t.Skip("no git")
-		}
+		gittest.CLI(t)
 		for _, args := range [][]string{
 			{"init", "-q", "-b", "main"},
 			{"add", "-A"},

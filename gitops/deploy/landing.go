@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/meridianhq/meridian"
 )
@@ -57,15 +56,12 @@ func (r *renderer) peersNowhere(landed []meridian.Placement) {
 				Remediation: "place " + other + " (see its explanation in the plan), or drop it from " + w.Name + "'s traffic rules",
 			})
 		}
-		for i, peer := range w.Network.Peers {
-			warn("network.peers."+strconv.Itoa(i), peer, "to")
-		}
-		for i, rule := range w.Network.Ingress {
-			for j, from := range rule.From {
-				if from.Workload != "" {
-					warn(fmt.Sprintf("network.ingress.%d.from.%d.workload", i, j), from.Workload, "from")
-				}
+		for _, ref := range w.PeerRefs() {
+			what := "to"
+			if ref.Ingress {
+				what = "from"
 			}
+			warn(ref.Field, ref.Workload, what)
 		}
 	}
 }

@@ -3,9 +3,10 @@
 package gittest
 
 import (
-	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/meridianhq/meridian/citest"
 )
 
 // CLI returns the path of git. Without it the test skips, except under
@@ -14,10 +15,7 @@ func CLI(tb testing.TB) string {
 	tb.Helper()
 	path, err := exec.LookPath("git")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("CI=true: git CLI not installed; .ci/run installs it")
-		}
-		tb.Skip("git CLI not installed (.ci/run installs it)")
+		citest.Missing(tb, "git CLI not installed")
 	}
 	return path
 }

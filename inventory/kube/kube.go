@@ -6,10 +6,13 @@ package kube
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -73,11 +76,23 @@ func (r *Reader) Resources(ctx context.Context) ([]meridian.LiveResource, error)
 	var out []meridian.LiveResource
 	owned := map[string]bool{}
 	for _, gvr := range workloadKinds {
-		list, err := r.dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("kubernetes inventory: list %s: %w", gvr.Resource, err)
+		// The API server filters by label, so that a large cluster's
+		// unrelated workloads are never sent: only objects carrying one of
+		// the two owner labels can belong to a placement. An object with
+		// both comes in both lists and is kept once.
+		byKey := map[string]unstructured.Unstructured{}
+		for _, label := range []string{deploy.LabelWorkload, argoInstance} {
+			list, err := r.dyn.Resource(gvr).List(ctx, metav1.ListOptions{LabelSelector: label})
+			if err != nil {
+				return nil, fmt.Errorf("kubernetes inventory: list %s: %w", gvr.Resource, err)
+			}
+			for _, o := range list.Items {
+				byKey[o.GetNamespace()+"/"+o.GetName()] = o
+			}
 		}
-		for _, o := range list.Items {
+		// In the API server's own list order, namespace/name.
+		for _, key := range slices.Sorted(maps.Keys(byKey)) {
+			o := byKey[key]
 			tags, ok := ownerLabels(o.GetLabels())
 			if !ok {
 				continue

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/meridianhq/meridian"
+	"github.com/meridianhq/meridian/citest"
 	"github.com/meridianhq/meridian/providers/aws"
 )
 
@@ -31,10 +32,7 @@ func startLocalKMS(t *testing.T, accountID, region string) string {
 	t.Helper()
 	bin := os.Getenv("MERIDIAN_LOCAL_KMS")
 	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MERIDIAN_LOCAL_KMS is not set: CI must build local-kms (scripts/install-local-kms.sh)")
-		}
-		t.Skip("MERIDIAN_LOCAL_KMS is not set (export MERIDIAN_LOCAL_KMS=$(scripts/install-local-kms.sh | tail -n1))")
+		citest.Missing(t, "MERIDIAN_LOCAL_KMS is not set (export MERIDIAN_LOCAL_KMS=$(scripts/install-local-kms.sh | tail -n1))")
 	}
 	cmd := exec.Command(bin)
 	// PORT=0: local-kms binds a free port and logs which, so there is no

@@ -23,6 +23,17 @@ const SourceID = "azure-retail-prices-api"
 // RetailEndpoint is the public Retail Prices API. It needs no credentials.
 const RetailEndpoint = "https://prices.azure.com/api/retail/prices"
 
+// maxRetailPages bounds the pages one filter may span. The filters ask for
+// one SKU or service in one region, a page or two; the cap stops a mirror
+// whose NextPageLink never ends (or points back at itself) from paging
+// forever.
+const maxRetailPages = 100
+
+// maxRetailPageBytes bounds one page's body. A page is a few hundred KB at
+// most (100 items); the cap guards against a broken mirror streaming
+// forever.
+const maxRetailPageBytes = 64 << 20
+
 // retailAPIVersion is the API version asked for; it returns savings-plan
 // prices beside the consumption ones, which the filters drop.
 const retailAPIVersion = "2023-01-01-preview"
@@ -135,7 +146,10 @@ func (r *PriceReader) items(ctx context.Context, filter string) ([]Item, error) 
 		},
 	})
 	var out []Item
-	for pager.More() {
+	for pages := 0; pager.More(); pages++ {
+		if pages == maxRetailPages {
+			return nil, fmt.Errorf("azure retail prices (%s): more than %d pages", filter, maxRetailPages)
+		}
 		p, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("azure retail prices (%s): %w", filter, err)
@@ -159,11 +173,12 @@ func (r *PriceReader) page(ctx context.Context, link string) (Page, error) {
 	if !runtime.HasStatusCode(resp, http.StatusOK) {
 		return Page{}, runtime.NewResponseError(resp)
 	}
-	// A page is a few hundred KB at most (100 items); the cap guards
-	// against a broken mirror streaming forever.
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxRetailPageBytes+1))
 	if err != nil {
 		return Page{}, fmt.Errorf("read page: %w", err)
+	}
+	if len(b) > maxRetailPageBytes {
+		return Page{}, fmt.Errorf("read page: larger than %d bytes", maxRetailPageBytes)
 	}
 	return ParsePage(b)
 }

@@ -162,7 +162,8 @@ func (s *DB) walAndMigrate(ctx context.Context) error {
 	// A database this binary does not understand is refused before
 	// anything writes to it, the switch to WAL included: it stays as the
 	// Meridian that wrote it left it.
-	if err := checkMigrations(ctx, s.raw, ms); err != nil {
+	current, err := checkMigrations(ctx, s.raw, ms)
+	if err != nil {
 		return err
 	}
 	var mode string
@@ -172,25 +173,39 @@ func (s *DB) walAndMigrate(ctx context.Context) error {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q: cannot switch to WAL", mode)
 	}
+	if current {
+		// Every open of an up-to-date database (each CLI command) would
+		// otherwise take the write lock once per migration to learn that.
+		return nil
+	}
 	return s.migrate(ctx, ms)
 }
 
 // checkMigrations fails with a *store.SchemaError when the database
-// records migrations other than a prefix of ms (sqlstore.CheckMigrations).
-// A database without schema_migrations is new.
-func checkMigrations(ctx context.Context, db *sql.DB, ms []sqlstore.Migration) error {
+// records migrations other than a prefix of ms (sqlstore.CheckMigrations),
+// and says whether it records all of them. A database without
+// schema_migrations is new.
+func checkMigrations(ctx context.Context, db *sql.DB, ms []sqlstore.Migration) (current bool, err error) {
 	rows, err := db.QueryContext(ctx, `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`)
 	if err != nil {
-		return fmt.Errorf("read schema: %w", err)
+		return false, fmt.Errorf("read schema: %w", err)
 	}
 	exists := rows.Next()
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return fmt.Errorf("read schema: %w", err)
+		return false, fmt.Errorf("read schema: %w", err)
 	}
 	if !exists {
-		return nil
+		return false, nil
 	}
-	return sqlstore.CheckMigrations(ctx, db, ms)
+	recorded, err := sqlstore.RecordedMigrations(ctx, db)
+	if err != nil {
+		return false, err
+	}
+	if err := sqlstore.CheckRecorded(recorded, ms); err != nil {
+		return false, err
+	}
+	// A prefix of ms as long as ms is all of it.
+	return len(recorded) == len(ms), nil
 }
 
 // migrate applies the missing migrations of ms, each in its own immediate

@@ -75,7 +75,7 @@ func CheckMigrations(ctx context.Context, q RowsQuerier, known []Migration) erro
 	if err != nil {
 		return err
 	}
-	return checkRecorded(recorded, known)
+	return CheckRecorded(recorded, known)
 }
 
 // RecordedMigrations lists the migrations the database records in its
@@ -100,8 +100,10 @@ func RecordedMigrations(ctx context.Context, q RowsQuerier) ([]store.SchemaMigra
 	return recorded, nil
 }
 
-// checkRecorded compares recorded (oldest first) with known.
-func checkRecorded(recorded []store.SchemaMigration, known []Migration) error {
+// CheckRecorded fails with a *store.SchemaError when recorded (oldest
+// first, as RecordedMigrations lists them) is not a prefix of known by
+// version and name.
+func CheckRecorded(recorded []store.SchemaMigration, known []Migration) error {
 	if len(recorded) == 0 {
 		return nil
 	}

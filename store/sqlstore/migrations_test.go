@@ -32,7 +32,7 @@ func TestCheckRecorded(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := checkRecorded(tc.recorded, known)
+			err := CheckRecorded(tc.recorded, known)
 			if tc.want == nil {
 				if err != nil {
 					t.Fatalf("%s: %v", tc.reason, err)
